@@ -1,0 +1,91 @@
+"""The embedded default: a private PostgreSQL (the ``pgserver`` package) under the user data dir.
+
+Started once and left running for the next command (cleanup_mode=None); ``geode db stop`` stops it.
+Only a Unix socket is opened, in the data folder: nothing listens on the network.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from dataclasses import replace
+from pathlib import Path
+
+from ..errors import ServiceUnavailable
+from .connection import DatabaseTarget
+
+log = logging.getLogger("geode.db")
+
+
+def _pgserver():
+    with warnings.catch_warnings():  # platformdirs warns when XDG_RUNTIME_DIR is unset; harmless here
+        warnings.simplefilter("ignore")
+        import pgserver
+        from pgserver.utils import PostmasterInfo
+    return pgserver, PostmasterInfo
+
+
+def running_info(data_dir: Path):
+    """PostmasterInfo of a running embedded server, else None."""
+    _, PostmasterInfo = _pgserver()
+    info = PostmasterInfo.read_from_pgdata(data_dir)
+    return info if info is not None and info.is_running() else None
+
+
+def ensure_embedded(target: DatabaseTarget) -> DatabaseTarget:
+    """Start the embedded server if needed, create the database, return a connectable target."""
+    data_dir = Path(target.data_dir or "")
+    info = running_info(data_dir) if (data_dir / "PG_VERSION").exists() else None
+    if info is None:
+        pgserver, _ = _pgserver()
+        try:
+            data_dir.parent.mkdir(parents=True, exist_ok=True)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                server = pgserver.get_server(data_dir, cleanup_mode=None)
+            info = server.get_postmaster_info()
+        except Exception as exc:  # initdb/pg_ctl failures come as several exception types
+            raise ServiceUnavailable(f"cannot start the embedded PostgreSQL in {data_dir}: {exc}") from None
+        log.info("started the embedded PostgreSQL in %s (stop it with 'geode db stop')", data_dir)
+    host = str(info.socket_dir) if info.socket_dir else (info.hostname or "127.0.0.1")
+    ready = replace(target, host=host, port=info.port or 5432, user="postgres")
+    _create_database(ready)
+    return ready
+
+
+def _create_database(target: DatabaseTarget) -> None:
+    import psycopg2
+    from psycopg2 import errors, sql
+
+    try:
+        conn = psycopg2.connect(**replace(target, database="postgres").dsn_kwargs())
+    except psycopg2.OperationalError as exc:
+        raise ServiceUnavailable(f"cannot reach the embedded PostgreSQL: {str(exc).strip()}") from None
+    try:
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (target.database,))
+            if cur.fetchone() is None:
+                try:
+                    cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(target.database)))
+                except errors.DuplicateDatabase:  # another geode process won the race
+                    pass
+    finally:
+        conn.close()
+
+
+def stop_embedded(data_dir: Path) -> bool:
+    """Stop the embedded server; False when it was not running."""
+    info = running_info(data_dir) if (data_dir / "PG_VERSION").exists() else None
+    if info is None:
+        return False
+    from pgserver._commands import pg_ctl
+
+    import os
+    import pwd
+
+    user = None
+    if os.geteuid() == 0:  # pgserver runs the server as the 'pgserver' user when we are root
+        user = pwd.getpwuid(data_dir.stat().st_uid).pw_name
+    pg_ctl(["-w", "stop", "-m", "fast"], pgdata=data_dir, user=user)
+    return True

@@ -1,0 +1,39 @@
+"""One exception hierarchy and one exit-code table for the whole project.
+
+The library raises these; the CLI maps them to exit codes at its boundary only.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    OK = 0
+    FAILURE = 1  # a run finished with failures, or an unexpected error
+    USAGE = 2  # bad command line (Typer/Click's own code)
+    UNAVAILABLE = 69  # a service is down: database, broker, workers (sysexits EX_UNAVAILABLE)
+    CONFIG = 78  # configuration missing or malformed (sysexits EX_CONFIG)
+    INTERRUPTED = 130  # Ctrl-C
+
+
+class GeodeError(Exception):
+    """Base of every error meant for the user: its message is one line."""
+
+    exit_code: ExitCode = ExitCode.FAILURE
+
+
+class UsageError(GeodeError):
+    exit_code = ExitCode.USAGE
+
+
+class ConfigError(GeodeError):
+    exit_code = ExitCode.CONFIG
+
+
+class ServiceUnavailable(GeodeError):
+    exit_code = ExitCode.UNAVAILABLE
+
+
+class Interrupted(GeodeError):
+    exit_code = ExitCode.INTERRUPTED

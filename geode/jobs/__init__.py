@@ -1,0 +1,19 @@
+"""The dispatch layer: register tasks once, run them inline or on Celery workers.
+
+    from geode.jobs import task, get_runner
+
+    @task("geode.scan.read_file", queue="io")
+    def read_file(path: str) -> dict: ...
+
+    runner = get_runner(settings, parallel=None)     # None: the config decides
+    summary = runner.map(read_file, [(p,) for p in paths], on_result=..., progress=...)
+    summary.results / summary.failures
+"""
+
+from .registry import QUEUES, Task, all_tasks, get_task, load_task_modules, task
+from .runner import (InlineRunner, Outcome, Progress, Runner, RunInterrupted, RunSummary, TaskFailure, get_runner)
+
+__all__ = [
+    "QUEUES", "Task", "task", "get_task", "all_tasks", "load_task_modules", "Runner", "InlineRunner", "Outcome",
+    "Progress", "RunInterrupted", "RunSummary", "TaskFailure", "get_runner",
+]

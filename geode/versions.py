@@ -1,0 +1,56 @@
+"""Versions of geode and of what it talks to, for ``geode --version`` and worker drift checks."""
+
+from __future__ import annotations
+
+import platform
+from importlib import metadata
+
+import geode
+
+
+def package_version(name: str) -> str | None:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def postgres_server_version(settings) -> str:
+    """The server's version if it answers quickly; the embedded server is not started for this."""
+    from .db.connection import Database, resolve_target
+    from .errors import GeodeError
+
+    target = resolve_target(settings)
+    if target.embedded:
+        from dataclasses import replace
+
+        from .db.embedded import running_info
+
+        info = running_info(target.data_dir) if target.data_dir and (target.data_dir / "PG_VERSION").exists() else None
+        if info is None:
+            return "not running (embedded)"
+        target = replace(target, host=str(info.socket_dir), port=info.port or 5432)
+    try:
+        with Database.connect(replace_timeout(target)) as db:
+            return db.server_version
+    except GeodeError:
+        return f"unreachable ({target.describe()})"
+
+
+def replace_timeout(target):
+    from dataclasses import replace
+
+    return replace(target, connect_timeout=min(target.connect_timeout, 3))
+
+
+def version_report(settings=None) -> dict[str, str]:
+    from .config import load_settings
+    from .errors import GeodeError
+
+    report = {"geode": geode.__version__, "python": platform.python_version()}
+    try:
+        report["postgresql"] = postgres_server_version(settings or load_settings())
+    except GeodeError as exc:
+        report["postgresql"] = f"unknown ({exc})"
+    report["celery"] = package_version("celery") or "not installed (pip install 'geode-gnss[distributed]')"
+    return report

@@ -1,0 +1,65 @@
+"""The object every command receives in ``ctx.obj``: global options and lazily loaded settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import typer
+
+
+@dataclass
+class AppContext:
+    config_file: str | None = None
+    parallel: bool | None = None  # None: the configuration decides
+    verbose: int = 0
+    quiet: bool = False
+    json: bool = False
+    debug: bool = False
+    _settings: Any = field(default=None, repr=False)
+    _db: Any = field(default=None, repr=False)
+
+    @property
+    def settings(self):
+        """geode.config.Settings, loaded on first use (ConfigError → exit 78)."""
+        if self._settings is None:
+            from geode.config import load_settings
+
+            self._settings = load_settings(self.config_file)
+        return self._settings
+
+    @property
+    def db(self):
+        """An open geode.db.Database (ServiceUnavailable → exit 69)."""
+        if self._db is None:
+            from geode.db import open_database
+
+            self._db = open_database(self.settings)
+        return self._db
+
+    def runner(self):
+        """The dispatch runner chosen by --parallel/--noparallel and the configuration."""
+        from geode.jobs import get_runner
+
+        return get_runner(self.settings, self.parallel)
+
+    def progress(self):
+        from .console import RichProgress
+
+        return RichProgress(enabled=not self.quiet and not self.json)
+
+    def want_json(self, local: bool = False) -> bool:
+        return local or self.json
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+
+def app_context(ctx: typer.Context) -> AppContext:
+    obj = ctx.find_root().obj
+    if not isinstance(obj, AppContext):  # a sub-app invoked on its own (tests)
+        obj = AppContext()
+        ctx.find_root().obj = obj
+    return obj

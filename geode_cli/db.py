@@ -1,0 +1,90 @@
+"""`geode db`: create and upgrade the schema, show status, stop the embedded server."""
+
+from __future__ import annotations
+
+import typer
+
+from . import console
+from .context import app_context
+from .options import JsonOpt
+
+db_app = typer.Typer(help="Create, upgrade and inspect the GeoDE database.", no_args_is_help=True)
+
+COUNTED_TABLES = ("networks", "stations", "stationinfo", "rinex", "gamit_soln", "gamit_stats", "stacks", "etms",
+                  "sources_servers", "sources_stations")
+
+
+def _migrate(ctx: typer.Context, verb: str) -> None:
+    from geode.db import apply_migrations, current_version, open_database
+
+    actx = app_context(ctx)
+    db = open_database(actx.settings, migrate=False)
+    try:
+        applied = apply_migrations(db)
+        version = current_version(db)
+    finally:
+        db.close()
+    if applied:
+        for m in applied:
+            console.notice(f"applied migration {m.version:04d} {m.name}")
+    console.err.print(f"{verb}: schema version {version} on {db.target.describe()}", highlight=False)
+
+
+@db_app.command("init")
+def init(ctx: typer.Context) -> None:
+    """Create GeoDE's tables (safe on an existing GeoDE database, and safe to run twice)."""
+    _migrate(ctx, "initialised")
+
+
+@db_app.command("upgrade")
+def upgrade(ctx: typer.Context) -> None:
+    """Apply pending schema migrations (safe from several processes at once)."""
+    _migrate(ctx, "upgraded")
+
+
+@db_app.command("status")
+def status(ctx: typer.Context, json_: JsonOpt = False) -> None:
+    """Server, schema version and row counts."""
+    from geode.db import available_migrations, current_version, open_database
+
+    actx = app_context(ctx)
+    db = open_database(actx.settings)  # the embedded server is initialised on first use; others are not touched
+    try:
+        version = current_version(db)
+        latest = available_migrations()[-1].version
+        counts = {}
+        for table in COUNTED_TABLES:
+            if db.table_exists(table):
+                counts[table] = db.query_one(f"SELECT count(*) AS n FROM {table}")["n"]  # fixed names only
+        info = {"server": db.target.describe(), "server_version": db.server_version, "source": db.target.source,
+                "schema_version": version, "latest_schema_version": latest, "rows": counts}
+    finally:
+        db.close()
+    if actx.want_json(json_):
+        console.print_json(info)
+        return
+    console.table(["item", "value"], [
+        ("server", info["server"]), ("PostgreSQL", info["server_version"]), ("chosen by", info["source"]),
+        ("schema", f"{version} (latest {latest})" + ("" if version == latest else " — run 'geode db upgrade'")),
+    ])
+    console.table(["table", "rows"], counts.items())
+
+
+@db_app.command("stop")
+def stop(ctx: typer.Context) -> None:
+    """Stop the embedded PostgreSQL server (a configured server is never touched)."""
+    from geode.db import resolve_target
+    from geode.db.embedded import stop_embedded
+
+    target = resolve_target(app_context(ctx).settings)
+    if not target.embedded:
+        console.notice(f"the database is a configured server ({target.describe()}); nothing to stop")
+        return
+    if stop_embedded(target.data_dir):
+        console.notice(f"stopped the embedded PostgreSQL in {target.data_dir}")
+    else:
+        console.notice("the embedded PostgreSQL was not running")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(db_app, name="db")

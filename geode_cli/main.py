@@ -1,0 +1,139 @@
+"""The root ``geode`` command: global options, the error boundary, and the subcommand groups.
+
+Nothing heavy is imported here: ``geode --help`` and shell completion must stay fast, so numpy, scipy,
+matplotlib, celery and psycopg2 load only inside the commands that use them.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from typing import Annotated, Any, Optional
+
+import typer
+from typer.core import TyperGroup
+
+from geode.errors import ExitCode, GeodeError
+
+from . import console
+from .context import AppContext
+
+# one module per subcommand group; each exposes register(app)
+COMMAND_MODULES = [
+    "geode_cli.gamit", "geode_cli.stack", "geode_cli.dra", "geode_cli.kml", "geode_cli.scan",
+    "geode_cli.download", "geode_cli.worker", "geode_cli.doctor", "geode_cli.db", "geode_cli.config_cmd",
+    "geode_cli.example", "geode_cli.completion",
+]
+
+
+class GeodeGroup(TyperGroup):
+    """Maps library errors to the exit-code table at the one boundary: one line on stderr, no traceback."""
+
+    def invoke(self, ctx):  # type: ignore[override]
+        try:
+            return super().invoke(ctx)
+        except GeodeError as exc:
+            _debug_traceback(ctx)
+            console.error(str(exc))
+            raise typer.Exit(int(exc.exit_code)) from None
+        except KeyboardInterrupt:
+            console.error("interrupted")
+            raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
+        except (typer.Exit, typer.Abort):
+            raise
+        except Exception as exc:
+            if _is_click_exception(exc) or _debug(ctx):
+                raise
+            console.error(f"unexpected {type(exc).__name__}: {exc} (run with --debug for the traceback)")
+            raise typer.Exit(int(ExitCode.FAILURE)) from None
+        finally:
+            obj = ctx.obj
+            if isinstance(obj, AppContext):
+                obj.close()
+
+
+def _is_click_exception(exc: BaseException) -> bool:
+    return any(c.__name__ in ("ClickException", "Exit", "Abort") for c in type(exc).__mro__)
+
+
+def _debug(ctx) -> bool:
+    obj = ctx.obj
+    return bool(getattr(obj, "debug", False)) or os.environ.get("GEODE_DEBUG", "") not in ("", "0")
+
+
+def _debug_traceback(ctx) -> None:
+    if _debug(ctx):
+        import traceback
+
+        traceback.print_exc(file=sys.stderr)
+
+
+app = typer.Typer(
+    name="geode",
+    cls=GeodeGroup,
+    help="GeoDE: manage a GNSS network (stations, station information, RINEX archive) in PostgreSQL and drive "
+         "GAMIT/GLOBK processing and time-series analysis, inline or on Celery workers.",
+    no_args_is_help=True,
+    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+)
+
+
+def _version(value: bool) -> None:
+    if not value:
+        return
+    from geode.versions import version_report
+
+    for name, version in version_report().items():
+        sys.stdout.write(f"{name} {version}\n")
+    raise typer.Exit(0)
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    config: Annotated[Optional[str], typer.Option(
+        "--config", "-c", envvar="GEODE_CONFIG", metavar="FILE",
+        help="Configuration file (TOML or GeoDE INI), read after ./gnss_data.cfg and ./geode.toml.",
+        show_envvar=True)] = None,
+    parallel: Annotated[Optional[bool], typer.Option(
+        "--parallel/--noparallel", envvar="GEODE_PARALLEL",
+        help="Run units on Celery workers (--parallel) or in this process (--noparallel). Default: "
+             "[jobs] parallel, else [archive] parallel, else inline.",
+        show_envvar=True, show_default=False)] = None,
+    verbose: Annotated[int, typer.Option(
+        "--verbose", "-v", count=True, envvar="GEODE_VERBOSE",
+        help="More detail on stderr (repeat for more).", show_envvar=True)] = 0,
+    quiet: Annotated[bool, typer.Option(
+        "--quiet", "-q", envvar="GEODE_QUIET", help="Only warnings and errors on stderr; no progress bars.",
+        show_envvar=True)] = False,
+    json_: Annotated[bool, typer.Option(
+        "--json", envvar="GEODE_JSON", help="Machine-readable JSON on stdout where a command supports it.",
+        show_envvar=True)] = False,
+    debug: Annotated[bool, typer.Option(
+        "--debug", envvar="GEODE_DEBUG", help="Show tracebacks for errors.",
+        show_envvar=True)] = False,
+    version: Annotated[bool, typer.Option(
+        "--version", callback=_version, is_eager=True,
+        help="Print the versions of geode, Python, the PostgreSQL server (if reachable) and Celery.")] = False,
+) -> None:
+    console.reset_consoles()
+    console.setup_logging(verbose, quiet)
+    ctx.obj = AppContext(config_file=config, parallel=parallel, verbose=verbose, quiet=quiet, json=json_,
+                         debug=debug)
+
+
+def _register_all() -> None:
+    for module in COMMAND_MODULES:
+        importlib.import_module(module).register(app)
+
+
+_register_all()
+
+
+def run() -> Any:
+    """Console-script entry point."""
+    return app()
