@@ -1,11 +1,133 @@
-"""`geode completion`: Print shell completion scripts."""
+"""`geode completion`: print the shipped shell completion scripts, and feed them station and network codes.
+
+The scripts are generated files (scripts/generate_completions.py) with the whole command tree embedded, so
+TAB costs no Python start-up. They call back into `geode completion stations|networks` only where a station
+list or network code is expected. Those helpers must never make TAB hang or start anything: they answer
+from a reachable database or print nothing.
+"""
 
 from __future__ import annotations
 
+import os
+import sys
+import sysconfig
+from pathlib import Path
+
 import typer
 
-from ._stub import register_stub
+from geode.errors import GeodeError
+
+SCRIPTS = {  # shell: (file in completions/, folder under <prefix>/share where pip installs it)
+    "bash": ("geode.bash", "bash-completion/completions"),
+    "zsh": ("_geode", "zsh/site-functions"),
+    "fish": ("geode.fish", "fish/vendor_completions.d"),
+}
+INSTALL_HINTS = {
+    "bash": "geode completion bash > ~/.local/share/bash-completion/completions/geode",
+    "zsh": "geode completion zsh > ~/.zfunc/_geode   (with fpath=(~/.zfunc $fpath) before compinit in ~/.zshrc)",
+    "fish": "geode completion fish > ~/.config/fish/completions/geode.fish",
+}
+LOOKUP_TIMEOUT = 2  # seconds; libpq's minimum connect_timeout
+
+completion_app = typer.Typer(
+    help="Print shell completion scripts (bash, zsh, fish) as plain text. The scripts embed the command tree, "
+         "so TAB runs no Python; station and network codes are read from the database when it is reachable.",
+    no_args_is_help=True,
+)
+
+
+def script_locations(shell: str) -> list[Path]:
+    """Where the script for `shell` may be: this source checkout first, then the install prefixes."""
+    name, share = SCRIPTS[shell]
+    places = [Path(__file__).resolve().parents[1] / "completions" / name]
+    prefixes = [sysconfig.get_path("data"), sys.prefix]
+    try:
+        prefixes.append(sysconfig.get_path("data", f"{os.name}_user"))
+    except KeyError:  # no user scheme on this platform
+        pass
+    for prefix in dict.fromkeys(p for p in prefixes if p):
+        places.append(Path(prefix) / "share" / share / name)
+    return places
+
+
+def read_script(shell: str) -> str:
+    for path in script_locations(shell):
+        if path.is_file():
+            return path.read_text(encoding="utf-8")
+    raise GeodeError(f"the {shell} completion script is not installed (looked for "
+                     f"{', '.join(str(p) for p in script_locations(shell))}); reinstall geode-gnss")
+
+
+def _print_script(shell: str) -> None:
+    # plain stdout: rich would interpret the [..] in the script as markup
+    sys.stdout.write(read_script(shell))
+    sys.stdout.flush()
+
+
+def _make_shell_command(shell: str) -> None:
+    def command() -> None:
+        _print_script(shell)
+
+    command.__doc__ = f"Print the {shell} completion script. Install it with: {INSTALL_HINTS[shell]}"
+    completion_app.command(shell)(command)
+
+
+for _shell in SCRIPTS:
+    _make_shell_command(_shell)
+
+
+def codes(kind: str, config_file: str | None = None) -> list[str]:
+    """Station ('net.stn' and 'net.all') or network codes for completion; [] whenever that is not cheap.
+
+    The embedded server is only used if it is already running, and a configured server gets a short
+    connection timeout: a TAB press must never start PostgreSQL or wait for an unreachable host.
+    """
+    from geode.config import load_settings
+    from geode.db import open_database, resolve_target
+
+    try:
+        settings = load_settings(config_file, {"postgres.connect_timeout": LOOKUP_TIMEOUT})
+        target = resolve_target(settings)
+        if target.embedded:
+            from geode.db.embedded import running_info
+
+            data_dir = Path(target.data_dir or "")
+            if not (data_dir / "PG_VERSION").exists() or running_info(data_dir) is None:
+                return []
+        db = open_database(settings, migrate=False)
+    except GeodeError:
+        return []
+    import psycopg2
+
+    try:
+        from geode.stations import select_stations
+
+        refs = select_stations(db, ["all"], allow_empty=True)
+    except (GeodeError, psycopg2.Error):  # e.g. a database without GeoDE's tables yet
+        return []
+    finally:
+        db.close()
+    networks = sorted({ref.network for ref in refs})
+    if kind == "networks":
+        return networks
+    return sorted([str(ref) for ref in refs] + [f"{net}.all" for net in networks])
+
+
+@completion_app.command("stations", hidden=True)
+def stations(ctx: typer.Context) -> None:
+    """Station codes (net.stn, net.all) for the completion scripts; prints nothing if the database is not up."""
+    from .context import app_context
+
+    sys.stdout.write("".join(f"{code}\n" for code in codes("stations", app_context(ctx).config_file)))
+
+
+@completion_app.command("networks", hidden=True)
+def networks(ctx: typer.Context) -> None:
+    """Network codes for the completion scripts; prints nothing if the database is not up."""
+    from .context import app_context
+
+    sys.stdout.write("".join(f"{code}\n" for code in codes("networks", app_context(ctx).config_file)))
 
 
 def register(app: typer.Typer) -> None:
-    register_stub(app, "completion", "Print shell completion scripts.")
+    app.add_typer(completion_app, name="completion")

@@ -1,0 +1,80 @@
+#!/usr/bin/env python3
+"""Start-up latency of `geode --help` and of a completion request, against `python -c "import typer"`.
+
+    python3 benchmarks/startup.py [--runs 15]
+
+Prints the median wall time of each command (fresh process every run) and its ratio to the typer import
+baseline. Target from issue 8: `geode --help` and one completion request each under 0.3 s median.
+
+Completion requests measured:
+* bash TAB on `geode gamit <TAB>`: the shipped script, sourced in a fresh bash, completes from its embedded
+  tree (no Python at all); `bash -c true` is shown as its own floor;
+* `geode completion stations`: the only completion that starts Python (station codes); measured with no
+  database running, the state in which it must return at once without starting the embedded server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+TARGET = 0.3
+
+
+def median_wall(cmd: list[str], runs: int, env: dict[str, str]) -> float:
+    subprocess.run(cmd, capture_output=True, env=env, check=True)  # warm the page cache once
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run(cmd, capture_output=True, env=env, check=True)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=15)
+    args = parser.parse_args()
+
+    scratch = tempfile.mkdtemp(prefix="geode-bench-")
+    env = dict(os.environ)
+    for var in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME"):  # no user config, no embedded DB
+        env[var] = os.path.join(scratch, var.lower())
+    for name in [n for n in env if n.startswith(("GEODE_", "POSTGRES_", "CELERY_"))]:
+        del env[name]
+    env["PYTHONDONTWRITEBYTECODE"] = "0"
+
+    geode = shutil.which("geode")
+    entry = [geode] if geode else [sys.executable, "-m", "geode_cli"]
+    bash_tab = ["bash", "--norc", "-c", f'source "{ROOT / "completions" / "geode.bash"}"; '
+                'COMP_WORDS=(geode gamit ""); COMP_CWORD=2; _geode; [ ${#COMPREPLY[@]} -gt 0 ]']
+    cases = [
+        ('python -c "import typer"  (baseline)', [sys.executable, "-c", "import typer"]),
+        ("python -m geode_cli --help", [sys.executable, "-m", "geode_cli", "--help"]),
+        (f"{' '.join(entry)} --help  (console script)", entry + ["--help"]),
+        ("bash -c true  (bash floor)", ["bash", "--norc", "-c", "true"]),
+        ("bash TAB: geode gamit <TAB>", bash_tab),
+        ("python -m geode_cli completion stations", [sys.executable, "-m", "geode_cli", "completion", "stations"]),
+        (f"{' '.join(entry)} completion stations", entry + ["completion", "stations"]),
+    ]
+    print(f"median wall time over {args.runs} runs (python {sys.version.split()[0]}, {os.cpu_count()} cpus)")
+    baseline = None
+    for label, cmd in cases:
+        seconds = median_wall(cmd, args.runs, env)
+        baseline = baseline or seconds
+        verdict = "" if "baseline" in label or "floor" in label else ("  ok" if seconds < TARGET else "  OVER 0.3 s")
+        print(f"  {label:<55} {seconds * 1000:7.1f} ms   x{seconds / baseline:5.2f} typer{verdict}")
+    shutil.rmtree(scratch, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

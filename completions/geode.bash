@@ -1,0 +1,229 @@
+# bash completion for geode                                  -*- shell-script -*-
+# Generated from the geode command tree by scripts/generate_completions.py; do not edit by hand.
+# Commands and options are embedded (TAB runs no Python); station and network codes come from
+# `geode completion stations|networks`, which never starts the embedded database server.
+#
+# Install: copy to ~/.local/share/bash-completion/completions/geode (or let pip install it to
+# <prefix>/share/bash-completion/completions), or add `source <(geode completion bash)` to ~/.bashrc.
+
+# Sets what the command path $1 accepts: subcommands, options, options taking a value, positional count.
+_geode_node() {
+    case "$1" in
+        '')
+            _geode_subs='example gamit stack dra kml scan download worker doctor db config completion'
+            _geode_opts='--config -c --parallel --noparallel --verbose -v --quiet -q --json --debug --version --help -h'
+            _geode_vopts='--config -c'
+            _geode_nargs=0 _geode_variadic=0 ;;
+        'example')
+            _geode_subs=''
+            _geode_opts='--help -h'
+            _geode_vopts=''
+            _geode_nargs=1 _geode_variadic=0 ;;
+        'gamit')
+            _geode_subs='plan run status'
+            _geode_opts='--help -h'
+            _geode_vopts=''
+            _geode_nargs=0 _geode_variadic=0 ;;
+        'gamit plan')
+            _geode_subs=''
+            _geode_opts='--include -i --exclude -e --json --help -h'
+            _geode_vopts='--include -i --exclude -e'
+            _geode_nargs=2 _geode_variadic=1 ;;
+        'gamit run')
+            _geode_subs=''
+            _geode_opts='--dry-run --purge --parallel --noparallel --include -i --exclude -e --json --help -h'
+            _geode_vopts='--include -i --exclude -e'
+            _geode_nargs=2 _geode_variadic=1 ;;
+        'gamit status')
+            _geode_subs=''
+            _geode_opts='--json --help -h'
+            _geode_vopts=''
+            _geode_nargs=2 _geode_variadic=1 ;;
+        'stack')
+            _geode_subs=''
+            _geode_opts='--help -h'
+            _geode_vopts=''
+            _geode_nargs=0 _geode_variadic=0 ;;
+        'dra')
+            _geode_subs=''
+            _geode_opts='--help -h'
+            _geode_vopts=''
+            _geode_nargs=0 _geode_variadic=0 ;;
+        'kml')
+            _geode_subs=''
+            _geode_opts='--help -h'
+            _geode_vopts=''
+            _geode_nargs=0 _geode_variadic=0 ;;
+        'scan')
+            _geode_subs=''
+            _geode_opts='--help -h'
+            _geode_vopts=''
+            _geode_nargs=0 _geode_variadic=0 ;;
+        'download')
+            _geode_subs=''
+            _geode_opts='--help -h'
+            _geode_vopts=''
+            _geode_nargs=0 _geode_variadic=0 ;;
+        'worker')
+            _geode_subs=''
+            _geode_opts='--help -h'
+            _geode_vopts=''
+            _geode_nargs=0 _geode_variadic=0 ;;
+        'doctor')
+            _geode_subs=''
+            _geode_opts='--help -h'
+            _geode_vopts=''
+            _geode_nargs=0 _geode_variadic=0 ;;
+        'db')
+            _geode_subs='init upgrade status stop'
+            _geode_opts='--help -h'
+            _geode_vopts=''
+            _geode_nargs=0 _geode_variadic=0 ;;
+        'db init')
+            _geode_subs=''
+            _geode_opts='--help -h'
+            _geode_vopts=''
+            _geode_nargs=0 _geode_variadic=0 ;;
+        'db upgrade')
+            _geode_subs=''
+            _geode_opts='--help -h'
+            _geode_vopts=''
+            _geode_nargs=0 _geode_variadic=0 ;;
+        'db status')
+            _geode_subs=''
+            _geode_opts='--json --help -h'
+            _geode_vopts=''
+            _geode_nargs=0 _geode_variadic=0 ;;
+        'db stop')
+            _geode_subs=''
+            _geode_opts='--help -h'
+            _geode_vopts=''
+            _geode_nargs=0 _geode_variadic=0 ;;
+        'config')
+            _geode_subs='show path'
+            _geode_opts='--help -h'
+            _geode_vopts=''
+            _geode_nargs=0 _geode_variadic=0 ;;
+        'config show')
+            _geode_subs=''
+            _geode_opts='--json --help -h'
+            _geode_vopts=''
+            _geode_nargs=0 _geode_variadic=0 ;;
+        'config path')
+            _geode_subs=''
+            _geode_opts='--json --help -h'
+            _geode_vopts=''
+            _geode_nargs=0 _geode_variadic=0 ;;
+        'completion')
+            _geode_subs='bash zsh fish'
+            _geode_opts='--help -h'
+            _geode_vopts=''
+            _geode_nargs=0 _geode_variadic=0 ;;
+        'completion bash')
+            _geode_subs=''
+            _geode_opts='--help -h'
+            _geode_vopts=''
+            _geode_nargs=0 _geode_variadic=0 ;;
+        'completion zsh')
+            _geode_subs=''
+            _geode_opts='--help -h'
+            _geode_vopts=''
+            _geode_nargs=0 _geode_variadic=0 ;;
+        'completion fish')
+            _geode_subs=''
+            _geode_opts='--help -h'
+            _geode_vopts=''
+            _geode_nargs=0 _geode_variadic=0 ;;
+        *) _geode_subs='' _geode_opts='' _geode_vopts='' _geode_nargs=0 _geode_variadic=0 ;;
+    esac
+}
+
+# What the value of option $2 (or positional '#N') of command path $1 is:
+# "choice WORD...", file, dir, stations, networks or text.
+_geode_values() {
+    case "$1|$2" in
+        '|--config'|'|-c') echo 'file' ;;
+        'example|#0') echo 'file' ;;
+        'gamit plan|--include'|'gamit plan|-i') echo 'stations' ;;
+        'gamit plan|--exclude'|'gamit plan|-e') echo 'stations' ;;
+        'gamit plan|#0') echo 'file' ;;
+        'gamit plan|#1') echo 'text' ;;
+        'gamit run|--include'|'gamit run|-i') echo 'stations' ;;
+        'gamit run|--exclude'|'gamit run|-e') echo 'stations' ;;
+        'gamit run|#0') echo 'file' ;;
+        'gamit run|#1') echo 'text' ;;
+        'gamit status|#0') echo 'file' ;;
+        'gamit status|#1') echo 'text' ;;
+        *) echo text ;;
+    esac
+}
+
+# Sets _geode_codes_reply to the station or network codes ($1), kept for a minute so repeated TABs are instant.
+_geode_codes() {
+    local cache="_geode_cache_$1" stamp="_geode_stamp_$1"
+    if [ -z "${!cache}" ] || [ $((SECONDS - ${!stamp:-0})) -gt 60 ]; then
+        if command -v timeout >/dev/null 2>&1; then
+            printf -v "$cache" '%s' "$(timeout 3 "$_geode_prog" completion "$1" 2>/dev/null)"
+        else
+            printf -v "$cache" '%s' "$("$_geode_prog" completion "$1" 2>/dev/null)"
+        fi
+        printf -v "$stamp" '%s' "$SECONDS"
+    fi
+    _geode_codes_reply="${!cache}"
+}
+
+_geode_complete_kind() {
+    local IFS=$' \t\n'
+    case "${1%% *}" in
+        choice) COMPREPLY=($(compgen -W "${1#choice }" -- "$2")) ;;
+        file) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$2")) ;;
+        dir) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -d -- "$2")) ;;
+        stations | networks)
+            _geode_codes "${1%% *}"
+            COMPREPLY=($(compgen -W "$_geode_codes_reply" -- "$2")) ;;
+        *) COMPREPLY=() ;;
+    esac
+}
+
+_geode() {
+    local cur="${COMP_WORDS[COMP_CWORD]}" path="" word="" key="" i=1 pos=0
+    local _geode_subs _geode_opts _geode_vopts _geode_nargs _geode_variadic
+    local _geode_prog="${COMP_WORDS[0]}"
+    COMPREPLY=()
+    _geode_node ""
+    while [ "$i" -lt "$COMP_CWORD" ]; do
+        word="${COMP_WORDS[i]}"
+        if [[ " $_geode_vopts " == *" $word "* ]]; then
+            # the option's value follows, possibly after a separate '=' word (COMP_WORDBREAKS)
+            [ "${COMP_WORDS[i + 1]}" = "=" ] && i=$((i + 1))
+            if [ $((i + 1)) -eq "$COMP_CWORD" ]; then key="$word"; break; fi
+            i=$((i + 2)); continue
+        fi
+        if [[ "$word" != -* ]]; then
+            if [ "$pos" -eq 0 ] && [[ " $_geode_subs " == *" $word "* ]]; then
+                path="${path:+$path }$word"
+                _geode_node "$path"
+            else
+                pos=$((pos + 1))
+            fi
+        fi
+        i=$((i + 1))
+    done
+    [ "$cur" = "=" ] && cur=""
+    if [ -n "$key" ]; then
+        _geode_complete_kind "$(_geode_values "$path" "$key")" "$cur"
+    elif [[ "$cur" == -* ]]; then
+        COMPREPLY=($(compgen -W "$_geode_opts" -- "$cur"))
+    elif [ -n "$_geode_subs" ]; then
+        COMPREPLY=($(compgen -W "$_geode_subs" -- "$cur"))
+    elif [ "$_geode_nargs" -gt 0 ]; then
+        if [ "$pos" -ge "$_geode_nargs" ]; then
+            [ "$_geode_variadic" = 1 ] || return 0
+            pos=$((_geode_nargs - 1))
+        fi
+        _geode_complete_kind "$(_geode_values "$path" "#$pos")" "$cur"
+    fi
+    return 0
+}
+
+complete -F _geode geode

@@ -1,0 +1,318 @@
+"""Parsers for what GAMIT/GLOBK writes: sh_gamit stdout and summary, l-file updates, SINEX, ATM_ZEN lines.
+
+Each parser takes text and either returns plain data or raises ``GamitParseError`` (one line naming what was
+missing); no other exception escapes, whatever the input. Where GeoDE's regexes had known bugs they are
+fixed here, on purpose:
+
+* the Postfit NRMS is read whatever the sign of the Prefit exponent;
+* ``GCR APTOL ALGO_GPS ...`` yields the 4-character site ``ALGO`` (GeoDE captured ``ALGO_GPS`` and then
+  failed to translate it);
+* a SINEX variance factor of 10 or more, or a line with trailing blanks, is read (GeoDE silently used 1);
+* SINEX estimate lines with trailing blanks are read; a SINEX without a covariance matrix is valid (no
+  covariances) instead of a crash after the old rows were deleted;
+* a ``CORR`` matrix is converted to covariances instead of being taken as one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from dataclasses import dataclass, field
+
+from ..errors import GeodeError
+
+
+class GamitParseError(GeodeError):
+    """A GAMIT/GLOBK output file does not contain what it must."""
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# sh_gamit stdout (<org><wwww><d><S><i>.out)
+
+TRANSIENT_PATTERNS = (
+    r"FATAL.*FIXDRV/dcheck",
+    r"FATAL.*MAKEXP/makexp: No RINEX or X-files found",
+    r"FATAL.*MAKEX/get_rxfiles: Cannot find selected RINEX file",
+    r"FATAL.*MAKEX/openf: Error opening file:.*",
+    r"SOLVE/get_widelane: Error reading first record",
+    r"Failure in sh_preproc\. STATUS 1 -- sh_gamit terminated",
+    r"Failure in sh_setup\. -- sh_gamit terminated",
+    r"sh_get_ion failed to download requested IONEX file",
+)
+_TRANSIENT = re.compile("|".join(f"(?:{p})" for p in TRANSIENT_PATTERNS))
+_FATAL = re.compile(r"^.*FATAL.*$", re.MULTILINE)
+_HEIGHT_SITE = re.compile(r"MODEL/open: Site\s+([A-Za-z0-9]{4})")
+
+
+@dataclass
+class RunOutcome:
+    """What one sh_gamit attempt's stdout says."""
+
+    fatals: list[str] = field(default_factory=list)
+    transient: bool = False
+    unreasonable_height_site: str | None = None  # alias (lower case) whose RINEX must go
+
+
+def classify_output(text: str, summary_nonempty: bool) -> RunOutcome:
+    outcome = RunOutcome(fatals=list(dict.fromkeys(m.group(0).strip() for m in _FATAL.finditer(text))))
+    outcome.transient = bool(_TRANSIENT.search(text)) or (
+        "yr: Subscript out of range." in text and summary_nonempty)
+    if "Geodetic height unreasonable" in text:
+        sites = _HEIGHT_SITE.findall(text)
+        if sites:
+            outcome.unreasonable_height_site = sites[-1].lower()
+    return outcome
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# sh_gamit summary (<ddd><S>/sh_gamit_<ddd><S>.summary)
+
+_NUM = r"\d*\.\d+(?:[eEdD][+-]?\d+)?"
+_NRMS = re.compile(rf"Prefit nrms:\s+{_NUM}\s+Postfit nrms:\s+({_NUM})")
+_WL = re.compile(r"WL fixed\s+(\d+(?:\.\d*)?)")
+_NL = re.compile(r"NL fixed\s+(\d+(?:\.\d*)?)")
+_OVERCONST = re.compile(r"WARNING: (\d+).*over constrained.*")
+# the value is the first number at least 10 characters after the site id (GeoDE: ``(\w+).{10}\s+(num)``)
+_APTOL = re.compile(r"GCR APTOL\s+([A-Za-z0-9]{4})\w*.{10,}?\s(-?\d+\.\d+)")
+
+
+def _float(text: str) -> float:
+    return float(text.replace("D", "E").replace("d", "e"))
+
+
+@dataclass
+class SummaryStats:
+    nrms: float  # the last Postfit NRMS (the final solution)
+    wl: float  # wide-lane ambiguities fixed, %
+    nl: float  # narrow-lane ambiguities fixed, %
+    overconstrained: list[tuple[str, float]] = field(default_factory=list)  # (alias lower, GCR APTOL value)
+
+
+def parse_summary(text: str) -> SummaryStats:
+    nrms = _NRMS.findall(text)
+    wl, nl = _WL.search(text), _NL.search(text)
+    if not nrms:
+        raise GamitParseError("sh_gamit summary has no 'Prefit nrms: ... Postfit nrms: ...' line")
+    if wl is None or nl is None:
+        raise GamitParseError("sh_gamit summary has no 'WL fixed ... NL fixed ...' line")
+    try:
+        stats = SummaryStats(_float(nrms[-1]), float(wl.group(1)), float(nl.group(1)))
+    except (ValueError, OverflowError):
+        raise GamitParseError("sh_gamit summary has an unreadable NRMS or ambiguity value") from None
+    stats.overconstrained = overconstrained_sites(text)
+    return stats
+
+
+def overconstrained_sites(text: str) -> list[tuple[str, float]]:
+    """The sites listed under 'WARNING: n ... over constrained', as (alias, value)."""
+    lines = text.splitlines()
+    sites: list[tuple[str, float]] = []
+    for i, line in enumerate(lines):
+        m = _OVERCONST.search(line)
+        if not m:
+            continue
+        count = min(int(m.group(1)), len(lines))
+        for follow in lines[i + 1:i + 1 + count]:
+            hit = _APTOL.search(follow)
+            if hit:
+                sites.append((hit.group(1).lower(), float(hit.group(2))))
+        break
+    return sites
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# tables/lfile. (a-priori coordinates; GAMIT marks the ones it moved with 'Updated')
+
+_LFILE = re.compile(r"^\s?(\w{4})_\w+\s+(-?\d+\.\d+)\s+(-?\d+\.\d+)\s+(-?\d+\.\d+)(.*)$", re.MULTILINE)
+
+
+def lfile_coordinates(text: str) -> dict[str, tuple[float, float, float]]:
+    return {m.group(1).lower(): (float(m.group(2)), float(m.group(3)), float(m.group(4)))
+            for m in _LFILE.finditer(text)}
+
+
+def lfile_shifts(before: str, after: str) -> dict[str, float]:
+    """3-D shift (m) of every site GAMIT marked 'Updated' in ``after``, relative to ``before``."""
+    old = lfile_coordinates(before)
+    shifts = {}
+    for m in _LFILE.finditer(after):
+        alias = m.group(1).lower()
+        if "Updated" in m.group(5) and alias in old:
+            new = (float(m.group(2)), float(m.group(3)), float(m.group(4)))
+            shifts[alias] = math.dist(new, old[alias])
+    return shifts
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# SINEX (glbtosnx output)
+
+
+@dataclass
+class SinexSite:
+    code: str  # upper-case 4-character site code (GAMIT alias)
+    x: float
+    y: float
+    z: float
+    sx: float  # formal standard deviations (m), before the variance factor
+    sy: float
+    sz: float
+    cxy: float | None = None  # covariances (m^2), None when the file has no matrix
+    cxz: float | None = None
+    cyz: float | None = None
+
+
+@dataclass
+class Sinex:
+    variance_factor: float
+    sites: dict[str, SinexSite]
+    domes: dict[str, str] = field(default_factory=dict)
+
+
+def _blocks(lines: list[str]):
+    """Yield (block name with header options, body lines) for every +NAME ... -NAME block."""
+    name, body = None, []
+    for line in lines:
+        if line.startswith("+"):
+            name, body = line[1:].strip(), []
+        elif line.startswith("-") and name is not None:
+            yield name, body
+            name = None
+        elif name is not None and not line.startswith("*"):
+            body.append(line)
+
+
+def parse_sinex(text: str) -> Sinex:
+    try:
+        return _parse_sinex(text)
+    except GamitParseError:
+        raise
+    except (ValueError, IndexError, KeyError, OverflowError, ZeroDivisionError) as exc:
+        raise GamitParseError(f"unreadable SINEX: {type(exc).__name__}: {exc}") from None
+
+
+def _parse_sinex(text: str) -> Sinex:
+    lines = text.splitlines()
+    if not lines or not lines[0].startswith("%=SNX"):
+        raise GamitParseError("not a SINEX file (no %=SNX header line)")
+    variance_factor = 1.0
+    domes: dict[str, str] = {}
+    estimates: dict[int, tuple[str, str, float, float]] = {}  # index -> (code, X|Y|Z, value, std)
+    matrix: dict[tuple[int, int], float] = {}
+    matrix_kind = None
+    for name, body in _blocks(lines):
+        head = name.split()
+        if head[0] == "SITE/ID":
+            for line in body:
+                parts = line.split()
+                if len(parts) >= 3:
+                    domes[parts[0].upper()] = parts[2]
+        elif head[0] == "SOLUTION/STATISTICS":
+            for line in body:
+                if line.strip().upper().startswith("VARIANCE FACTOR"):
+                    variance_factor = float(line.split()[-1])
+        elif head[0] == "SOLUTION/ESTIMATE":
+            for line in body:
+                parts = line.split()
+                if len(parts) < 10 or not parts[1].startswith("STA") or len(parts[1]) != 4:
+                    continue
+                if parts[3] != "A":  # only point code A (GeoDE's rule: the monument, not a second phase centre)
+                    continue
+                estimates[int(parts[0])] = (parts[2].upper(), parts[1][3], float(parts[8]), float(parts[9]))
+        elif head[0] == "SOLUTION/MATRIX_ESTIMATE" and matrix_kind is None:
+            matrix_kind = head[2] if len(head) >= 3 else "COVA"
+            for line in body:
+                parts = line.split()
+                if len(parts) < 3:
+                    continue
+                row, col0 = int(parts[0]), int(parts[1])
+                for k, value in enumerate(parts[2:5]):
+                    matrix[(row, col0 + k)] = float(value)
+    if not estimates:
+        raise GamitParseError("SINEX has no STAX/STAY/STAZ estimates")
+    if not (variance_factor > 0 and math.isfinite(variance_factor)):
+        raise GamitParseError(f"SINEX variance factor {variance_factor} is not a positive number")
+
+    by_site: dict[str, dict[str, tuple[int, float, float]]] = {}
+    for index, (code, comp, value, std) in estimates.items():
+        by_site.setdefault(code, {})[comp] = (index, value, std)
+    sites = {}
+    for code, comps in by_site.items():
+        if set(comps) != {"X", "Y", "Z"}:
+            raise GamitParseError(f"SINEX site {code} lacks one of STAX/STAY/STAZ")
+        (ix, x, sx), (iy, y, sy), (iz, z, sz) = comps["X"], comps["Y"], comps["Z"]
+        site = SinexSite(code, x, y, z, sx, sy, sz)
+        if matrix:
+            site.cxy = _covariance(matrix, matrix_kind, ix, iy)
+            site.cxz = _covariance(matrix, matrix_kind, ix, iz)
+            site.cyz = _covariance(matrix, matrix_kind, iy, iz)
+        sites[code] = site
+    return Sinex(variance_factor, sites, domes)
+
+
+def _element(matrix: dict[tuple[int, int], float], i: int, j: int) -> float | None:
+    return matrix.get((i, j), matrix.get((j, i)))
+
+
+def _covariance(matrix, kind: str, i: int, j: int) -> float | None:
+    value = _element(matrix, i, j)
+    if value is None or kind == "COVA" or kind == "INFO":
+        return None if kind == "INFO" else value
+    # CORR: diagonal elements are standard deviations, off-diagonal ones correlations
+    si, sj = _element(matrix, i, i), _element(matrix, j, j)
+    return None if si is None or sj is None else value * si * sj
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# ZTD: ATM_ZEN lines of the o-file (collected in glbf/<org><wwww><d>.znd)
+
+_ATM_ZEN = re.compile(
+    r"^\s*ATM_ZEN\s+X\s+(\w+)\s+\S+\s+(\d{4})\s+(\d{1,2})\s+(\d{1,2})\s+(\d{1,2})\s+(\d{1,2})\s+(?:\d{1,2}\s+)?"
+    rf"(-?{_NUM})\s+\+-\s+({_NUM})\s+(-?{_NUM})\s*$", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class ZtdValue:
+    alias: str  # lower case
+    epoch: dt.datetime
+    adjust: float  # m
+    sigma: float  # m
+    total: float  # m: a-priori (model) + adjustment
+
+
+def parse_atm_zen(text: str) -> list[ZtdValue]:
+    """Every well-formed ATM_ZEN line; other lines are ignored (an o-file holds much more)."""
+    out = []
+    for m in _ATM_ZEN.finditer(text):
+        y, mo, d, h, mi = (int(g) for g in m.groups()[1:6])
+        try:
+            epoch = dt.datetime(y, mo, d) + dt.timedelta(hours=h, minutes=mi)  # 24:00 is the next day
+            out.append(ZtdValue(m.group(1).lower(), epoch, _float(m.group(7)), _float(m.group(8)),
+                                _float(m.group(9))))
+        except (ValueError, OverflowError):
+            raise GamitParseError(f"ATM_ZEN line with an impossible date: {m.group(0).strip()}") from None
+    return out
+
+
+@dataclass(frozen=True)
+class ZtdKnot:
+    alias: str
+    epoch: dt.datetime
+    ztd: float  # mean total delay
+    model: float  # mean a-priori delay: mean(total) - mean(adjust)
+    sigma: float  # mean sigma
+
+
+def average_ztd(values: list[ZtdValue]) -> list[ZtdKnot]:
+    """One value per (station, epoch): ties appear in several sub-networks and systems, so average them."""
+    groups: dict[tuple[str, dt.datetime], list[ZtdValue]] = {}
+    for v in values:
+        groups.setdefault((v.alias, v.epoch), []).append(v)
+    knots = []
+    for (alias, epoch), vs in sorted(groups.items()):
+        n = len(vs)
+        total = sum(v.total for v in vs) / n
+        adjust = sum(v.adjust for v in vs) / n
+        knots.append(ZtdKnot(alias, epoch, round(total, 4), round(total - adjust, 4),
+                             round(sum(v.sigma for v in vs) / n, 4)))
+    return knots

@@ -1,0 +1,212 @@
+"""Write one GAMIT task directory: tables/ (station.info, lfile., sittbl., sestbl., process.defaults,
+sites.defaults, otl.list), rinex/ (observation files under GAMIT's short names), igs/ and brdc/ (orbits).
+
+The text writers are pure functions (tested byte for byte against the formats GeoDE writes); the
+directory builder glues them to the database and the archive.
+"""
+
+from __future__ import annotations
+
+import gzip
+import logging
+import re
+import shutil
+import string
+from pathlib import Path
+
+from ..errors import GeodeError
+from .planning import StationDay
+
+log = logging.getLogger("geode.gamit")
+
+STATION_INFO_HEADER = (
+    "*SITE  Station Name      Session Start      Session Stop       Ant Ht   HtCod  Ant N    Ant E    Receiver Type"
+    "         Vers                  SwVer  Receiver SN           Antenna Type     Dome   Antenna SN      AntDAZ  ")
+SITTBL_HEADER = ("SITE              FIX    --COORD.CONSTR.--  \n"
+                 "      << default for regional sites >>\n"
+                 "ALL               NNN    100.  100.   100. \n")
+OTL_HEADER = """\
+$$ Ocean loading displacement
+$$
+$$ OTL provider: geode (station records from stations.Harpos_coeff_otl)
+$$ Columns <cmp>, <Sa>, <Ssa>, <Mf>, <Mm>, <K1>, <O1>, <P1>, <Q1>, <K2>, <S2>, <M2>, <N2>
+$$
+$$ END HEADER
+$$
+"""
+
+
+class TaskDirError(GeodeError):
+    """A task directory could not be built (missing RINEX, orbit, table...)."""
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# text of the control files
+
+
+def lfile_text(stations: list[StationDay], fyear: float) -> str:
+    return "".join(f" {s.alias.upper()}_GPS {s.x:12.3f} {s.y:12.3f} {s.z:12.3f} 0.000 0.000 0.000 {fyear:8.4f}\n"
+                   for s in stations)
+
+
+def _sigma(value: float) -> str:
+    return f"{value:5.3f}"[:5]
+
+
+def sittbl_text(stations: list[StationDay]) -> str:
+    lines = [f"{s.alias.upper()} {s.alias.upper()}_GPS     NNN    "
+             f"{_sigma(s.sigma_n)} {_sigma(s.sigma_e)} {_sigma(s.sigma_u)}\n" for s in stations]
+    return SITTBL_HEADER + "".join(lines)
+
+
+def sites_defaults_text(stations: list[StationDay], expt: str) -> str:
+    return f" all_sites {expt} xstinfo\n" + "".join(f" {s.alias.upper()}_GPS  {expt} localrx\n" for s in stations)
+
+
+def otl_list_text(stations: list[StationDay], model: str) -> str:
+    """GAMIT otl.list: model line, BLQ header, each station's BLQ record renamed to its alias."""
+    out = [f"{model}   8-character GAMIT ID read by grdtab (M -> CM)\n", OTL_HEADER]
+    for s in stations:
+        lines = s.otl.splitlines()
+        start = next((i for i, line in enumerate(lines) if line.startswith(" ")), None)
+        if start is None:
+            continue  # no BLQ record: GAMIT falls back to otl.grid
+        record = lines[start:]
+        record[0] = f"  {s.alias.upper()}"
+        if len(record) > 3:
+            record[3] = f"$$ {s.alias.upper():<38}RADI TANG lon/lat:{s.lon % 360.0:10.4f}{s.lat:10.4f}"
+        out.append("\n".join(record) + "\n")
+    out.append("$$ END TABLE\n")
+    return "".join(out)
+
+
+def sestbl_text(template: str) -> str:
+    """GeoDE blanks the scratch directory so GAMIT works inside the task directory."""
+    return "".join("Scratch directory = \n" if "Scratch directory" in line else line
+                   for line in template.splitlines(keepends=True))
+
+
+def replace_site_ids(text: str, stations: list[StationDay]) -> str:
+    """station.info records carry the station code; GAMIT must see the alias in the SITE column."""
+    codes = {s.code.upper(): s.alias.upper() for s in stations}
+    out = []
+    for line in text.splitlines(keepends=True):
+        site = line[1:5]
+        if line.startswith(" ") and site in codes:
+            line = " " + codes[site] + line[5:]
+        out.append(line)
+    return "".join(out)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# products
+
+
+def expand_template(template: str, day) -> str:
+    """[archive] brdc/sp3/ionex templates: $year $doy $gpsweek $gpswkday $year2d $month $day."""
+    values = {"year": f"{day.year:04d}", "doy": f"{day.doy:03d}", "gpsweek": f"{day.gpsweek:04d}",
+              "gpswkday": str(day.gpswkday), "year2d": f"{day.year % 100:02d}", "month": f"{day.date.month:02d}",
+              "day": f"{day.date.day:02d}"}
+    try:
+        return string.Template(template).substitute(values)
+    except (KeyError, ValueError) as exc:
+        raise GeodeError(f"product path template {template!r}: unknown or malformed variable {exc}") from None
+
+
+def _uncompressed_copy(src: Path, dst: Path) -> None:
+    """Copy a product file, uncompressing .gz and .Z (gzip reads both)."""
+    if src.suffix in (".gz", ".Z"):
+        import subprocess
+
+        with open(dst, "wb") as out:
+            proc = subprocess.run(["gzip", "-dc", str(src)], stdout=out, stderr=subprocess.PIPE)
+        if proc.returncode != 0:
+            raise TaskDirError(f"cannot uncompress {src}: {proc.stderr.decode(errors='replace').strip()}")
+    else:
+        shutil.copyfile(src, dst)
+
+
+def _existing(path: Path) -> Path | None:
+    for candidate in (path, path.with_name(path.name + ".gz"), path.with_name(path.name + ".Z")):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def find_sp3(template: str, day, centers: list[str]) -> Path | None:
+    """The day's precise orbit: the template is a file, or a folder searched for long (IGS0OPSFIN_...) and
+    short (igsWWWWD.sp3) names, analysis centres in ``centers`` order (any centre when empty)."""
+    path = Path(expand_template(template, day))
+    if not path.is_dir():
+        return _existing(path)
+    long_re = re.compile(rf"^(\w{{3}})\d\w{{6}}_{day.year:04d}{day.doy:03d}0000_01D_\w+_ORB\.SP3(\.gz|\.Z)?$", re.I)
+    short_re = re.compile(rf"^(\w{{3}}){day.gpsweek:04d}{day.gpswkday}\.sp3(\.gz|\.Z)?$", re.I)
+    found = sorted(p for p in path.iterdir() if long_re.match(p.name) or short_re.match(p.name))
+    order = [c.lower()[:3] for c in centers]
+
+    def rank(p: Path):
+        ac = p.name[:3].lower()
+        return (order.index(ac) if ac in order else len(order), 0 if long_re.match(p.name) else 1, p.name)
+
+    found = [p for p in found if not order or p.name[:3].lower() in order] or ([] if order else found)
+    return min(found, key=rank) if found else None
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# the directory
+
+
+def prepare_directory(root: Path) -> None:
+    """Start from an empty directory (the caller holds the session's lease)."""
+    if root.exists():
+        shutil.rmtree(root)
+    for sub in ("tables", "rinex", "igs", "brdc", "glbf", "tmp"):
+        (root / sub).mkdir(parents=True, exist_ok=True)
+
+
+def write_tables(root: Path, job, station_info: str) -> None:
+    cfg = job.cfg
+    tables = root / "tables"
+    stations = job.stations
+    (tables / "station.info").write_text(replace_site_ids(station_info, stations), encoding="ascii", errors="replace")
+    (tables / "lfile.").write_text(lfile_text(stations, job.fyear), encoding="ascii")
+    (tables / "sittbl.").write_text(sittbl_text(stations), encoding="ascii")
+    (tables / "sites.defaults").write_text(sites_defaults_text(stations, cfg.expt), encoding="ascii")
+    (tables / "otl.list").write_text(otl_list_text(stations, job.otl_model), encoding="ascii")
+    (tables / "sestbl.").write_text(sestbl_text(Path(cfg.sestbl).read_text(errors="replace")), encoding="ascii",
+                                    errors="replace")
+    shutil.copyfile(cfg.process_defaults, tables / "process.defaults")
+    if job.atx:
+        shutil.copyfile(job.atx, tables / "antmod.dat")
+
+
+def fetch_rinex(root: Path, job) -> list[str]:
+    """Observation files as rinex/<alias><ddd>0.<yy>o (plain text); returns problems, one per station."""
+    from ..rinex import decompress_to
+
+    problems = []
+    for s in job.stations:
+        src = Path(s.rinex)
+        dst = root / "rinex" / f"{s.alias.lower()}{job.doy:03d}0.{job.year % 100:02d}o"
+        if not src.is_file():
+            problems.append(f"{s.key}: RINEX file {src} is missing")
+            continue
+        try:
+            decompress_to(src, dst)
+        except Exception as exc:  # a bad file drops its station, not the session
+            problems.append(f"{s.key}: cannot decompress {src.name}: {exc}".splitlines()[0])
+    return problems
+
+
+def fetch_orbits(root: Path, job, day) -> None:
+    brdc = _existing(Path(expand_template(job.brdc_template, day))) if job.brdc_template else None
+    if brdc is None:
+        raise TaskDirError(f"no broadcast orbit for {day.year}_{day.doy:03d} "
+                           f"(looked for [archive] brdc = {job.brdc_template or 'not set'})")
+    _uncompressed_copy(brdc, root / "brdc" / f"brdc{day.doy:03d}0.{day.year % 100:02d}n")
+    sp3 = find_sp3(job.sp3_template, day, job.sp3_centers) if job.sp3_template else None
+    if sp3 is None:
+        raise TaskDirError(f"no precise orbit for {day.year}_{day.doy:03d} "
+                           f"(looked for [archive] sp3 = {job.sp3_template or 'not set'})")
+    # sh_gamit's default orbit is igsf: the file must be called igs<wwwwd>.sp3 whichever centre made it
+    _uncompressed_copy(sp3, root / "igs" / f"igs{day.gpsweek:04d}{day.gpswkday}.sp3")

@@ -1,0 +1,258 @@
+"""The dispatch tasks of geode gamit (queue ``gamit``): one GAMIT session, and one day's combination.
+
+Both are idempotent. A session claims a lease in ``gamit_sessions`` before touching its directory, renews
+it while GAMIT runs, and records its outcome only while it still holds it; a redelivered session that
+already finished returns at once. A day's combination replaces the day's rows in one transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import math
+import platform
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import GeodeError
+from ..jobs import task
+from . import engine, parsers, store, taskdir
+from .engine import SessionJob
+from .session_config import SessionConfig
+
+log = logging.getLogger("geode.gamit")
+
+
+class SessionFailed(GeodeError):
+    """GAMIT failed for every system of a session (the message carries the reason)."""
+
+
+class _Heartbeat:
+    """Renews the session's lease from a thread with its own connection while GAMIT runs."""
+
+    def __init__(self, key: store.SessionKey, owner: str):
+        from ..config import load_settings
+        from ..db import open_database
+
+        self.key, self.owner = key, owner
+        self.db = open_database(load_settings(), migrate=False)
+        self.lock = threading.Lock()
+        self.stop_event = threading.Event()
+        self.thread = threading.Thread(target=self._loop, name="gamit-lease", daemon=True)
+        self.thread.start()
+
+    def _loop(self) -> None:
+        while not self.stop_event.wait(store.LEASE_SECONDS / 5):
+            self.renew()
+
+    def renew(self, pgid: int | None = None) -> None:
+        with self.lock:
+            try:
+                if not store.renew(self.db, self.key, self.owner, pgid):
+                    log.warning("%s subnet %d: lease lost to another worker", self.key.project, self.key.subnet)
+            except Exception as exc:  # a database hiccup must not kill the GAMIT run; the next renew retries
+                log.warning("lease renewal failed: %s", exc)
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        self.thread.join(timeout=10)
+        self.db.close()
+
+
+def _station_info(db, job: SessionJob) -> str:
+    from ..stationinfo import format_station_info, records_for
+    from ..stations import StationRef
+
+    records = []
+    for s in job.stations:
+        records.extend(records_for(db, StationRef(s.network, s.code)))
+    return format_station_info(records)
+
+
+def _session_key(job: SessionJob) -> store.SessionKey:
+    return store.SessionKey(job.project, job.subnet, job.year, job.doy)
+
+
+@task("geode.gamit.run_session", queue="gamit")
+def run_session(job: SessionJob) -> dict:
+    """Build the task directory, run GAMIT per system, store gamit_stats. Returns a summary dict."""
+    from ..config import load_settings
+    from ..dates import GnssDate
+    from ..db import open_database
+
+    db = open_database(load_settings(), migrate=False)
+    key, owner = _session_key(job), store.owner_id()
+    heartbeat = None
+    try:
+        if store.claim(db, key, job.directory, owner) == "done":
+            return {"label": job.label, "state": "done", "skipped": True}
+        heartbeat = _Heartbeat(key, owner)
+        root = Path(job.directory)
+        day = GnssDate(job.year, job.doy)
+        try:
+            notes = _build(db, job, root, day)
+            if job.dry_run:
+                store.finish(db, key, owner, state="planned", stats=[], message="dry run: directory built")
+                return {"label": job.label, "state": "dry-run", "directory": str(root), "notes": notes}
+            programs = engine.Programs(root, job.cfg, job.gamit_path, on_start=heartbeat.renew)
+            started = store.utcnow()
+            results = [engine.run_system(job, root, system, programs) for system in job.cfg.systems]
+            ok = [r for r in results if r.success]
+            if ok:
+                glx = engine.combine_systems(job, root, results, programs)
+                engine.make_sinex(job, root, glx, programs)
+                engine.collect_ztd(job, root, results)
+        except (GeodeError, OSError) as exc:
+            message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            store.finish(db, key, owner, state="failed", stats=[], message=message)
+            raise SessionFailed(f"{job.label}: {message}") from None
+        except BaseException:  # Ctrl-C / revoke: the session goes back to 'planned', nothing half-stored
+            store.finish(db, key, owner, state="planned", stats=[], message="interrupted")
+            raise
+        engine.cleanup(root)
+        failed = [r for r in results if not r.success]
+        summary = "; ".join(f"{r.system}: {(r.fatals or ['failed'])[0]}" for r in failed)
+        if not ok:
+            message = f"GAMIT failed ({summary})"
+            store.finish(db, key, owner, state="failed", stats=[], message=message,
+                         log_tail="\n\n".join(r.log_tail for r in failed))
+            raise SessionFailed(f"{job.label}: {message}")
+        stats = engine.stats_rows(job, results, started)
+        stored = store.finish(db, key, owner, state="done", stats=stats,
+                              message=f"failed systems: {summary}" if failed else "")
+        return {"label": job.label, "state": "done" if stored else "superseded", "node": platform.node(),
+                "systems": [{"system": r.system, "success": r.success, "nrms": r.nrms, "wl": r.wl, "nl": r.nl,
+                             "iterations": r.iterations, "fatal": (r.fatals or [""])[0]} for r in results],
+                "removed": sorted({a for r in results for a in r.removed}),
+                "missing": sorted({a for r in results for a in r.missing})}
+    finally:
+        if heartbeat is not None:
+            heartbeat.stop()
+        db.close()
+
+
+def _build(db, job: SessionJob, root: Path, day) -> list[str]:
+    """The task directory; returns notes (stations dropped, products missing in a dry run)."""
+    taskdir.prepare_directory(root)
+    taskdir.write_tables(root, job, _station_info(db, job))
+    notes = taskdir.fetch_rinex(root, job)
+    for note in notes:
+        log.warning("%s: %s", job.label, note)
+    try:
+        taskdir.fetch_orbits(root, job, day)
+    except taskdir.TaskDirError as exc:
+        if not job.dry_run:
+            raise
+        notes.append(str(exc))
+    if not job.dry_run:
+        programs = engine.Programs(root, job.cfg, job.gamit_path)
+        tables = root / "tables"
+        programs.run(["sh_links.tables", "-frame", "J2000", "-year", str(job.year), "-eop", job.cfg.eop_type,
+                      "-topt", "none"], tables, tables / "sh_links.out")
+        (tables / "eq_rename").unlink(missing_ok=True)
+        (tables / "eq_rename").write_text("\n")  # empty: GLOBK must never rename sites (keys stay ALIAS_GPS)
+        if len(list((root / "rinex").iterdir())) < 2:
+            raise SessionFailed(f"fewer than 2 stations with usable RINEX ({'; '.join(notes) or 'none found'})")
+    return notes
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# the day
+
+
+@dataclass
+class DaySession:
+    subnet: int
+    dirname: str
+    directory: str
+    aliases: dict[str, str] = field(default_factory=dict)  # alias (lower) -> "net.stn"
+
+
+@dataclass
+class DayJob:
+    cfg: SessionConfig
+    year: int
+    doy: int
+    fyear: float
+    sessions: list[DaySession]
+    gamit_path: str = ""
+
+    @property
+    def label(self) -> str:
+        return f"{self.year}_{self.doy:03d}"
+
+
+def solution_rows(job: DayJob, sinex: parsers.Sinex) -> tuple[list[dict], list[str]]:
+    """gamit_soln rows from a SINEX: sigmas scaled by sqrt(VF), covariances by VF (GeoDE used sqrt(VF) for
+    both, which mixes units); returns (rows, SINEX sites that are none of the day's stations)."""
+    aliases = {a.upper(): k for s in job.sessions for a, k in s.aliases.items()}
+    vf = sinex.variance_factor
+    rows, unknown = [], []
+    for code, site in sorted(sinex.sites.items()):
+        key = aliases.get(code)
+        if key is None:
+            unknown.append(code)
+            continue
+        net, stn = key.split(".", 1)
+        rows.append({
+            "NetworkCode": net, "StationCode": stn, "Project": job.cfg.project, "Year": job.year, "DOY": job.doy,
+            "FYear": job.fyear, "X": site.x, "Y": site.y, "Z": site.z,
+            "sigmax": site.sx * math.sqrt(vf), "sigmay": site.sy * math.sqrt(vf), "sigmaz": site.sz * math.sqrt(vf),
+            "VarianceFactor": vf,
+            "sigmaxy": None if site.cxy is None else site.cxy * vf,
+            "sigmaxz": None if site.cxz is None else site.cxz * vf,
+            "sigmayz": None if site.cyz is None else site.cyz * vf})
+    return rows, unknown
+
+
+def ztd_rows(job: DayJob) -> list[dict]:
+    values: list[parsers.ZtdValue] = []
+    aliases: dict[str, str] = {}
+    for s in job.sessions:
+        aliases.update(s.aliases)
+        for znd in sorted(Path(s.directory, "glbf").glob("*.znd")):
+            values.extend(parsers.parse_atm_zen(znd.read_text(errors="replace")))
+    rows = []
+    for knot in parsers.average_ztd(values):
+        key = aliases.get(knot.alias)
+        if key is None:
+            continue
+        net, stn = key.split(".", 1)
+        rows.append({"NetworkCode": net, "StationCode": stn, "Date": knot.epoch, "Project": job.cfg.project,
+                     "Year": job.year, "DOY": job.doy, "ZTD": knot.ztd, "model": knot.model, "sigma": knot.sigma})
+    return rows
+
+
+@task("geode.gamit.combine_day", queue="gamit")
+def combine_day(job: DayJob) -> dict:
+    """The day's SINEX (the single session's, or a GLOBK combination of its sub-networks) and ZTD, stored."""
+    from ..config import load_settings
+    from ..db import open_database
+    from .planning import day_directory
+
+    if len(job.sessions) == 1:
+        found = sorted(Path(job.sessions[0].directory, "glbf").glob("*.snx"))
+        if not found:
+            raise GeodeError(f"{job.label}: {job.sessions[0].directory}/glbf has no SINEX")
+        snx = found[-1]
+    else:
+        work = day_directory(job.cfg, job.year, job.doy) / job.cfg.project
+        programs = engine.Programs(work, job.cfg, job.gamit_path)
+        snx = engine.combine_subnetworks(job.cfg, job.year, job.doy,
+                                         [(s.dirname, s.directory) for s in job.sessions], programs, work)
+    try:
+        sinex = parsers.parse_sinex(snx.read_text(errors="replace"))
+    except parsers.GamitParseError as exc:
+        raise GeodeError(f"{job.label}: {snx}: {exc}") from None
+    soln, unknown = solution_rows(job, sinex)
+    ztd = ztd_rows(job)
+    db = open_database(load_settings(), migrate=False)
+    try:
+        store.write_day_solution(db, job.cfg.project, job.year, job.doy, soln, ztd)
+    finally:
+        db.close()
+    expected = {k for s in job.sessions for k in s.aliases.values()}
+    return {"label": job.label, "stations": len(soln), "ztd": len(ztd), "variance_factor": sinex.variance_factor,
+            "missing": sorted(expected - {f"{r['NetworkCode']}.{r['StationCode']}" for r in soln}),
+            "unknown_sites": unknown, "sinex": str(snx), "when": dt.datetime.now().isoformat(timespec="seconds")}
