@@ -71,7 +71,7 @@ def main() -> int:
         seconds = median_wall(cmd, args.runs, env)
         baseline = baseline or seconds
         verdict = "" if "baseline" in label or "floor" in label else ("  ok" if seconds < TARGET else "  OVER 0.3 s")
-        print(f"  {label:<55} {seconds * 1000:7.1f} ms   x{seconds / baseline:5.2f} typer{verdict}")
+        print(f"  {label:<64} {seconds * 1000:7.1f} ms   x{seconds / baseline:5.2f} typer{verdict}")
     shutil.rmtree(scratch, ignore_errors=True)
     return 0
 

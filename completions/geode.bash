@@ -176,8 +176,8 @@ _geode_complete_kind() {
     local IFS=$' \t\n'
     case "${1%% *}" in
         choice) COMPREPLY=($(compgen -W "${1#choice }" -- "$2")) ;;
-        file) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$2")) ;;
-        dir) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -d -- "$2")) ;;
+        file) compopt -o filenames 2>/dev/null; IFS=$'\n'; COMPREPLY=($(compgen -f -- "$2")) ;;
+        dir) compopt -o filenames 2>/dev/null; IFS=$'\n'; COMPREPLY=($(compgen -d -- "$2")) ;;
         stations | networks)
             _geode_codes "${1%% *}"
             COMPREPLY=($(compgen -W "$_geode_codes_reply" -- "$2")) ;;

@@ -56,6 +56,7 @@ class Node:
     options: list[Option]
     arguments: list[Argument]
     children: list["Node"] = field(default_factory=list)
+    is_group: bool = False  # a group with no children is a placeholder whose commands have not landed
 
     @property
     def name(self) -> str:
@@ -110,8 +111,8 @@ def build_tree(command, path: tuple[str, ...] = (), parent_ctx=None) -> Node:
             arguments.append(_argument(param))
     node = Node(path=path, help=_clean(command.help or ""), short_help=_short_help(command),
                 summary=first_sentence(command.short_help or _clean(command.help or ""), limit=1000),
-                options=options, arguments=arguments)
-    if hasattr(command, "list_commands"):
+                options=options, arguments=arguments, is_group=hasattr(command, "list_commands"))
+    if node.is_group:
         for name in command.list_commands(ctx):
             child = command.get_command(ctx, name)
             if child is None or getattr(child, "hidden", False):
@@ -217,7 +218,20 @@ def _plain(value: Any) -> str:
     if isinstance(value, PurePath):
         value = str(value)
     text = str(value)
-    home = os.path.expanduser("~")
-    if home not in ("", "/") and text.startswith(home):  # generated files must not depend on who builds them
-        text = "~" + text[len(home):]
+    for prefix, shown in _host_paths():  # generated files must not depend on who builds them, or where
+        if prefix and (text == prefix or text.startswith(prefix + os.sep)):
+            return shown + text[len(prefix):]
     return text
+
+
+def _host_paths() -> list[tuple[str, str]]:
+    import platformdirs
+
+    paths = [
+        (platformdirs.user_data_dir("geode", appauthor=False), "~/.local/share/geode"),
+        (platformdirs.user_config_dir("geode", appauthor=False), "~/.config/geode"),
+        (platformdirs.user_cache_dir("geode", appauthor=False), "~/.cache/geode"),
+        (os.getcwd(), "."),
+        (os.path.expanduser("~"), "~"),
+    ]
+    return [(p, shown) for p, shown in paths if p not in ("", "/")]

@@ -185,7 +185,7 @@ def _read(path: Path) -> str:
 # one system
 
 
-def _day_of(job) -> "object":
+def _day_of(job):
     from ..dates import GnssDate
 
     return GnssDate(job.year, job.doy)
@@ -216,7 +216,6 @@ def run_system(job: SessionJob, root: Path, system: str, programs: Programs) -> 
     lfile = root / "tables" / "lfile."
     result = SystemResult(system, False)
     started = time.monotonic()
-    out = root / "monitor.log"
     for attempt in range(MAX_ATTEMPTS):
         result.iterations = attempt
         before = _read(lfile)
@@ -317,7 +316,7 @@ def combine_systems(job: SessionJob, root: Path, results: list[SystemResult], pr
         shutil.copyfile(root / ok[0].glx, target)
         return target
     day = _day_of(job)
-    name = f"h{job.year % 100:02d}{day.date.month:02d}{day.date.day:02d}1200_{job.cfg.expt}.glx"
+    name = f"h{day.year2d}{day.month:02d}{day.day:02d}1200_{job.cfg.expt}.glx"
     (glbf / "globk.cmd").write_text(
         " app_ptid all\n prt_opt GDLF MIDP CMDS PLST\n"
         f" out_glb {name}\n descript Multi GNSS combination of global or regional solutions\n"

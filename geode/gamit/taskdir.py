@@ -104,9 +104,8 @@ def replace_site_ids(text: str, stations: list[StationDay]) -> str:
 
 def expand_template(template: str, day) -> str:
     """[archive] brdc/sp3/ionex templates: $year $doy $gpsweek $gpswkday $year2d $month $day."""
-    values = {"year": f"{day.year:04d}", "doy": f"{day.doy:03d}", "gpsweek": f"{day.gpsweek:04d}",
-              "gpswkday": str(day.gpswkday), "year2d": f"{day.year % 100:02d}", "month": f"{day.date.month:02d}",
-              "day": f"{day.date.day:02d}"}
+    values = {"year": f"{day.year:04d}", "doy": f"{day.doy:03d}", "gpsweek": day.wwww, "gpswkday": str(day.gpswkday),
+              "year2d": day.year2d, "month": f"{day.month:02d}", "day": f"{day.day:02d}"}
     try:
         return string.Template(template).substitute(values)
     except (KeyError, ValueError) as exc:

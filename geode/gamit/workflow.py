@@ -12,7 +12,7 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import ConfigError
+from ..errors import ConfigError, GeodeError
 from . import store
 from .engine import SessionJob
 from .planning import DayPlan, day_directory, plan_days
@@ -46,10 +46,10 @@ def product_settings(settings) -> dict:
 
 
 def _fyear(year: int, doy: int) -> float:
-    """Noon of the day as a fractional year (GeoDE's FYear for daily solutions)."""
-    import calendar
+    """Noon of the day as a fractional year (GeoDE's FYear of daily solutions)."""
+    from ..dates import GnssDate
 
-    return year + (doy - 1 + 0.5) / (366 if calendar.isleap(year) else 365)
+    return GnssDate(year, doy).fyear
 
 
 def session_jobs(plans: list[DayPlan], cfg: SessionConfig, settings, dry_run: bool) -> list[SessionJob]:
@@ -67,7 +67,15 @@ def session_jobs(plans: list[DayPlan], cfg: SessionConfig, settings, dry_run: bo
 
 
 def purge(db, cfg: SessionConfig, plans: list[DayPlan]) -> None:
-    """Delete the days' directories and rows (gamit_soln, gamit_stats, gamit_subnets, gamit_ztd, sessions)."""
+    """Delete the days' directories and rows (gamit_soln, gamit_stats, gamit_subnets, gamit_ztd, sessions).
+    Refused while a session of those days runs somewhere (its lease is live): nothing is deleted then."""
+    for plan in plans:
+        live = db.query('SELECT subnet, lease_owner FROM gamit_sessions WHERE "Project" = %s AND "Year" = %s '
+                        "AND \"DOY\" = %s AND state = 'running' AND lease_until > now()",
+                        (cfg.project, plan.year, plan.doy))
+        if live:
+            raise GeodeError(f"cannot purge {plan.label}: subnet {int(live[0]['subnet'])} is running on "
+                             f"{live[0]['lease_owner']}")
     for plan in plans:
         for s in plan.sessions:
             shutil.rmtree(s.directory, ignore_errors=True)

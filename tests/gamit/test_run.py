@@ -139,6 +139,47 @@ def test_transient_failure_is_retried(cli, db, tmp_path, monkeypatch):
     check_solutions(db, network, doys=DOYS[:1])
 
 
+def test_two_systems_are_combined_per_session(cli, db, tmp_path, monkeypatch):
+    (tmp_path / "ws").mkdir()
+    network = make_network(db, tmp_path / "ws", monkeypatch, cluster_size=25, systems="G,R")
+    result = cli("gamit", "run", str(network.cfg), DATES[0], "--noparallel")
+    assert result.exit_code == 0, result.stderr
+    assert [s["system"] for s in db.query("SELECT system FROM gamit_stats ORDER BY system")] == ["G", "R"]
+    glbf = network.dirs(DOYS[0])[0] / "glbf"
+    gdl = (glbf / "hfiles.gdl").read_text().splitlines()
+    assert gdl == ["../gsoln/G/h241001200_test.glx 1.0", "../gsoln/R/h241001200_test.glx 4.0"]
+    assert (glbf / "h2404091200_test.glx").exists()  # combined h-file: year, month, day
+    check_solutions(db, network, doys=DOYS[:1])
+
+
+def test_overconstrained_site_is_relaxed_and_retried(cli, db, tmp_path, monkeypatch):
+    (tmp_path / "ws").mkdir()
+    network = make_network(db, tmp_path / "ws", monkeypatch, cluster_size=25)
+    network.steer(overconstrained=["arg"])
+    result = cli("gamit", "run", str(network.cfg), DATES[0], "--noparallel")
+    assert result.exit_code == 0, result.stderr
+    (stat,) = db.query("SELECT * FROM gamit_stats")
+    first = sorted(network.xyz, key=lambda k: k.split(".")[1])[0]  # alias order: cord first
+    assert stat["iterations"] == 1 and stat["relaxed_constrains"] == first
+    tables = network.dirs(DOYS[0])[0] / "tables"
+    site = first.split(".")[1].upper() + "_GPS"
+    assert site in (tables / "sittbl.0").read_text() and site not in (tables / "sittbl.").read_text()
+    check_solutions(db, network, doys=DOYS[:1])
+
+
+def test_unreasonable_height_drops_the_site_and_retries(cli, db, tmp_path, monkeypatch):
+    (tmp_path / "ws").mkdir()
+    network = make_network(db, tmp_path / "ws", monkeypatch, cluster_size=25)
+    network.steer(height=["arg"])
+    result = cli("gamit", "run", str(network.cfg), DATES[0], "--noparallel", "--json")
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["sessions"][0]["removed"] == ["cord"]
+    assert report["days"][0]["missing"] == ["igs.cord"]
+    stored = {r["StationCode"] for r in db.query('SELECT "StationCode" FROM gamit_soln')}
+    assert stored == {k.split(".")[1] for k in network.xyz} - {"cord"}
+
+
 def test_dry_run_builds_directories_and_stops_before_gamit(cli, db, network):
     result = run(cli, network, "--dry-run")
     assert result.exit_code == 0, result.stderr
@@ -192,6 +233,12 @@ def test_purge_replans_and_reprocesses(cli, db, network):
     assert run(cli, network).exit_code == 0
     marker = network.dirs(DOYS[0])[1] / "keep.me"
     marker.write_text("x")
+    db.execute("UPDATE gamit_sessions SET state = 'running', lease_owner = 'elsewhere:1', "
+               "lease_until = now() + interval '1 hour' WHERE subnet = 2 AND \"DOY\" = %s", (DOYS[1],))
+    refused = run(cli, network, "--purge")
+    assert refused.exit_code == 1 and "running on elsewhere:1" in refused.stderr
+    assert marker.exists() and db.query_one("SELECT count(*) AS n FROM gamit_soln")["n"] == 16
+    db.execute("UPDATE gamit_sessions SET state = 'done', lease_owner = NULL, lease_until = NULL")
     result = run(cli, network, "--purge", "--json")
     assert result.exit_code == 0, result.stderr
     assert len(json.loads(result.stdout)["sessions"]) == 6

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -84,6 +85,29 @@ def test_every_listed_command_is_in_each_script(listed_commands):
         assert f"-n '__geode_at \\'\\'' -a '{name}'" in fish, name
 
 
+def test_every_command_path_and_option_is_in_each_script(command_tree, completions_gen):
+    bash = (COMPLETIONS / "geode.bash").read_text()
+    zsh = (COMPLETIONS / "_geode").read_text()
+    fish = (COMPLETIONS / "geode.fish").read_text()
+    for node in command_tree.build_tree(real_tree()).walk():
+        key = " ".join(node.path)
+        assert f"        '{key}')\n" in bash and f"        '{key}')\n" in zsh, key
+        at = completions_gen.fish_quote(f"__geode_at {completions_gen.sh_quote(key)}")
+        for opt in node.options:
+            for name in opt.all_names:
+                entry = bash.split(f"        '{key}')\n", 1)[1].split(";;", 1)[0].replace("'", " ")
+                assert f" {name} " in entry, (key, name)
+                assert f"'{name}:" in zsh.split(f"        '{key}')\n", 1)[1].split(";;", 1)[0], (key, name)
+            assert f"complete -c geode -n {at} " in fish, key
+
+
+@pytest.mark.parametrize("script", ["generate_completions.py", "generate_manpages.py"])
+def test_check_mode_passes_on_a_clean_checkout(script):
+    result = subprocess.run(["python3", str(ROOT / "scripts" / script), "--check"], capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+
+
 # ---------------------------------------------------------------------------------------------------- bash
 
 
@@ -113,9 +137,9 @@ def test_bash_skips_option_values_when_finding_the_command(tmp_path):
 
 
 def test_bash_completes_files_for_a_file_option(tmp_path):
-    (tmp_path / "site.toml").write_text("")
+    (tmp_path / "site config.toml").write_text("")  # a space must not split the name
     (tmp_path / "other.txt").write_text("")
-    assert bash_complete("geode", "--config", str(tmp_path / "si")) == [str(tmp_path / "site.toml")]
+    assert bash_complete("geode", "--config", str(tmp_path / "si")) == [str(tmp_path / "site config.toml")]
 
 
 def test_bash_hidden_helpers_are_not_offered():
@@ -149,6 +173,37 @@ def test_zsh_completes_commands_and_subcommands():
     assert sorted(complete("geode", "gamit", "")) == sorted(n for n, c in gamit.commands.items() if not c.hidden)
     assert sorted(complete("geode", "-c", "x.toml", "db", "")) == ["init", "status", "stop", "upgrade"]
     assert complete("geode", "--config", "") == ["<files >"]
+
+
+ZSH_INTERACTIVE = r"""
+# a real interactive zsh on a pseudo-terminal, with compinit finding _geode on $fpath
+zmodload zsh/zpty
+zpty z 'zsh -f -i'
+zpty -w z "PS1='> '; fpath=($1 \$fpath); autoload -Uz compinit; compinit -D -d $2/zcompdump; print READY"
+zpty -r z out '*READY*'
+zpty -r z out '*READY*'
+zpty -r z out '*> *'  # zle is reading the next line: a TAB is now a completion, not a character
+zpty -w -n z "$3"$'\t'
+zpty -w -n z $'\C-u'"print DONE"$'\n'
+zpty -r z first '*DONE*'
+zpty -r z second '*DONE*'
+print -r -- "$first$second"
+zpty -d z
+"""
+
+
+@pytest.mark.skipif(shutil.which("zsh") is None, reason="zsh is not installed (apt-get install zsh)")
+def test_zsh_completion_system_loads_the_script_from_fpath(tmp_path):
+    def screen(line: str) -> str:
+        return subprocess.run(["zsh", "-f", "-c", ZSH_INTERACTIVE, "_", str(COMPLETIONS), str(tmp_path), line],
+                              capture_output=True, text=True, timeout=60, check=True).stdout.replace("\r", "")
+
+    assert "geode gamit" in screen("geode ga")
+    listing = screen("geode gamit ")
+    gamit = real_tree().commands["gamit"]
+    for name, cmd in gamit.commands.items():
+        if not cmd.hidden:
+            assert re.search(rf"\b{name} +-- ", listing), (name, listing)
 
 
 @pytest.mark.skipif(shutil.which("fish") is None, reason="fish is not installed (apt-get install fish)")
@@ -247,3 +302,78 @@ def test_bash_asks_geode_for_codes_once_per_minute(tmp_path):
                          capture_output=True, text=True, timeout=60, check=True).stdout
     assert out.split() == ["arg.lpgs", "arg.rwsn", "--", "igs.braz"]
     assert calls.read_text().splitlines() == ["completion stations"]
+
+
+@pytest.mark.skipif(shutil.which("fish") is None, reason="fish is not installed (apt-get install fish)")
+def test_fish_completes_station_options_from_geode_once(tmp_path):
+    """`-i <TAB>` on gamit run offers station codes; the second TAB reuses them (a recorder stands in for geode)."""
+    calls = tmp_path / "calls"
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    recorder = bin_dir / "geode"
+    recorder.write_text(f'#!/bin/sh\necho "$*" >> {calls}\nprintf "arg.lpgs\\narg.rwsn\\n"\n')
+    recorder.chmod(0o755)
+    script = (f"source {COMPLETIONS / 'geode.fish'}; complete -C'geode gamit run -i '; echo ==; "
+              "complete -C'geode gamit run -i arg.l'")
+    out = subprocess.run(["fish", "--no-config", "-c", script], capture_output=True, text=True, timeout=60, check=True,
+                         env={"PATH": f"{bin_dir}:/usr/bin:/bin", "HOME": str(tmp_path)}).stdout
+    words = [line.split("\t", 1)[0] for line in out.splitlines()]
+    assert words == ["arg.lpgs", "arg.rwsn", "==", "arg.lpgs"]
+    assert calls.read_text().splitlines() == ["completion stations"]
+
+
+def test_station_codes_from_a_running_embedded_server(cli):
+    """The newcomer's default: once the embedded server runs (started by a real command), TAB reads from it."""
+    from geode.config import load_settings, user_data_dir
+    from geode.db import open_database
+    from geode.db.embedded import stop_embedded
+    from geode_cli import console
+
+    console.reset_consoles()  # the 'started the embedded PostgreSQL' notice must not go to an earlier test's stream
+    db = open_database(load_settings())  # starts the embedded server and creates the schema
+    try:
+        _add_stations(db)
+        db.close()
+        result = cli("completion", "networks")
+        assert result.exit_code == 0
+        assert result.stdout.split() == ["arg", "igs"]
+    finally:
+        db.close()
+        stop_embedded(user_data_dir() / "postgres")
+    assert cli("completion", "networks").stdout == ""  # stopped again: nothing, and nothing restarted
+
+
+def test_a_missing_script_is_one_line_and_exit_1(cli, monkeypatch, tmp_path):
+    """A broken install (data files not installed) says where it looked, in one line."""
+    import geode_cli.completion as completion
+
+    monkeypatch.setattr(completion, "script_locations", lambda shell: [tmp_path / "nowhere" / "geode.bash"])
+    result = cli("completion", "bash")
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "not installed" in lines[0] and str(tmp_path / "nowhere") in lines[0]
+
+
+def test_script_locations_cover_the_checkout_and_the_install_prefix():
+    import sys
+
+    from geode_cli.completion import script_locations
+
+    places = script_locations("zsh")
+    assert places[0] == COMPLETIONS / "_geode"
+    assert Path(sys.prefix) / "share" / "zsh" / "site-functions" / "_geode" in places
+
+
+@pytest.mark.skipif(shutil.which("zsh") is None, reason="zsh is not installed (apt-get install zsh)")
+def test_zsh_asks_geode_for_codes_once_per_minute(tmp_path):
+    calls = tmp_path / "calls"
+    recorder = tmp_path / "geode"
+    recorder.write_text(f'#!/bin/sh\necho "$*" >> {calls}\nprintf "arg\\nigs\\n"\n')
+    recorder.chmod(0o755)
+    script = ('compadd() { [[ $1 == -a ]] && print -rl -- "${(@P)2}" }; compdef() { : }; source "$1"; '
+              '_geode_prog="$2"; _geode_complete_kind networks; _geode_complete_kind networks')
+    out = subprocess.run(["zsh", "-f", "-c", script, "_", str(COMPLETIONS / "_geode"), str(recorder)],
+                         capture_output=True, text=True, timeout=60, check=True).stdout
+    assert out.split() == ["arg", "igs", "arg", "igs"]
+    assert calls.read_text().splitlines() == ["completion networks"]

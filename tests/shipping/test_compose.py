@@ -95,3 +95,15 @@ def test_dockerfile_installs_the_project_with_the_distributed_extra():
     assert re.search(r"^USER (?!root)\w+", text, re.M)
     for path in ("geode", "geode_cli", "man", "completions", "pyproject.toml"):
         assert path in text
+
+
+def test_worker_command_uses_options_geode_worker_start_has(compose, command_tree):
+    tree = command_tree.build_tree(command_tree.load_root())
+    worker = next(c for c in tree.children if c.path == ("worker",))
+    start = next((c for c in worker.children if c.path[-1] == "start"), None)
+    if start is None:
+        pytest.skip("`geode worker start` has not landed yet (the worker group is still a stub)")
+    command = compose["services"]["worker"]["command"]
+    for word in command[3:]:
+        if word.startswith("-"):
+            assert word in start.option_names, f"`geode worker start` has no option {word}"

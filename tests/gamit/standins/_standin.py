@@ -7,6 +7,8 @@ Behaviour is steered by the JSON file named in $GAMIT_STANDIN_CONFIG (read at ev
 change it between runs without restarting workers):
   {"fail": ["arg.IGN002"],      sessions (directory names) whose sh_gamit prints FATAL and writes no summary
    "transient": ["arg"],        sessions whose first sh_gamit attempt hits a transient failure
+   "overconstrained": ["arg"],  sessions whose first attempt reports their first l-file site over-constrained
+   "height": ["arg"],           sessions whose first attempt reports an unreasonable height for that site
    "block": ["arg"],            sessions whose sh_gamit waits (marker file <dir>/standin.blocked) until its
                                 parent process dies or the file <dir>/standin.release appears
    "nrms": 0.23542, "wl": 97.8, "nl": 85.4}
@@ -93,6 +95,10 @@ def sh_gamit(args: list[str]) -> int:
         print("Failure in sh_setup. -- sh_gamit terminated")
         return 1
     sites = lfile_sites(here / "tables" / "lfile.")
+    first = sorted(sites)[0]
+    if name in ctl.get("height", []) and n == 0:
+        print(f" MODEL/open: Site {first}_GPS\n Geodetic height unreasonable\n FATAL: MODEL/open: stop")
+        return 1
     info = (here / "tables" / "station.info").read_text()
     rinex = {p.name[:4].upper() for p in (here / "rinex").glob(f"*{ddd}0.{yy}o")}
     used = {}
@@ -110,9 +116,12 @@ def sh_gamit(args: list[str]) -> int:
     day.mkdir(exist_ok=True)
     Path("glbf").mkdir(exist_ok=True)
     nrms, wl, nl = ctl.get("nrms", 0.23542), ctl.get("wl", 97.8), ctl.get("nl", 85.4)
+    warning = ""
+    if name in ctl.get("overconstrained", []) and n == 0:
+        warning = f" WARNING: 1 sites over constrained\n GCR APTOL {first}_GPS  N   0.0500    12.5000\n"
     (day / f"sh_gamit_{ddd}{system}.summary").write_text(
         f" Prefit nrms:  0.41331E+00    Postfit nrms: {nrms:.5E}\n"
-        f" Phase ambiguities WL fixed  {wl:.1f}% NL fixed  {nl:.1f}%\n")
+        f" Phase ambiguities WL fixed  {wl:.1f}% NL fixed  {nl:.1f}%\n" + warning)
     write_sites(day / f"h{expt}a.{yy}{ddd}", used)
     import datetime as dt
 
@@ -132,7 +141,8 @@ def htoglb(args: list[str]) -> int:
     hfile = Path(args[3])
     m = re.match(r"h(\w{4})a\.(\d\d)(\d\d\d)$", hfile.name)
     expt, yy, ddd = m.groups()
-    write_sites(Path(f"h{yy}{ddd}1200_{expt}.glx"), read_sites(hfile))
+    glonass = Path.cwd().name == "R"  # real htoglb writes GLONASS solutions to .glr
+    write_sites(Path(f"h{yy}{ddd}1200_{expt}.{'glr' if glonass else 'glx'}"), read_sites(hfile))
     print(f"htoglb stand-in: {hfile.name}")
     return 0
 
