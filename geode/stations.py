@@ -278,7 +278,7 @@ def expand_specs(specs: Sequence[str]) -> list[str]:
         try:
             path = Path(specs[0].strip()).expanduser()
             is_file = path.is_file()
-        except (OSError, ValueError):  # e.g. NUL bytes or too long for a path
+        except (OSError, ValueError, RuntimeError):  # NUL bytes, too long, or "~user" with no such user
             is_file = False
         if is_file:
             return _read_list_file(path)

@@ -8,7 +8,6 @@ killing its worker fails after ``[celery] redelivery_limit`` attempts instead of
 from __future__ import annotations
 
 import os
-import platform
 import threading
 
 from ..errors import GeodeError
@@ -135,7 +134,3 @@ def execute(celery_task, gtask: Task, args, kwargs):
                 client.hdel(run_key(run_id, "running"), request.id)
             except Exception:  # progress bookkeeping only; the result matters more
                 pass
-
-
-def node_name() -> str:
-    return platform.node()

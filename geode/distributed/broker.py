@@ -1,0 +1,64 @@
+"""Is the broker there, and who consumes which queue? Fast answers, never a hang.
+
+Every message names the broker URL with its password masked and where the URL came from
+(env CELERY_BROKER_URL, a config file line, or the default).
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from ..config import mask_url
+from ..errors import ConfigError, ServiceUnavailable
+
+REDIS_SCHEMES = ("redis", "rediss", "unix")
+
+
+def describe_broker(settings) -> str:
+    cv = settings.broker_url
+    return f"{mask_url(cv.value)} (from {cv.source})"
+
+
+def check_broker(settings, timeout: float = 3.0) -> None:
+    """Raise ServiceUnavailable (exit 69) unless the broker answers a PING within ``timeout`` seconds."""
+    url = settings.broker_url.value
+    scheme = urlsplit(url).scheme
+    if scheme == "memory":
+        return
+    if scheme not in REDIS_SCHEMES:
+        raise ConfigError(f"broker {describe_broker(settings)}: only Redis brokers (redis://, rediss://) are supported")
+    import redis
+
+    try:
+        client = redis.Redis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout)
+        try:
+            client.ping()
+        finally:
+            client.close()
+    except redis.AuthenticationError as exc:
+        raise ServiceUnavailable(f"broker {describe_broker(settings)} refused the credentials: {exc}") from None
+    except (redis.RedisError, OSError, ValueError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ServiceUnavailable(
+            f"broker {describe_broker(settings)} is unreachable: {reason} "
+            "(start Redis, or point CELERY_BROKER_URL / [celery] broker_url at it)") from None
+
+
+def inspect(app, timeout: float = 1.0, destination: list[str] | None = None):
+    return app.control.inspect(timeout=timeout, destination=destination)
+
+
+def queue_consumers(app, timeout: float = 1.0) -> dict[str, list[str]]:
+    """{worker hostname: [queue names it consumes]} from the workers that answer within ``timeout``."""
+    replies = inspect(app, timeout).active_queues() or {}
+    return {host: sorted(q["name"] for q in queues or []) for host, queues in replies.items()}
+
+
+def require_consumers(app, settings, queue: str, timeout: float = 1.0) -> list[str]:
+    """Hostnames consuming ``queue``; ServiceUnavailable naming the queue when there is none."""
+    consumers = [host for host, queues in queue_consumers(app, timeout).items() if queue in queues]
+    if not consumers:
+        raise ServiceUnavailable(
+            f"no worker is consuming the '{queue}' queue on broker {describe_broker(settings)}: "
+            f"start one with `geode worker start --queues {queue}` (or run with --noparallel)")
+    return consumers
