@@ -130,6 +130,9 @@ def _render_run(report, dry_run: bool) -> None:
         rows.append((r["label"], r["state"], systems))
     if rows:
         console.table(["session", "state", "detail"], rows, title="GAMIT sessions")
+    for r in report.sessions:
+        for note in r.get("notes", []):
+            console.warn(f"{r['label']}: {note}")
     if report.days:
         console.table(["day", "stations stored", "ZTD values", "variance factor", "missing"],
                       [(d["label"], d["stations"], d["ztd"], f"{d['variance_factor']:.3f}", ", ".join(d["missing"]))

@@ -1,11 +1,262 @@
-"""`geode scan`: Scan the RINEX archive, ingest new files, load station information, check integrity."""
+"""`geode scan`: scan the RINEX archive, ingest new files, load station information, check integrity."""
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
 import typer
 
-from ._stub import register_stub
+from . import console
+from .context import app_context
+from .options import JsonOpt, StationsArg
+
+scan_app = typer.Typer(help="Scan the RINEX archive, ingest new files from the repository, load station "
+                            "information, check integrity.", no_args_is_help=True)
+
+ParallelOpt = Annotated[Optional[bool], typer.Option(
+    "--parallel/--noparallel", help="Run on Celery workers (queue 'io') or in this process; default: the global "
+    "option, else the configuration.", show_default=False)]
 
 
 def register(app: typer.Typer) -> None:
-    register_stub(app, "scan", "Scan the RINEX archive, ingest new files, load station information, check integrity.")
+    app.add_typer(scan_app, name="scan")
+
+
+def _folder(actx, key: str) -> Path:
+    from geode.errors import ConfigError
+
+    path = actx.settings.path(key)
+    if path is None:
+        raise ConfigError(f"[{key.replace('.', '] ')} is not configured (set it in geode.toml or "
+                          f"GEODE_{key.replace('.', '_').upper()})")
+    return path
+
+
+def _runner(actx, parallel: bool | None):
+    from geode.jobs import get_runner
+
+    return get_runner(actx.settings, actx.parallel if parallel is None else parallel)
+
+
+def _refs(actx, stations: list[str] | None):
+    if not stations:
+        return None
+    from geode.stations import select_stations
+
+    return select_stations(actx.db, stations)
+
+
+def _print_failures(items: list[tuple[str, str]]) -> None:
+    if not items:
+        return
+    console.err.print(f"{len(items)} problem(s):", style="bold red", highlight=False)
+    for unit, message in items:
+        console.err.print(f"  {unit}: {message}", markup=False, highlight=False)
+
+
+@scan_app.command("archive")
+def archive_cmd(ctx: typer.Context, stations: StationsArg = None, parallel: ParallelOpt = None,
+                json_: JsonOpt = False) -> None:
+    """Read every archive file (or the given stations' files) and upsert its rinex row.
+
+    Re-scanning an unchanged archive changes nothing; a changed file updates its row. Files that do not
+    belong (bad name, wrong folder, unknown station, unreadable, multi-day, wrong day) are listed and left
+    alone; then the command exits 1.
+    """
+    from dataclasses import asdict
+
+    from geode.archive.scan import scan_archive
+
+    actx = app_context(ctx)
+    root = _folder(actx, "archive.path")
+    if not root.is_dir():
+        from geode.errors import ConfigError
+
+        source = actx.settings.source("archive.path")
+        raise ConfigError(f"archive folder {root} does not exist (configured by {source})")
+    refs = _refs(actx, stations)
+    runner = _runner(actx, parallel)
+    try:
+        report = scan_archive(actx.db, root, runner, refs, progress=actx.progress())
+    finally:
+        runner.close()
+    counts = {s: report.count(s) for s in ("inserted", "updated", "unchanged", "problem")}
+    if actx.want_json(json_):
+        console.print_json({"archive": str(root), "counts": counts,
+                            "files": [asdict(o) for o in report.outcomes], "failures": report.failures})
+    else:
+        console.table(["inserted", "updated", "unchanged", "problems"], [list(counts.values())],
+                      title=f"archive scan: {len(report.outcomes)} file(s) in {root}")
+    _print_failures([(o.path, o.reason) for o in report.problems] +
+                    [(f["unit"], f["message"]) for f in report.failures])
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@scan_app.command("ingest")
+def ingest_cmd(ctx: typer.Context, parallel: ParallelOpt = None, json_: JsonOpt = False) -> None:
+    """Move the files in <repository>/data_in into the archive and the database, one transaction per file.
+
+    Files are matched to a station by marker code and approximate position (within the station's max_dist).
+    Unknown stations get a temporary network ('???') and their files stay in data_in, locked, until the
+    station joins a network. Unreadable files go to data_rejected/<reason>/ with a .reason.txt next to them.
+    Safe to re-run after a crash, and safe to run twice at once.
+    """
+    from dataclasses import asdict
+
+    from geode.archive.ingest import ingest_repository
+
+    actx = app_context(ctx)
+    archive, repository = _folder(actx, "archive.path"), _folder(actx, "archive.repository")
+    runner = _runner(actx, parallel)
+    try:
+        report = ingest_repository(actx.db, archive, repository, runner, progress=actx.progress())
+    finally:
+        runner.close()
+    statuses = ("archived", "already archived", "temporary", "locked", "rejected", "failed", "gone")
+    counts = {s: report.count(s) for s in statuses}
+    if actx.want_json(json_):
+        console.print_json({"counts": counts, "released_locks": report.released_locks,
+                            "files": [asdict(o) for o in report.outcomes], "failures": report.failures})
+    else:
+        rows = [(o.source, o.status, o.station, o.destination or o.reason) for o in report.outcomes]
+        if rows:
+            console.table(["file", "status", "station", "where / why"], rows, title="ingest")
+        else:
+            console.notice(f"nothing to ingest in {repository / 'data_in'}")
+        if report.released_locks:
+            console.notice(f"{report.released_locks} lock(s) released: their stations joined a network")
+    bad = [(o.source, f"{o.status}: {o.reason}") for o in report.outcomes if o.status in ("rejected", "failed")]
+    _print_failures(bad + [(f["unit"], f["message"]) for f in report.failures])
+    if bad or report.failures:
+        raise typer.Exit(1)
+
+
+@scan_app.command("stninfo")
+def stninfo_cmd(
+    ctx: typer.Context,
+    files: Annotated[Optional[list[str]], typer.Argument(
+        metavar="[FILE]...", help="GAMIT station.info files to load ('-' reads stdin).", show_default=False)] = None,
+    network: Annotated[Optional[str], typer.Option(
+        "--network", "-n", help="Network of the stations in the files, when a code exists in several.")] = None,
+    export: Annotated[Optional[list[str]], typer.Option(
+        "--export", "-e", metavar="STATIONS", help="Write station.info for these stations (station-list "
+        "grammar; repeat) to stdout or --output.")] = None,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="File for --export.")] = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Load GAMIT station.info records into stationinfo (GeoDE's overlap rules), or export them."""
+    from dataclasses import asdict
+
+    from geode.errors import UsageError
+    from geode.stationinfo import format_station_info, load_records, parse_station_info, records_for
+
+    actx = app_context(ctx)
+    if not files and not export:
+        raise UsageError("give station.info FILE(s) to load, or --export STATIONS")
+    outcomes = []
+    for name in files or []:
+        if name == "-":
+            text = sys.stdin.read()
+        else:
+            try:
+                text = Path(name).read_text(encoding="utf-8", errors="replace")
+            except OSError as exc:
+                raise UsageError(f"cannot read {name}: {exc.strerror or exc}") from None
+        from geode.stationinfo import StationInfoError
+
+        try:
+            records = parse_station_info(text)
+        except StationInfoError as exc:
+            raise UsageError(f"{name}: {exc}") from None
+        outcomes += load_records(actx.db, records, network)
+    if export:
+        from geode.stations import select_stations
+
+        records = [r for ref in select_stations(actx.db, export) for r in records_for(actx.db, ref)]
+        text = format_station_info(records)
+        if output:
+            output.write_text(text, encoding="utf-8")
+            console.notice(f"{len(records)} record(s) written to {output}")
+        else:
+            sys.stdout.write(text)
+    if files:
+        if actx.want_json(json_) and not (export and not output):
+            console.print_json([asdict(o) for o in outcomes])
+        elif not export or output:
+            console.table(["station", "start", "result"], [(o.station, o.start, o.status) for o in outcomes
+                                                            if o.status != "failed"], title="station information")
+    failed = [(f"{o.station} {o.start}", o.reason) for o in outcomes if o.status == "failed"]
+    _print_failures(failed)
+    if failed:
+        raise typer.Exit(1)
+
+
+@scan_app.command("check")
+def check_cmd(ctx: typer.Context, stations: StationsArg = None, json_: JsonOpt = False) -> None:
+    """Integrity report: station info vs RINEX headers, station-info gaps and overlaps, files missing on disk
+    or in the database, days with several files. Exits 1 when anything is found."""
+    from dataclasses import asdict
+
+    from geode.integrity import check_integrity
+    from geode.stations import select_stations
+
+    actx = app_context(ctx)
+    refs = select_stations(actx.db, stations or ["all"])
+    root = actx.settings.path("archive.path")
+    if root is not None and not root.is_dir():
+        console.warn(f"archive folder {root} does not exist: files are not checked")
+        root = None
+    report = check_integrity(actx.db, refs, root)
+    if actx.want_json(json_):
+        console.print_json({"stations": report.stations, "files": report.files,
+                            "findings": [asdict(f) for f in report.findings]})
+    else:
+        if report.findings:
+            console.table(["station", "kind", "from", "to", "detail"],
+                          [(f.station, f.kind, f.first, f.last, f.detail) for f in report.findings],
+                          title=f"integrity: {len(report.findings)} finding(s)")
+        console.notice(f"{report.stations} station(s), {report.files} rinex row(s) checked"
+                       + ("" if root else "; archive files not checked (no [archive] path)"))
+    if report.findings:
+        raise typer.Exit(1)
+
+
+@scan_app.command("otl")
+def otl_cmd(ctx: typer.Context, stations: StationsArg = None,
+            force: Annotated[bool, typer.Option("--force", help="Recompute stations that already have "
+                                                "coefficients.")] = False,
+            parallel: ParallelOpt = None, json_: JsonOpt = False) -> None:
+    """Ocean-loading coefficients (HARPOS) with GAMIT's grdtab for stations that lack them.
+
+    Optional: needs [otl] grdtab and [otl] otlgrid in the configuration (geode doctor lists them). Positions
+    come from stations.auto_x/y/z.
+    """
+    from geode.archive import tasks
+    from geode.otl import otl_tools, stations_to_do
+    from geode.stations import select_stations
+
+    actx = app_context(ctx)
+    tools = otl_tools(actx.settings)
+    todo = stations_to_do(actx.db, select_stations(actx.db, stations or ["all"]), force)
+    runner = _runner(actx, parallel)
+    try:
+        summary = runner.map(tasks.otl_station, [(r["NetworkCode"], r["StationCode"], tools.grdtab, tools.otlgrid)
+                                                 for r in todo], progress=actx.progress(),
+                             description=f"ocean loading for {len(todo)} station(s)")
+    finally:
+        runner.close()
+    done = sorted((o.result for o in summary.results), key=lambda d: d["station"])
+    failed = [(f"{f.item[0]}.{f.item[1]}", f.message.split(": ", 1)[-1]) for f in summary.failures]
+    if actx.want_json(json_):
+        console.print_json({"stored": done, "failures": [{"station": s, "message": m} for s, m in failed]})
+    elif done:
+        console.table(["station", "HARPOS"], [(d["station"], d["harpos"]) for d in done], title="ocean loading")
+    else:
+        console.notice("every selected station already has OTL coefficients (use --force to recompute)"
+                       if not todo else "no station stored")
+    _print_failures(failed)
+    if failed:
+        raise typer.Exit(1)

@@ -1,11 +1,217 @@
-"""`geode stack`: Stack daily solutions into aligned time series and fit trajectory models."""
+"""`geode stack`: align daily solutions into a stack, fit and inspect trajectory models (ETMs)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated, Optional
+
 import typer
 
-from ._stub import register_stub
+from . import console
+from .context import app_context
+from .options import DATES_HELP, JsonOpt, StationsArg
+
+stack_app = typer.Typer(
+    help="Stack daily GAMIT solutions (gamit_soln) into aligned time series and fit trajectory models.\n\n"
+         "Start with: geode stack run NAME STATIONS --project PROJECT  (e.g. geode stack run mystack all "
+         "--project example-gamit). Then 'geode stack show NAME' for velocities and 'geode stack etm' to add or "
+         "remove jumps and refit.", no_args_is_help=True)
+
+ParallelOpt = Annotated[Optional[bool], typer.Option(
+    "--parallel/--noparallel", help="Fit and align on Celery workers (queue 'compute') or in this process; "
+    "default: the global option, else the configuration.", show_default=False)]
+PlotOpt = Annotated[Optional[Path], typer.Option("--plot", metavar="DIR",
+                                                 help="Write one PNG time series with its model per station.")]
 
 
 def register(app: typer.Typer) -> None:
-    register_stub(app, "stack", "Stack daily solutions into aligned time series and fit trajectory models.")
+    app.add_typer(stack_app, name="stack")
+
+
+def _runner(actx, parallel):
+    from geode.jobs import get_runner
+
+    return get_runner(actx.settings, actx.parallel if parallel is None else parallel)
+
+
+def _refs(actx, specs):
+    from geode.stations import select_stations
+
+    return [str(r) for r in select_stations(actx.db, specs or ["all"])]
+
+
+def _plots(directory: Path, name: str, fits: dict, series: dict, meta: dict) -> int:
+    from geode.geodesy.coordinates import xyz2neu
+    from geode.plots import etm_png
+
+    directory.mkdir(parents=True, exist_ok=True)
+    for stn, fit in fits.items():
+        t, xyz, _ = series[stn]
+        m = meta[stn]
+        etm_png(directory / f"{stn}_{name}.png", t, xyz2neu(xyz - m.apriori, m.lat, m.lon), fit,
+                f"{stn} (stack {name})")
+    return len(fits)
+
+
+def _velocity_rows(fits: dict, how: dict | None = None):
+    for stn, fit in fits.items():
+        s = fit.summary()
+        v, sv, w = s["velocity_mm_yr"], s["velocity_sigma_mm_yr"], s["wrms_mm"]
+        row = [stn, s["epochs"], *(f"{v[c]:.2f} ± {sv[c]:.2f}" for c in "neu"), *(f"{w[c]:.2f}" for c in "neu"),
+               len(s["jumps"]), s["outliers"]]
+        if how is not None:
+            row.append(how.get(stn, ""))
+        yield row
+
+
+VEL_COLUMNS = ["station", "epochs", "vN mm/yr", "vE mm/yr", "vU mm/yr", "wrmsN", "wrmsE", "wrmsU", "jumps",
+               "outliers"]
+
+
+def _report_failures(failures: list[str]) -> None:
+    if failures:
+        console.err.print(f"{len(failures)} unit(s) failed:", style="bold red", highlight=False)
+        for f in failures:
+            console.err.print(f"  {f}", markup=False, highlight=False)
+        raise typer.Exit(1)
+
+
+@stack_app.command("run")
+def run_cmd(ctx: typer.Context,
+            name: Annotated[str, typer.Argument(help="Stack name (stacks.name, up to 20 characters).")],
+            stations: StationsArg = None,
+            project: Annotated[str, typer.Option("--project", "-p", help="gamit_soln project to stack.")] = ...,
+            redo: Annotated[bool, typer.Option("--redo", help="Rebuild an existing stack from gamit_soln (its old "
+                                               "rows are replaced in the same transaction).")] = False,
+            preserve: Annotated[bool, typer.Option("--preserve", help="Keep an existing stack's days and align only "
+                                                   "days that are new or changed in gamit_soln.")] = False,
+            exclude: Annotated[Optional[list[str]], typer.Option(
+                "--exclude", "-e", metavar="NET.STN", help="Not used as alignment control (still aligned); repeat.")] = None,
+            end: Annotated[Optional[str], typer.Option("--end", "-d", help="Last day to stack. " + DATES_HELP)] = None,
+            max_iterations: Annotated[int, typer.Option("--max-iterations", min=1, max=50,
+                                                        help="Stop here if not converged.")] = 10,
+            tolerance_mm: Annotated[float, typer.Option("--tolerance-mm", min=0.0,
+                                                        help="Converged when the aligned coordinates move less "
+                                                        "than this (RMS) between iterations.")] = 0.01,
+            common_modes: Annotated[bool, typer.Option("--common-modes", help="Remove network-wide annual and "
+                                                       "semi-annual signals (7-parameter Helmert).")] = False,
+            constraints: Annotated[Optional[Path], typer.Option(
+                "--constraints", metavar="FILE", help="Tie to a frame: lines 'net.stn x y z epoch [vx vy vz]'.")] = None,
+            summary: Annotated[Optional[Path], typer.Option(
+                "--summary", metavar="FILE", help="Alignment summary JSON [default: NAME_alignment.json].")] = None,
+            plot: PlotOpt = None, parallel: ParallelOpt = None, json_: JsonOpt = False) -> None:
+    """Align each day to the stations' trajectories, iterate to convergence, store stack rows and ETMs."""
+    import json
+
+    from geode.dates import parse_date
+    from geode.stack import alignment_summary, load_meta, run_stack, station_series
+
+    actx = app_context(ctx)
+    refs = _refs(actx, stations)
+    runner = _runner(actx, parallel)
+    try:
+        run = run_stack(actx.db, runner, name=name, project=project, stations=refs, redo=redo, preserve=preserve,
+                        exclude=[e.lower() for e in exclude or []], end=parse_date(end) if end else None,
+                        max_iterations=max_iterations, tolerance=tolerance_mm / 1e3, common_modes=common_modes,
+                        constraints_file=constraints, progress=actx.progress())
+    finally:
+        runner.close()
+    res = run.result
+    doc = alignment_summary(name.lower(), project, res)
+    doc["frame"] = res.frame
+    path = summary or Path(f"{name.lower()}_alignment.json")
+    path.write_text(json.dumps(doc, indent=1, default=float), encoding="utf-8")
+    if plot is not None:
+        series = station_series(res.days)
+        meta = load_meta(actx.db, sorted(res.fits), with_jumps=False)
+        console.notice(f"{_plots(plot, name.lower(), res.fits, series, meta)} plot(s) in {plot}")
+    failures = run.skipped_stations + res.failures
+    if not res.converged:
+        failures.append(f"stack: not converged after {len(res.iterations)} iterations "
+                        f"(last change {res.iterations[-1]['rms_change_mm'] or 0:.4f} mm rms); raise --max-iterations")
+    if actx.want_json(json_):
+        console.print_json({"stack": name.lower(), "project": project, "converged": res.converged,
+                            "iterations": res.iterations, "days": len(res.days), "rows_written": run.written_rows,
+                            "preserved_days": run.preserved_days, "models_written": run.models_written,
+                            "summary_file": str(path), "stations": {s: f.summary() for s, f in res.fits.items()},
+                            "frame": res.frame, "failures": failures})
+    else:
+        console.table(VEL_COLUMNS, _velocity_rows(res.fits), title=f"stack {name.lower()}: {len(res.days)} days, "
+                      f"{len(res.iterations)} iteration(s), {'converged' if res.converged else 'NOT converged'}")
+        console.notice(f"{run.written_rows} stack rows written, {run.preserved_days} day(s) preserved, "
+                       f"{run.models_written} model(s) stored; alignment summary: {path}")
+    _report_failures(failures)
+
+
+@stack_app.command("etm")
+def etm_cmd(ctx: typer.Context,
+            name: Annotated[str, typer.Argument(help="Stack whose series to model.")],
+            stations: StationsArg = None,
+            jump: Annotated[Optional[list[str]], typer.Option(
+                "--jump", metavar="DATE[:KIND]", help="Add a jump (KIND mechanical|geophysical|postseismic, default "
+                "mechanical) for the selected stations; stored in etm_params. Repeat.")] = None,
+            no_jump: Annotated[Optional[list[str]], typer.Option(
+                "--no-jump", metavar="DATE", help="Switch off any jump within a day of DATE. Repeat.")] = None,
+            plot: PlotOpt = None, parallel: ParallelOpt = None, json_: JsonOpt = False) -> None:
+    """Fit (or reuse, when data and jumps are unchanged) the stack's trajectory models; add/remove jumps."""
+    from geode.dates import parse_date
+    from geode.errors import UsageError
+    from geode.etm.model import GEOPHYSICAL, MECHANICAL, POSTSEISMIC
+    from geode.etm.sources import add_user_jump
+    from geode.stack import refit_models
+
+    actx = app_context(ctx)
+    refs = _refs(actx, stations)
+    kinds = {"mechanical": MECHANICAL, "geophysical": GEOPHYSICAL, "postseismic": POSTSEISMIC}
+    edits = []
+    for text in jump or []:
+        date, _, kind = text.partition(":")
+        if (kind or "mechanical") not in kinds:
+            raise UsageError(f"--jump {text}: kind must be one of {', '.join(kinds)}")
+        edits.append((parse_date(date), kinds[kind or "mechanical"], False))
+    edits += [(parse_date(d), MECHANICAL, True) for d in no_jump or []]
+    for ref in refs:
+        net, code = ref.split(".")
+        for date, kind, remove in edits:
+            add_user_jump(actx.db, net, code, "gamit", date, kind, remove=remove)
+    runner = _runner(actx, parallel)
+    try:
+        fits, how, failures, series, meta = refit_models(actx.db, runner, name.lower(), refs,
+                                                         progress=actx.progress())
+    finally:
+        runner.close()
+    if plot is not None:
+        console.notice(f"{_plots(plot, name.lower(), fits, series, meta)} plot(s) in {plot}")
+    if actx.want_json(json_):
+        console.print_json({"stack": name.lower(), "stations": {s: {**f.summary(), "model": how[s]}
+                                                               for s, f in fits.items()}, "failures": failures})
+    else:
+        console.table(VEL_COLUMNS + ["model"], _velocity_rows(fits, how), title=f"stack {name.lower()}")
+    _report_failures(failures)
+
+
+@stack_app.command("show")
+def show_cmd(ctx: typer.Context,
+             name: Annotated[Optional[str], typer.Argument(help="A stack: show its stored models.")] = None,
+             json_: JsonOpt = False) -> None:
+    """List stacks, or one stack's stored trajectory models (velocities, WRMS, jumps)."""
+    from geode.errors import GeodeError
+    from geode.stack import list_stacks, stored_models
+
+    actx = app_context(ctx)
+    if name is None:
+        rows = list_stacks(actx.db)
+        if actx.want_json(json_):
+            console.print_json(rows)
+        else:
+            console.table(["name", "project", "days", "stations", "first", "last"],
+                          [(r["name"], r["project"], r["days"], r["stations"], f"{r['first']:.3f}", f"{r['last']:.3f}")
+                           for r in rows])
+        return
+    fits = stored_models(actx.db, name.lower())
+    if not fits:
+        raise GeodeError(f"stack {name.lower()!r} has no stored models (see 'geode stack show' for stacks)")
+    if actx.want_json(json_):
+        console.print_json({s: f.summary() for s, f in fits.items()})
+    else:
+        console.table(VEL_COLUMNS, _velocity_rows(fits), title=f"stack {name.lower()}")

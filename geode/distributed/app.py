@@ -71,7 +71,7 @@ def _register(app, gtask: Task) -> None:
     run.__qualname__ = gtask.func.__qualname__
     run.__module__ = gtask.func.__module__
     run.__doc__ = gtask.func.__doc__
-    app.task(name=gtask.name, bind=True, queue=gtask.queue, soft_time_limit=limits.soft, time_limit=limits.hard,
+    app.task(name=gtask.name, bind=True, soft_time_limit=limits.soft, time_limit=limits.hard,
              typing=False, shared=False)(run)
 
 
@@ -101,8 +101,9 @@ def execute(celery_task, gtask: Task, args, kwargs):
     from celery.exceptions import Ignore
 
     request = celery_task.request
-    run_id = (request.headers or {}).get(RUN_HEADER) if isinstance(request.headers, dict) else None
-    run_id = run_id or getattr(request, RUN_HEADER, None)
+    # custom message headers show up as request attributes (older Celery: inside request.headers)
+    headers = request.headers if isinstance(request.headers, dict) else {}
+    run_id = getattr(request, RUN_HEADER, None) or headers.get(RUN_HEADER)
     client = redis_for(celery_task.app)
     if client is not None and request.id:
         limit = redelivery_limit(celery_task.app.geode_settings)
@@ -120,7 +121,8 @@ def execute(celery_task, gtask: Task, args, kwargs):
             client.hdel(run_key(run_id, "running"), request.id)
             raise Ignore()  # the run was cancelled (Ctrl-C) while this unit sat in the queue
         if deliveries > limit:
-            client.hdel(run_key(run_id, "running"), request.id) if run_id else None
+            if run_id:
+                client.hdel(run_key(run_id, "running"), request.id)
             raise RedeliveryLimitExceeded(
                 f"{gtask.name} was delivered {deliveries} times (limit {limit}, [celery] redelivery_limit): "
                 "its worker died each time; not trying again")

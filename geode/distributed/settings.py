@@ -8,6 +8,8 @@ Why each setting (Celery's defaults are tuned for short web tasks):
 * ``task_acks_late`` + ``task_reject_on_worker_lost``: a unit whose worker dies (OOM, spot instance, SIGKILL)
   is delivered again instead of being lost. Tasks upsert, so a second delivery writes the same rows once;
   a delivery counter in Redis (``[celery] redelivery_limit``) stops a unit that kills every worker it meets.
+  A worker that vanishes entirely (machine lost) leaves its unit unacknowledged: another worker puts it back
+  on the queue once it is older than ``visibility_timeout`` (swept every ``[celery] restore_interval`` s).
 * No prefetch (``worker_prefetch_multiplier = 1`` and ``worker_disable_prefetch``): a worker busy with a
   10-hour GAMIT day does not hoard the next units while its siblings idle.
 * ``visibility_timeout`` above the longest hard time limit, set in all three places Celery reads it
@@ -63,7 +65,10 @@ def celery_config(settings) -> dict:
     serializer = "pickle" if allow_pickle else "json"
     accept = ["json", "pickle"] if allow_pickle else ["json"]
     vt = visibility_timeout(settings)
-    transport = {"visibility_timeout": vt}
+    transport: dict = {"visibility_timeout": vt}
+    restore = settings.get("celery.restore_interval")
+    if restore:  # how often a worker looks for units of dead workers older than visibility_timeout (default ~100 s)
+        transport.update(unacked_restore_interval=int(restore), unacked_restore_throttle=1)
     exchange = Exchange("geode", type="direct")
     return {
         "broker_url": settings.broker_url.value,

@@ -14,20 +14,15 @@ The last attempt decides: FATAL in its output or an empty summary fails the syst
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import logging
 import os
 import platform
 import re
 import shutil
-import signal
-import subprocess
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from ..errors import GeodeError
 from . import parsers
@@ -103,13 +98,12 @@ def _program_env(root: Path, job_cfg: SessionConfig, gamit_path: str) -> dict[st
 
 
 class Programs:
-    """Runs GAMIT/GLOBK programs for one session; ``on_start(pgid)`` lets the lease record the process group."""
+    """Runs GAMIT/GLOBK programs for one session through ``geode.jobs.run_subprocess``: each in its own
+    process group, killed with the task (Ctrl-C, revoke, worker death)."""
 
-    def __init__(self, root: Path, cfg: SessionConfig, gamit_path: str = "",
-                 on_start: Callable[[int], None] | None = None):
+    def __init__(self, root: Path, cfg: SessionConfig, gamit_path: str = ""):
         self.root = root
         self.env = _program_env(root, cfg, gamit_path)
-        self.on_start = on_start
 
     def which(self, name: str) -> str:
         found = shutil.which(name, path=self.env.get("PATH"))
@@ -118,53 +112,12 @@ class Programs:
         return found
 
     def run(self, args: list[str], cwd: Path, output: Path, timeout: float | None = None) -> int:
-        """Run a program with stdout+stderr appended to ``output``; its process group dies with us."""
-        exe = self.which(args[0])
-        with open(output, "ab") as out, _sigterm_raises():
-            proc = subprocess.Popen([exe, *args[1:]], cwd=cwd, env=self.env, stdout=out, stderr=subprocess.STDOUT,
-                                    stdin=subprocess.DEVNULL, start_new_session=True)
-            try:
-                if self.on_start is not None:
-                    self.on_start(proc.pid)
-                return proc.wait(timeout=timeout)
-            except BaseException:  # Ctrl-C, task revoked, timeout: end the whole tree, then re-raise
-                _kill_group(proc)
-                raise
+        """Run a program with stdout+stderr appended to ``output``; returns its exit status."""
+        from ..jobs import run_subprocess
 
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM while a GAMIT program ran (a revoked Celery task, or the process being stopped): handled like
-    Ctrl-C, so the run stops instead of going on with the next session."""
-
-
-@contextlib.contextmanager
-def _sigterm_raises():
-    """SIGTERM ends a process without running cleanup; turn it into an exception so the GAMIT process group
-    (started in its own session, so it would survive us) is ended first. Main thread only (signal rules)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(signum, frame):
-        raise Terminated("terminated by SIGTERM")
-
-    previous = signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
-def _kill_group(proc: subprocess.Popen) -> None:
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=5)
-    except (ProcessLookupError, subprocess.TimeoutExpired):
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        proc.wait()
+        # written as it runs, so `tail -f` shows a long GAMIT run's progress
+        return run_subprocess([self.which(args[0]), *args[1:]], cwd, timeout, env=self.env,
+                              stdout=output).returncode
 
 
 def tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:

@@ -199,6 +199,7 @@ def _parse_sinex(text: str) -> Sinex:
     domes: dict[str, str] = {}
     estimates: dict[int, tuple[str, str, float, float]] = {}  # index -> (code, X|Y|Z, value, std)
     matrix: dict[tuple[int, int], float] = {}
+    matrix_lines: list[str] = []
     matrix_kind = None
     for name, body in _blocks(lines):
         head = name.split()
@@ -221,13 +222,7 @@ def _parse_sinex(text: str) -> Sinex:
                 estimates[int(parts[0])] = (parts[2].upper(), parts[1][3], float(parts[8]), float(parts[9]))
         elif head[0] == "SOLUTION/MATRIX_ESTIMATE" and matrix_kind is None:
             matrix_kind = head[2] if len(head) >= 3 else "COVA"
-            for line in body:
-                parts = line.split()
-                if len(parts) < 3:
-                    continue
-                row, col0 = int(parts[0]), int(parts[1])
-                for k, value in enumerate(parts[2:5]):
-                    matrix[(row, col0 + k)] = float(value)
+            matrix_lines = body
     if not estimates:
         raise GamitParseError("SINEX has no STAX/STAY/STAZ estimates")
     if not (variance_factor > 0 and math.isfinite(variance_factor)):
@@ -236,6 +231,8 @@ def _parse_sinex(text: str) -> Sinex:
     by_site: dict[str, dict[str, tuple[int, float, float]]] = {}
     for index, (code, comp, value, std) in estimates.items():
         by_site.setdefault(code, {})[comp] = (index, value, std)
+    if matrix_lines:
+        matrix = _site_blocks(matrix_lines, by_site)
     sites = {}
     for code, comps in by_site.items():
         if set(comps) != {"X", "Y", "Z"}:
@@ -248,6 +245,33 @@ def _parse_sinex(text: str) -> Sinex:
             site.cyz = _covariance(matrix, matrix_kind, iy, iz)
         sites[code] = site
     return Sinex(variance_factor, sites, domes)
+
+
+def _site_blocks(lines: list[str], by_site) -> dict[tuple[int, int], float]:
+    """The matrix elements within each site's X/Y/Z block. A daily SINEX of n sites holds ~(3n)^2/2
+    elements; reading only these keeps a large network's parse linear instead of quadratic in memory."""
+    wanted: dict[int, set[int]] = {}
+    for comps in by_site.values():
+        idx = sorted(i for i, _, _ in comps.values())
+        for a in idx:
+            for b in idx:
+                wanted.setdefault(max(a, b), set()).add(min(a, b))
+    matrix: dict[tuple[int, int], float] = {}
+    for line in lines:
+        parts = line.split(None, 2)
+        if len(parts) < 3:
+            continue
+        row = int(parts[0])
+        cols = wanted.get(row)
+        if not cols:
+            continue
+        col0 = int(parts[1])
+        if not any(col0 <= c < col0 + 3 for c in cols):
+            continue
+        for k, value in enumerate(parts[2].split()[:3]):
+            if col0 + k in cols:
+                matrix[(row, col0 + k)] = float(value)
+    return matrix
 
 
 def _element(matrix: dict[tuple[int, int], float], i: int, j: int) -> float | None:

@@ -128,25 +128,14 @@ def _generated_alias(key: str, taken: set[str]) -> str:
         salt += 1
 
 
-def _archive_levels(db) -> list[tuple[str, int, bool]]:
-    rows = db.query('SELECT k."KeyCode" AS key, k."TotalChars" AS width, k.isnumeric::int AS num '
-                    'FROM rinex_tank_struct t JOIN keys k ON k."KeyCode" = t."KeyCode" ORDER BY t."Level"')
-    return [(r["key"], int(r["width"] or 0), bool(r["num"])) for r in rows] or [
-        ("network", 3, False), ("year", 4, True), ("doy", 3, True)]
+def archive_relpath(layout, row: dict) -> str:
+    """Where the archive keeps a rinex row's file (its CRINEZ archive name in the rinex_tank_struct layout)."""
+    from ..rinex import RinexName, RinexNameError
 
-
-def archive_relpath(levels, row: dict) -> str:
-    """Where the archive keeps a rinex row's file: one folder per rinex_tank_struct level, then the name."""
-    values = {"network": row["NetworkCode"], "station": row["StationCode"], "year": int(row["ObservationYear"]),
-              "doy": int(row["ObservationDOY"]), "month": int(row["ObservationMonth"]),
-              "day": int(row["ObservationDay"])}
-    parts = []
-    for key, width, numeric in levels:
-        value = values.get(key)
-        if value is None:
-            raise GeodeError(f"archive level {key!r} of rinex_tank_struct is not supported by geode gamit")
-        parts.append(f"{value:0{width}d}" if numeric else str(value).ljust(width, "0"))
-    return "/".join(parts + [row["Filename"]])
+    try:
+        return layout.path(row["NetworkCode"], RinexName.parse(row["Filename"]))
+    except RinexNameError as exc:
+        raise GeodeError(f"rinex row {row['NetworkCode']}.{row['StationCode']} {row['Filename']}: {exc}") from None
 
 
 def _covers(record: dict, start: dt.datetime, end: dt.datetime) -> bool:
@@ -205,7 +194,9 @@ def plan_days(db, cfg: SessionConfig, days: list, extra_specs: list[str] = (), s
     apr = {(f"{r['NetworkCode']}.{r['StationCode']}", int(r["Year"]), int(r["DOY"])): r
            for r in db.query(f'SELECT * FROM apr_coords WHERE {key_sql} AND '
                              + day_sql.format(y="Year", d="DOY"), (keys, *span))}
-    levels = _archive_levels(db)
+    from ..archive.layout import ArchiveLayout
+
+    layout = ArchiveLayout.from_db(db)
     archive = settings.archive_path if settings is not None else None
 
     plans = []
@@ -235,7 +226,7 @@ def plan_days(db, cfg: SessionConfig, days: list, extra_specs: list[str] = (), s
             if coords is None:
                 skipped.append((key, "no a-priori coordinates (ppp_soln, apr_coords or stations.auto_x)"))
                 continue
-            rel = archive_relpath(levels, r)
+            rel = archive_relpath(layout, r)
             active[key] = StationDay(
                 key, r["NetworkCode"], r["StationCode"], aliases[key], *coords[:6], apr_source=coords[6],
                 rinex=str(Path(archive) / rel) if archive else rel, interval=interval, completion=completion,

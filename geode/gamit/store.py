@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import signal
 import socket
 import time
 from dataclasses import dataclass
@@ -91,8 +90,9 @@ _WHERE = '"Project" = %s AND subnet = %s AND "Year" = %s AND "DOY" = %s'
 def claim(db, key: SessionKey, directory: str, owner: str, *, wait: float = LEASE_SECONDS + 30) -> str:
     """Take the session's lease. Returns 'claimed', or 'done' when it is already processed.
 
-    A lease held by a dead process of this host is taken over at once (its GAMIT process group is ended);
-    one held by another host is waited for until it runs out (its heartbeat stopped) or ``wait`` passes.
+    A lease held by a dead process of this host is taken over at once (its GAMIT programs died with it:
+    run_subprocess ties them to their parent); one held by another host is waited for until it runs out
+    (its heartbeat stopped) or ``wait`` passes.
     """
     deadline = time.monotonic() + wait
     while True:
@@ -106,7 +106,6 @@ def claim(db, key: SessionKey, directory: str, owner: str, *, wait: float = LEAS
                 return "done"
             busy = row is not None and row["state"] == "running" and row["live"] and row["lease_owner"] != owner
             if busy and _owner_dead(row["lease_owner"]):
-                _end_group(row["lease_pgid"])
                 busy = False
             if not busy:
                 cur.execute(
@@ -114,7 +113,7 @@ def claim(db, key: SessionKey, directory: str, owner: str, *, wait: float = LEAS
                     "lease_until, attempts, message, log_tail, updated) VALUES (%s, %s, %s, %s, 'running', %s, %s, "
                     "now() + make_interval(secs => %s), 1, NULL, NULL, now()) "
                     'ON CONFLICT ("Project", subnet, "Year", "DOY") DO UPDATE SET state = \'running\', '
-                    "directory = EXCLUDED.directory, lease_owner = EXCLUDED.lease_owner, lease_pgid = NULL, "
+                    "directory = EXCLUDED.directory, lease_owner = EXCLUDED.lease_owner, "
                     "lease_until = EXCLUDED.lease_until, attempts = gamit_sessions.attempts + 1, message = NULL, "
                     "log_tail = NULL, updated = now()",
                     (*key.params, directory, owner, LEASE_SECONDS))
@@ -127,20 +126,10 @@ def claim(db, key: SessionKey, directory: str, owner: str, *, wait: float = LEAS
         time.sleep(5)
 
 
-def _end_group(pgid) -> None:
-    if pgid:
-        try:
-            os.killpg(int(pgid), signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-
-
-def renew(db, key: SessionKey, owner: str, pgid: int | None = None) -> bool:
-    """Extend the lease (and record the running program's process group); False if the lease was lost."""
-    n = db.execute(
-        "UPDATE gamit_sessions SET lease_until = now() + make_interval(secs => %s), "
-        f"lease_pgid = coalesce(%s, lease_pgid), updated = now() WHERE {_WHERE} AND lease_owner = %s",
-        (LEASE_SECONDS, pgid, *key.params, owner))
+def renew(db, key: SessionKey, owner: str) -> bool:
+    """Extend the lease; False if it was lost (taken over after it ran out)."""
+    n = db.execute("UPDATE gamit_sessions SET lease_until = now() + make_interval(secs => %s), updated = now() "
+                   f"WHERE {_WHERE} AND lease_owner = %s", (LEASE_SECONDS, *key.params, owner))
     return n == 1
 
 
@@ -166,7 +155,7 @@ def finish(db, key: SessionKey, owner: str, *, state: str, stats: list[dict], me
                 "node = EXCLUDED.node, execution_time = EXCLUDED.execution_time, "
                 "execution_date = EXCLUDED.execution_date", s)
         cur.execute(f"UPDATE gamit_sessions SET state = %s, message = %s, log_tail = %s, lease_owner = NULL, "
-                    f"lease_pgid = NULL, lease_until = NULL, updated = now() WHERE {_WHERE}",
+                    f"lease_until = NULL, updated = now() WHERE {_WHERE}",
                     (state, message or None, log_tail or None, *key.params))
     return True
 
@@ -205,8 +194,8 @@ def purge_day(db, project: str, year: int, doy: int) -> None:
 
 
 def session_rows(db, project: str, year: int, doy: int) -> list[dict]:
-    return db.query('SELECT * FROM gamit_sessions WHERE "Project" = %s AND "Year" = %s AND "DOY" = %s ORDER BY subnet',
-                    (project, year, doy))
+    return db.query('SELECT *, coalesce(lease_until > now(), false) AS live FROM gamit_sessions '
+                    'WHERE "Project" = %s AND "Year" = %s AND "DOY" = %s ORDER BY subnet', (project, year, doy))
 
 
 def utcnow() -> dt.datetime:

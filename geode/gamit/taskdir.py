@@ -7,8 +7,6 @@ directory builder glues them to the database and the archive.
 
 from __future__ import annotations
 
-import gzip
-import logging
 import re
 import shutil
 import string
@@ -17,11 +15,6 @@ from pathlib import Path
 from ..errors import GeodeError
 from .planning import StationDay
 
-log = logging.getLogger("geode.gamit")
-
-STATION_INFO_HEADER = (
-    "*SITE  Station Name      Session Start      Session Stop       Ant Ht   HtCod  Ant N    Ant E    Receiver Type"
-    "         Vers                  SwVer  Receiver SN           Antenna Type     Dome   Antenna SN      AntDAZ  ")
 SITTBL_HEADER = ("SITE              FIX    --COORD.CONSTR.--  \n"
                  "      << default for regional sites >>\n"
                  "ALL               NNN    100.  100.   100. \n")
@@ -84,18 +77,6 @@ def sestbl_text(template: str) -> str:
     """GeoDE blanks the scratch directory so GAMIT works inside the task directory."""
     return "".join("Scratch directory = \n" if "Scratch directory" in line else line
                    for line in template.splitlines(keepends=True))
-
-
-def replace_site_ids(text: str, stations: list[StationDay]) -> str:
-    """station.info records carry the station code; GAMIT must see the alias in the SITE column."""
-    codes = {s.code.upper(): s.alias.upper() for s in stations}
-    out = []
-    for line in text.splitlines(keepends=True):
-        site = line[1:5]
-        if line.startswith(" ") and site in codes:
-            line = " " + codes[site] + line[5:]
-        out.append(line)
-    return "".join(out)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -167,7 +148,7 @@ def write_tables(root: Path, job, station_info: str) -> None:
     cfg = job.cfg
     tables = root / "tables"
     stations = job.stations
-    (tables / "station.info").write_text(replace_site_ids(station_info, stations), encoding="ascii", errors="replace")
+    (tables / "station.info").write_text(station_info, encoding="ascii", errors="replace")
     (tables / "lfile.").write_text(lfile_text(stations, job.fyear), encoding="ascii")
     (tables / "sittbl.").write_text(sittbl_text(stations), encoding="ascii")
     (tables / "sites.defaults").write_text(sites_defaults_text(stations, cfg.expt), encoding="ascii")
@@ -195,6 +176,19 @@ def fetch_rinex(root: Path, job) -> list[str]:
         except Exception as exc:  # a bad file drops its station, not the session
             problems.append(f"{s.key}: cannot decompress {src.name}: {exc}".splitlines()[0])
     return problems
+
+
+def systems_in(path: Path) -> set[str]:
+    """GNSS systems a plain RINEX file declares: RINEX 3 lists observables per system; a RINEX 2 mixed ('M')
+    file does not say which, so it counts for every system."""
+    from ..rinex.reader import parse_header
+    from .session_config import SYSTEMS
+
+    with open(path, encoding="ascii", errors="replace") as f:
+        header = parse_header((i, line.rstrip("\n")) for i, line in enumerate(f, 1))
+    if header.version >= 3 and header.obs_types:
+        return set(header.obs_types) & set(SYSTEMS)
+    return set(SYSTEMS) if header.system in ("M", "") else {header.system}
 
 
 def fetch_orbits(root: Path, job, day) -> None:

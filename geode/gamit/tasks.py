@@ -17,6 +17,7 @@ from pathlib import Path
 
 from ..errors import GeodeError
 from ..jobs import task
+from ..jobs.process import SubprocessTerminated
 from . import engine, parsers, store, taskdir
 from .engine import SessionJob
 from .session_config import SessionConfig
@@ -46,10 +47,10 @@ class _Heartbeat:
         while not self.stop_event.wait(store.LEASE_SECONDS / 5):
             self.renew()
 
-    def renew(self, pgid: int | None = None) -> None:
+    def renew(self) -> None:
         with self.lock:
             try:
-                if not store.renew(self.db, self.key, self.owner, pgid):
+                if not store.renew(self.db, self.key, self.owner):
                     log.warning("%s subnet %d: lease lost to another worker", self.key.project, self.key.subnet)
             except Exception as exc:  # a database hiccup must not kill the GAMIT run; the next renew retries
                 log.warning("lease renewal failed: %s", exc)
@@ -61,12 +62,28 @@ class _Heartbeat:
 
 
 def _station_info(db, job: SessionJob) -> str:
+    """station.info of the session's stations: the SITE column holds the alias GAMIT sees, and antenna heights
+    are converted to DHARP with gamit_htc (H = sqrt(h^2 - h_offset^2) - v_offset), as GeoDE does."""
+    from dataclasses import replace
+
     from ..stationinfo import format_station_info, records_for
     from ..stations import StationRef
 
+    offsets = {(r["AntennaCode"], r["HeightCode"]): (float(r["v_offset"] or 0), float(r["h_offset"] or 0))
+               for r in db.query("SELECT * FROM gamit_htc")}
     records = []
     for s in job.stations:
-        records.extend(records_for(db, StationRef(s.network, s.code)))
+        for rec in records_for(db, StationRef(s.network, s.code)):
+            rec = replace(rec, station_code=s.alias.upper())
+            if rec.height_code != "DHARP":
+                off = offsets.get((rec.antenna_code, rec.height_code))
+                if off is None or rec.antenna_height ** 2 < off[1] ** 2:
+                    log.warning("%s: no gamit_htc conversion of height code %s for %s; written as is",
+                                s.key, rec.height_code, rec.antenna_code)
+                else:
+                    rec = replace(rec, height_code="DHARP",
+                                  antenna_height=math.sqrt(rec.antenna_height ** 2 - off[1] ** 2) - off[0])
+            records.append(rec)
     return format_station_info(records)
 
 
@@ -95,18 +112,25 @@ def run_session(job: SessionJob) -> dict:
             if job.dry_run:
                 store.finish(db, key, owner, state="planned", stats=[], message="dry run: directory built")
                 return {"label": job.label, "state": "dry-run", "directory": str(root), "notes": notes}
-            programs = engine.Programs(root, job.cfg, job.gamit_path, on_start=heartbeat.renew)
+            programs = engine.Programs(root, job.cfg, job.gamit_path)
             started = store.utcnow()
-            results = [engine.run_system(job, root, system, programs) for system in job.cfg.systems]
+            systems, skipped = _systems_with_data(job, root)
+            results = [engine.run_system(job, root, system, programs) for system in systems]
             ok = [r for r in results if r.success]
             if ok:
                 glx = engine.combine_systems(job, root, results, programs)
                 engine.make_sinex(job, root, glx, programs)
                 engine.collect_ztd(job, root, results)
+        except SubprocessTerminated:  # the unit was cancelled (revoke/SIGTERM): back to 'planned'
+            store.finish(db, key, owner, state="planned", stats=[], message="interrupted")
+            raise
         except (GeodeError, OSError) as exc:
             message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             store.finish(db, key, owner, state="failed", stats=[], message=message)
             raise SessionFailed(f"{job.label}: {message}") from None
+        except Exception as exc:  # unexpected (a bug, Celery's soft time limit): failed, and say what it was
+            store.finish(db, key, owner, state="failed", stats=[], message=f"{type(exc).__name__}: {exc}"[:500])
+            raise
         except BaseException:  # Ctrl-C / revoke: the session goes back to 'planned', nothing half-stored
             store.finish(db, key, owner, state="planned", stats=[], message="interrupted")
             raise
@@ -119,12 +143,13 @@ def run_session(job: SessionJob) -> dict:
                          log_tail="\n\n".join(r.log_tail for r in failed))
             raise SessionFailed(f"{job.label}: {message}")
         stats = engine.stats_rows(job, results, started)
-        stored = store.finish(db, key, owner, state="done", stats=stats,
-                              message=f"failed systems: {summary}" if failed else "")
+        notes = [f"failed systems: {summary}"] if failed else []
+        notes += [f"skipped {s}: fewer than 2 stations with {s} data" for s in skipped]
+        stored = store.finish(db, key, owner, state="done", stats=stats, message="; ".join(notes))
         return {"label": job.label, "state": "done" if stored else "superseded", "node": platform.node(),
                 "systems": [{"system": r.system, "success": r.success, "nrms": r.nrms, "wl": r.wl, "nl": r.nl,
                              "iterations": r.iterations, "fatal": (r.fatals or [""])[0]} for r in results],
-                "removed": sorted({a for r in results for a in r.removed}),
+                "skipped_systems": skipped, "removed": sorted({a for r in results for a in r.removed}),
                 "missing": sorted({a for r in results for a in r.missing})}
     finally:
         if heartbeat is not None:
@@ -132,13 +157,23 @@ def run_session(job: SessionJob) -> dict:
         db.close()
 
 
+def _systems_with_data(job: SessionJob, root: Path) -> tuple[list[str], list[str]]:
+    """The configured systems that at least 2 stations observed (GeoDE's rule), and the ones skipped."""
+    counts: dict[str, int] = {}
+    for f in (root / "rinex").iterdir():
+        for s in taskdir.systems_in(f):
+            counts[s] = counts.get(s, 0) + 1
+    run = [s for s in job.cfg.systems if counts.get(s, 0) >= 2]
+    if not run:
+        raise SessionFailed(f"no configured system ({','.join(job.cfg.systems)}) has data from 2 stations")
+    return run, [s for s in job.cfg.systems if s not in run]
+
+
 def _build(db, job: SessionJob, root: Path, day) -> list[str]:
     """The task directory; returns notes (stations dropped, products missing in a dry run)."""
     taskdir.prepare_directory(root)
     taskdir.write_tables(root, job, _station_info(db, job))
     notes = taskdir.fetch_rinex(root, job)
-    for note in notes:
-        log.warning("%s: %s", job.label, note)
     try:
         taskdir.fetch_orbits(root, job, day)
     except taskdir.TaskDirError as exc:

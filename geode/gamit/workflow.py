@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import shutil
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from ..errors import ConfigError, GeodeError
 from . import store
@@ -149,7 +148,8 @@ def run(db, settings, cfg: SessionConfig, days: list, runner, *, dry_run: bool =
 
 
 def status(db, cfg: SessionConfig, days: list) -> list[dict]:
-    """Per day and sub-network: state (planned, running, done, failed, or not planned) and GAMIT statistics."""
+    """Per day and sub-network: state (planned, running, stalled, done, failed, or not planned) and GAMIT
+    statistics."""
     out = []
     for day in sorted(days):
         params = (cfg.project, day.year, day.doy)
@@ -169,8 +169,8 @@ def status(db, cfg: SessionConfig, days: list) -> list[dict]:
             row = sessions.get(n) or {}
             st = [s for s in stats if int(s["subnet"]) == n]
             state = row.get("state") or ("done" if st else "planned")
-            if state == "running" and row.get("lease_until") is None:
-                state = "planned"
+            if state == "running" and not row.get("live"):
+                state = "stalled"  # its worker stopped renewing the lease: lost, or killed before redelivery
             out.append({
                 "date": f"{day.year}_{day.doy:03d}", "subnet": n, "state": state,
                 "stations": len(r["stations"] or []), "ties": len(r["ties"] or []),

@@ -36,3 +36,28 @@ def xyz2lla(x: float, y: float, z: float) -> tuple[float, float, float]:
             break
         lat = new_lat
     return math.degrees(lat), math.degrees(lon), h
+
+
+def neu_rotation(lat: float, lon: float):
+    """3x3 matrix R with [n, e, u] = R @ [dX, dY, dZ] at geodetic (lat, lon) in degrees; R.T maps back."""
+    import numpy as np
+
+    phi, lam = math.radians(lat), math.radians(lon)
+    sp, cp, sl, cl = math.sin(phi), math.cos(phi), math.sin(lam), math.cos(lam)
+    return np.array([[-sp * cl, -sp * sl, cp],
+                     [-sl, cl, 0.0],
+                     [cp * cl, cp * sl, sp]])
+
+
+def xyz2neu(dxyz, lat: float, lon: float):
+    """ECEF differences (n, 3) or (3,) → local north/east/up (same shape), metres."""
+    import numpy as np
+
+    return np.asarray(dxyz, dtype=float) @ neu_rotation(lat, lon).T
+
+
+def neu2xyz(neu, lat: float, lon: float):
+    """Local north/east/up (n, 3) or (3,) → ECEF differences, metres (the transpose rotation)."""
+    import numpy as np
+
+    return np.asarray(neu, dtype=float) @ neu_rotation(lat, lon)

@@ -8,12 +8,16 @@
     runner = get_runner(settings, parallel=None)     # None: the config decides
     summary = runner.map(read_file, [(p,) for p in paths], on_result=..., progress=...)
     summary.results / summary.failures
+
+External programs inside a task: ``geode.jobs.run_subprocess(cmd, cwd, timeout)`` kills the program's whole
+process tree when the unit is cancelled (Ctrl-C, revoke) or times out.
 """
 
 from .registry import QUEUES, Task, all_tasks, get_task, load_task_modules, task
+from .process import run_subprocess
 from .runner import (InlineRunner, Outcome, Progress, Runner, RunInterrupted, RunSummary, TaskFailure, get_runner)
 
 __all__ = [
     "QUEUES", "Task", "task", "get_task", "all_tasks", "load_task_modules", "Runner", "InlineRunner", "Outcome",
-    "Progress", "RunInterrupted", "RunSummary", "TaskFailure", "get_runner",
+    "Progress", "RunInterrupted", "RunSummary", "TaskFailure", "get_runner", "run_subprocess",
 ]

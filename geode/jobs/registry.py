@@ -15,6 +15,7 @@ QUEUES = ("gamit", "compute", "io")
 # Modules that define tasks; the Celery worker imports them all at start.
 TASK_MODULES = [
     "geode.jobs.builtin",
+    "geode.jobs.compat",
     "geode.health",
     "geode.archive.tasks",
     "geode.sources.tasks",
@@ -68,5 +69,6 @@ def load_task_modules() -> None:
         try:
             importlib.import_module(module)
         except ModuleNotFoundError as exc:
-            if exc.name != module:  # a real missing dependency inside an existing module
+            # the module (or its package) has not landed yet; a missing dependency inside it is a real error
+            if exc.name is None or not (module == exc.name or module.startswith(exc.name + ".")):
                 raise

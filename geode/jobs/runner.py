@@ -91,6 +91,9 @@ class Runner:
         """Yield one Outcome per item, in completion order."""
         raise NotImplementedError
 
+    def prepare(self, task: Task) -> None:
+        """Check that ``task`` can run at all (e.g. broker up, queue consumed) before any progress is shown."""
+
     def cancel(self) -> None:
         """Revoke/terminate this run's pending and running units (Ctrl-C)."""
 
@@ -113,6 +116,8 @@ class Runner:
         """
         items = list(items)
         summary = RunSummary(total=len(items))
+        if items:
+            self.prepare(task)
         if progress is not None:
             progress.start(len(items), description or task.name)
         try:
@@ -134,6 +139,9 @@ class Runner:
             self.cancel()
             summary.interrupted = True
             raise RunInterrupted(summary) from None
+        except BaseException:  # a callback raised, the broker vanished...: leave nothing of this run behind
+            self.cancel()
+            raise
         finally:
             if progress is not None:
                 progress.stop()

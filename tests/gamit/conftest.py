@@ -26,14 +26,6 @@ SITES = (
 
 SESTBL = "Session Table\nScratch directory = /scratch/somewhere\nUse otl.list = N\n"
 
-RINEX_BODY = """\
-     2.11           OBSERVATION DATA    G (GPS)             RINEX VERSION / TYPE
-geode test                              20240409 000000 UTC PGM / RUN BY / DATE
-{code:<60}MARKER NAME
-     2    L1    C1                                          # / TYPES OF OBSERV
-    30.000                                                  INTERVAL
-                                                            END OF HEADER
-"""
 
 
 @dataclass
@@ -45,14 +37,17 @@ class GamitNetwork:
     xyz: dict  # "net.stn" -> (x, y, z) = stations.auto_x/y/z
 
     def steer(self, **kw) -> None:
-        """Change the stand-ins' behaviour (read at every call, workers included)."""
-        self.control.write_text(json.dumps(kw))
+        """Change the stand-ins' behaviour (read at every call, workers included): replaced atomically, so a
+        stand-in running on a worker never reads a half-written file."""
+        tmp = self.control.with_suffix(".tmp")
+        tmp.write_text(json.dumps(kw))
+        os.replace(tmp, self.control)
 
     def dirs(self, doy: int) -> list[Path]:
         return sorted(p for p in (self.solutions / f"{YEAR}" / f"{doy:03d}").iterdir() if p.is_dir())
 
 
-def _insert(db, archive: Path, sites=SITES, extra_rows=()) -> dict:
+def _insert(db, archive: Path, sites=SITES, extra_rows=(), rinex_version: float = 2.11) -> dict:
     xyz = {}
     with db.transaction() as cur:
         for net in sorted({s[0] for s in sites}):
@@ -72,20 +67,24 @@ def _insert(db, archive: Path, sites=SITES, extra_rows=()) -> dict:
                 (net, code, "TRIMBLE NETR9", "5214K8", "5.45", "5.45", "TRM59800.00", "1440", 0.0, "DHARP", "NONE",
                  dt.datetime(2015, 1, 1), None))
             for doy in DOYS:
-                _rinex_row(cur, archive, net, code, doy)
+                _rinex_row(cur, archive, net, code, doy, version=rinex_version)
         for row in extra_rows:
             _rinex_row(cur, archive, *row)
     return xyz
 
 
 def _rinex_row(cur, archive: Path, net: str, code: str, doy: int, interval: float = 30.0,
-               completion: float = 1.0) -> None:
+               completion: float = 1.0, version: float = 2.11) -> None:
+    from geode.rinex import RinexName
+    from geode.rinex.synth import SynthSpec, write_rinex
+
     date = dt.date(YEAR, 1, 1) + dt.timedelta(days=doy - 1)
-    name = f"{code}{doy:03d}0.{YEAR % 100:02d}o"
+    name = f"{code}{doy:03d}0.{YEAR % 100:02d}o"  # rinex."Filename"; the archive holds the CRINEZ file
     folder = archive / net / f"{YEAR}" / f"{doy:03d}"
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / name).write_text(RINEX_BODY.format(code=code.upper()))
     start = dt.datetime.combine(date, dt.time())
+    write_rinex(folder / RinexName.parse(name).archive_name,
+                SynthSpec(version=version, marker_name=code.upper(), start=start, epochs=20))
     cur.execute(
         'INSERT INTO rinex ("NetworkCode", "StationCode", "ObservationYear", "ObservationMonth", "ObservationDay", '
         '"ObservationDOY", "ObservationFYear", "ObservationSTime", "ObservationETime", "Filename", "Interval", '
@@ -108,9 +107,9 @@ def write_products(root: Path) -> None:
 
 
 def make_network(db, root: Path, monkeypatch, *, cluster_size: int = 4, ties: int = 2, systems: str = "G",
-                 sites=SITES, extra_rows=()) -> GamitNetwork:
+                 sites=SITES, extra_rows=(), rinex_version: float = 2.11) -> GamitNetwork:
     archive = root / "archive"
-    xyz = _insert(db, archive, sites, extra_rows)
+    xyz = _insert(db, archive, sites, extra_rows, rinex_version)
     write_products(root)
     (root / "geode.toml").write_text(
         f'[archive]\npath = "{archive}"\nbrdc = "{root}/products/brdc/$year/brdc${{doy}}0.${{year2d}}n"\n'

@@ -6,16 +6,12 @@ import json
 import os
 import signal
 import subprocess
-import time
 
 import pytest
 
 from .conftest import DOYS, YEAR
 from .test_interrupt import _wait_for
 from .test_run import DATES, check_solutions
-
-workers = pytest.importorskip("tests.fixtures.workers", reason="the Celery worker fixture has not landed yet")
-start_workers = workers.start_workers  # the fixture, made visible to this module
 
 
 def test_parallel_run_on_two_workers(cli, db, redis_url, network, start_workers):

@@ -116,6 +116,10 @@ def test_failed_subnetwork_is_reported_and_rerun_alone(cli, db, network):
     assert all(r["state"] == "failed" and "stand-in failure" in r["log_tail"] for r in states)
     status = json.loads(cli("gamit", "status", str(network.cfg), *DATES, "--json").stdout)
     assert [r["state"] for r in status if r["subnet"] == 2] == ["failed", "failed"]
+    db.execute("UPDATE gamit_sessions SET state = 'running', lease_until = now() - interval '1 minute' "
+               'WHERE subnet = 2 AND "DOY" = %s', (DOYS[0],))
+    status = json.loads(cli("gamit", "status", str(network.cfg), *DATES, "--json").stdout)
+    assert [r["state"] for r in status if r["subnet"] == 2] == ["stalled", "failed"]
 
     network.steer()
     again = run(cli, network, "--json")
@@ -149,6 +153,18 @@ def test_two_systems_are_combined_per_session(cli, db, tmp_path, monkeypatch):
     gdl = (glbf / "hfiles.gdl").read_text().splitlines()
     assert gdl == ["../gsoln/G/h241001200_test.glx 1.0", "../gsoln/R/h241001200_test.glx 4.0"]
     assert (glbf / "h2404091200_test.glx").exists()  # combined h-file: year, month, day
+    check_solutions(db, network, doys=DOYS[:1])
+
+
+def test_systems_without_data_are_skipped(cli, db, tmp_path, monkeypatch):
+    (tmp_path / "ws").mkdir()
+    network = make_network(db, tmp_path / "ws", monkeypatch, cluster_size=25, systems="G,C", rinex_version=3.04)
+    result = cli("gamit", "run", str(network.cfg), DATES[0], "--noparallel", "--json")
+    assert result.exit_code == 0, result.stderr
+    (session,) = json.loads(result.stdout)["sessions"]
+    assert session["skipped_systems"] == ["C"] and [s["system"] for s in session["systems"]] == ["G"]
+    assert [s["system"] for s in db.query("SELECT system FROM gamit_stats")] == ["G"]
+    assert "skipped C" in db.query_one("SELECT message FROM gamit_sessions")["message"]
     check_solutions(db, network, doys=DOYS[:1])
 
 
@@ -201,6 +217,30 @@ def test_dry_run_builds_directories_and_stops_before_gamit(cli, db, network):
             assert not list(session.glob(f"{doy:03d}G"))  # sh_gamit never ran
     status = json.loads(cli("gamit", "status", str(network.cfg), *DATES, "--json").stdout)
     assert {r["state"] for r in status} == {"planned"}
+
+
+def test_shared_station_codes_get_aliases_and_heights_become_dharp(cli, db, tmp_path, monkeypatch):
+    from .conftest import SITES
+
+    (tmp_path / "ws").mkdir()
+    network = make_network(db, tmp_path / "ws", monkeypatch, cluster_size=25,
+                           sites=SITES + (("arg", "lpgs", -34.9, -57.9, 30.0),))
+    with db.transaction() as cur:
+        cur.execute('UPDATE stationinfo SET "HeightCode" = %s, "AntennaHeight" = %s WHERE "NetworkCode" = %s '
+                    'AND "StationCode" = %s', ("DHPAB", 0.25, "igs", "lpgs"))
+        cur.execute("INSERT INTO gamit_htc VALUES (%s, %s, %s, %s)", ("TRM59800.00", "DHPAB", 0.05, 0.0))
+    result = cli("gamit", "run", str(network.cfg), DATES[0], "--noparallel")
+    assert result.exit_code == 0, result.stderr
+    aliases = {f"{r['NetworkCode']}.{r['StationCode']}": r["alias"]
+               for r in db.query('SELECT * FROM stations WHERE "StationCode" = %s', ("lpgs",))}
+    assert aliases["arg.lpgs"] is None and len(aliases["igs.lpgs"]) == 4 and aliases["igs.lpgs"] != "lpgs"
+    (session,) = network.dirs(DOYS[0])
+    info = (session / "tables" / "station.info").read_text().splitlines()
+    mine = [line for line in info if line.startswith(f" {aliases['igs.lpgs'].upper()} ")]
+    assert len(mine) == 1 and "0.2000  DHARP" in mine[0]
+    assert [line for line in info if line.startswith(" LPGS ")]
+    # both stations solved and stored under their own codes
+    assert db.query_one('SELECT count(*) AS n FROM gamit_soln WHERE "StationCode" = %s', ("lpgs",))["n"] == 2
 
 
 def test_bad_inputs_exit_codes(cli, db, network, tmp_path):

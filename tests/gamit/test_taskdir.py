@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gzip
-from pathlib import Path
 
 import pytest
 
@@ -62,14 +61,6 @@ def test_otl_list_renames_record_to_alias():
 
 def test_sestbl_scratch_directory_blanked():
     assert taskdir.sestbl_text("A = 1\nScratch directory = /scratch/x\nB = 2") == "A = 1\nScratch directory = \nB = 2"
-
-
-def test_station_info_site_column_gets_alias():
-    info = ("*SITE  Station Name\n IGM1                    2015 120 00 00 00  9999 999 00 00 00   0.0000  DHARP\n"
-            " LPGS                    2015 120 00 00 00\n")
-    out = taskdir.replace_site_ids(info, [station("ab12")])
-    assert out.splitlines()[1].startswith(" AB12                    2015 120")
-    assert out.splitlines()[2].startswith(" LPGS ")
 
 
 Day = GnssDate(2024, 100)  # GPS week 2309, day 2

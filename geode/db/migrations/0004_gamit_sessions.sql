@@ -9,7 +9,6 @@ CREATE TABLE IF NOT EXISTS gamit_sessions (
     state varchar(8) NOT NULL DEFAULT 'planned' CHECK (state IN ('planned', 'running', 'done', 'failed')),
     directory text,
     lease_owner text,           -- host:pid of the process running the session
-    lease_pgid integer,         -- process group of its current GAMIT program (ended on takeover, same host)
     lease_until timestamptz,    -- renewed while the session runs; a dead owner's lease runs out
     attempts integer NOT NULL DEFAULT 0,
     message text,

@@ -1,0 +1,139 @@
+"""``geode scan archive``: walk the archive, read every file, upsert its ``rinex`` row.
+
+Files that do not belong (bad name, wrong folder, unknown station, unreadable, multi-day, wrong day) are
+reported and never touch the database; nothing is deleted or moved by a scan.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..rinex.compression import RinexFileError
+from ..rinex.reader import read_rinex
+from .layout import ArchiveLayout, LayoutError
+from .rows import lock_station, rinex_row, upsert_rinex
+
+TEMP_PREFIX = ".geode-ingest-"  # ingest's files in flight; not archive content
+
+
+@dataclass
+class FileOutcome:
+    path: str  # relative to the archive root
+    status: str  # inserted | updated | unchanged | problem
+    reason: str = ""
+    station: str = ""
+
+
+@dataclass
+class ScanReport:
+    outcomes: list[FileOutcome] = field(default_factory=list)
+    failures: list[dict] = field(default_factory=list)  # units (batches) that crashed
+
+    def count(self, status: str) -> int:
+        return sum(1 for o in self.outcomes if o.status == status)
+
+    @property
+    def problems(self) -> list[FileOutcome]:
+        return [o for o in self.outcomes if o.status == "problem"]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems and not self.failures
+
+
+def walk(root: Path) -> list[str]:
+    """Every file under root, relative posix paths, sorted; macOS litter and ingest temp files skipped."""
+    found = []
+    for folder, dirs, files in os.walk(root):
+        dirs.sort()
+        for name in sorted(files):
+            if name == ".DS_Store" or name.startswith("._") or name.startswith(TEMP_PREFIX):
+                continue
+            found.append(Path(folder, name).relative_to(root).as_posix())
+    return found
+
+
+def scan_file(db, root: Path, layout: ArchiveLayout, relpath: str, known: set[tuple[str, str]]) -> FileOutcome:
+    try:
+        entry = layout.parse(relpath)
+    except LayoutError as exc:
+        return FileOutcome(relpath, "problem", str(exc).removeprefix(f"{relpath}: "))
+    station = f"{entry.network}.{entry.station}"
+    if (entry.network, entry.station) not in known:
+        return FileOutcome(relpath, "problem", f"station {station} is not in the database", station)
+    try:
+        info = read_rinex(root / relpath)
+    except RinexFileError as exc:
+        return FileOutcome(relpath, "problem", str(exc), station)
+    if info.multiday:
+        days = ", ".join(sorted(info.epochs_per_day))
+        return FileOutcome(relpath, "problem", f"multi-day file (epochs on {days}): split it per day", station)
+    if info.date != entry.date:
+        return FileOutcome(relpath, "problem", f"its epochs are centred on {info.date.isoformat()}, the name says "
+                           f"{entry.date.isoformat()}", station)
+    row = rinex_row(entry.network, entry.name, info)
+    try:
+        with db.transaction() as cur:
+            lock_station(cur, entry.network, entry.station)
+            status = upsert_rinex(cur, row)
+    except Exception as exc:  # e.g. another file already holds this day/interval/completion
+        import psycopg2
+
+        if isinstance(exc, psycopg2.IntegrityError):
+            return FileOutcome(relpath, "problem", "another file of this station-day has the same interval and "
+                               "completion (rinex primary key)", station)
+        raise
+    return FileOutcome(relpath, status, "", station)
+
+
+def known_stations(db) -> set[tuple[str, str]]:
+    return {(r["NetworkCode"], r["StationCode"]) for r in db.query('SELECT "NetworkCode", "StationCode" FROM stations')}
+
+
+def scan_batch(db, root: Path, relpaths: list[str]) -> list[FileOutcome]:
+    layout = ArchiveLayout.from_db(db)
+    known = known_stations(db)
+    return [scan_file(db, Path(root), layout, p, known) for p in relpaths]
+
+
+def plan_batches(root: Path, layout: ArchiveLayout, stations: set[tuple[str, str]] | None,
+                 batch_size: int = 16) -> list[list[str]]:
+    """Files to scan, in batches of consecutive files (walk order), at most batch_size each.
+
+    With a station list, files of other stations are skipped silently; files whose path cannot be parsed
+    are scanned (and so reported) only when scanning everything: they belong to no station.
+    """
+    files = []
+    for rel in walk(root):
+        if stations is not None:
+            try:
+                entry = layout.parse(rel)
+            except LayoutError:
+                continue
+            if (entry.network, entry.station) not in stations:
+                continue
+        files.append(rel)
+    return [files[i:i + batch_size] for i in range(0, len(files), batch_size)]
+
+
+def scan_archive(db, root: Path, runner, stations=None, progress=None) -> ScanReport:
+    """Scan the archive (or the given StationRefs' files) through the dispatch runner."""
+    from . import tasks
+
+    root = Path(root)
+    layout = ArchiveLayout.from_db(db)
+    wanted = None if stations is None else {(s.network, s.code) for s in stations}
+    batches = plan_batches(root, layout, wanted)
+    report = ScanReport()
+    files = sum(len(b) for b in batches)
+    summary = runner.map(tasks.scan_files, [(str(root), b) for b in batches], progress=progress,
+                         description=f"scanning {files} file(s) in {len(batches)} batch(es)")
+    for outcome in summary.results:
+        report.outcomes.extend(outcome.result)
+    for f in summary.failures:
+        report.failures.append({"unit": ", ".join(f.item[1][:3]) + ("…" if len(f.item[1]) > 3 else ""),
+                                "message": f.message})
+    report.outcomes.sort(key=lambda o: o.path)
+    return report

@@ -1,0 +1,77 @@
+"""Dispatch tasks of ``geode scan``: a batch of archive files to scan and a batch of repository files to
+ingest (queue ``io``), one station's ocean loading (queue ``compute``). Batches amortise the settings, layout
+and station lookups over several files; a file that fails unexpectedly is reported and its batch goes on."""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from pathlib import Path
+
+from ..jobs import task
+from .ingest import IngestOutcome, ingest_file
+from .layout import ArchiveLayout
+from .scan import FileOutcome, known_stations, scan_file
+
+log = logging.getLogger("geode.archive")
+
+_conn: dict[str, object] = {}
+
+
+def _database():
+    """One connection per worker process and database (tasks arrive by the thousand)."""
+    from ..config import load_settings
+    from ..db import open_database
+    from ..db.connection import resolve_target
+
+    settings = load_settings()
+    key = repr(resolve_target(settings))
+    db = _conn.get(key)
+    if db is None or getattr(db, "conn", None) is None or db.conn.closed:
+        db = open_database(settings, migrate=False)
+        for old in _conn.values():
+            old.close()
+        _conn.clear()
+        _conn[key] = db
+    return db
+
+
+def _short(exc: Exception) -> str:
+    return f"{type(exc).__name__}: {exc}".splitlines()[0]
+
+
+@task("geode.archive.scan_files", queue="io")
+def scan_files(root: str, relpaths: list[str]) -> list[FileOutcome]:
+    db = _database()
+    layout = ArchiveLayout.from_db(db)
+    known = known_stations(db)
+    out = []
+    for rel in relpaths:
+        try:
+            out.append(scan_file(db, Path(root), layout, rel, known))
+        except Exception as exc:  # one file never stops its batch
+            log.debug("scan %s failed:\n%s", rel, traceback.format_exc())
+            out.append(FileOutcome(rel, "problem", _short(exc)))
+    return out
+
+
+@task("geode.archive.ingest_files", queue="io")
+def ingest_files(archive: str, repository: str, relpaths: list[str]) -> list[IngestOutcome]:
+    db = _database()
+    layout = ArchiveLayout.from_db(db)
+    out = []
+    for rel in relpaths:
+        try:
+            out.append(ingest_file(db, Path(archive), Path(repository), layout, rel))
+        except Exception as exc:  # the file stays in data_in; the next run retries it
+            log.debug("ingest %s failed:\n%s", rel, traceback.format_exc())
+            out.append(IngestOutcome(rel, "failed", _short(exc) + " (left in data_in)"))
+    return out
+
+
+@task("geode.otl.station", queue="compute")
+def otl_station(network: str, code: str, grdtab: str, otlgrid: str) -> dict:
+    from ..otl import OtlTools, store_station
+
+    return {"station": f"{network}.{code}", "harpos": store_station(_database(), network, code,
+                                                                      OtlTools(grdtab, otlgrid))}

@@ -1,0 +1,100 @@
+"""Where jump epochs come from: station-info equipment changes, earthquakes near the station, and the
+user's own jumps in ``etm_params`` (action '+' adds one, '-' removes any jump within a day of it)."""
+
+from __future__ import annotations
+
+import math
+
+from ..dates import GnssDate, fyear_of_datetime
+from .model import GEOPHYSICAL, MECHANICAL, POSTSEISMIC, Jump
+
+EQ_GROUP_DAYS = 15  # earthquakes closer in time than this are one jump (the largest magnitude wins)
+EQ_BACK_YEARS = 5.0  # events this long before the data still count if M >= 7 (post-seismic only)
+USER_JUMP_TYPES = {0: MECHANICAL, 1: GEOPHYSICAL, 2: POSTSEISMIC}
+
+
+def _distance_km(lat1, lon1, lat2, lon2) -> float:
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    a = math.sin((p2 - p1) / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2
+    return 6371.0 * 2 * math.asin(min(1.0, math.sqrt(a)))
+
+
+def earthquake_affects(mag: float, dist_km: float) -> bool:
+    """GeoDE's level-1 screen: 0.5261 M - log10(d) - 1.1478 + log10(1.5) > 0."""
+    return 0.5261 * mag - math.log10(max(dist_km, 1e-3)) - 1.1478 + math.log10(1.5) > 0
+
+
+def equipment_jumps(db, network: str, code: str) -> list[Jump]:
+    rows = db.query('SELECT "DateStart", "AntennaCode", "RadomeCode", "AntennaHeight", "AntennaNorth", '
+                    '"AntennaEast" FROM stationinfo WHERE "NetworkCode" = %s AND "StationCode" = %s '
+                    'ORDER BY "DateStart"', (network, code))
+    jumps, previous = [], None
+    for row in rows:
+        key = (row["AntennaCode"], row["RadomeCode"], row["AntennaHeight"], row["AntennaNorth"], row["AntennaEast"])
+        if previous is not None and key != previous:
+            jumps.append(Jump(fyear_of_datetime(row["DateStart"]), MECHANICAL, source="stationinfo",
+                              description=f"antenna {row['AntennaCode']} {row['RadomeCode']}"))
+        previous = key
+    return jumps
+
+
+def earthquake_jumps(db, lat: float, lon: float, t0: float, t1: float) -> list[Jump]:
+    start = GnssDate.from_fyear(max(t0 - EQ_BACK_YEARS, 1980.0)).datetime
+    end = GnssDate.from_fyear(t1).datetime
+    rows = db.query('SELECT date, lat, lon, mag, id FROM earthquakes WHERE date BETWEEN %s AND %s AND mag IS NOT NULL '
+                    'ORDER BY date', (start, end))
+    hits = []
+    for row in rows:
+        t = fyear_of_datetime(row["date"])
+        if t < t0 and row["mag"] < 7:
+            continue
+        if earthquake_affects(row["mag"], _distance_km(lat, lon, row["lat"], row["lon"])):
+            hits.append((t, row["mag"], row["id"] or ""))
+    jumps: list[tuple[float, float, str]] = []
+    for t, mag, ident in hits:
+        if jumps and (t - jumps[-1][0]) * 365.25 < EQ_GROUP_DAYS:
+            if mag > jumps[-1][1]:
+                jumps[-1] = (t, mag, ident)
+            continue
+        jumps.append((t, mag, ident))
+    return [Jump(t, GEOPHYSICAL, source="earthquake", description=f"M{mag:.1f} {ident}".strip())
+            for t, mag, ident in jumps]
+
+
+def user_jumps(db, network: str, code: str, soln: str) -> tuple[list[Jump], list[float]]:
+    """(jumps to add, epochs whose jumps are switched off) from etm_params."""
+    rows = db.query('SELECT "Year", "DOY", action, jump_type, relaxation FROM etm_params WHERE "NetworkCode" = %s '
+                    'AND "StationCode" = %s AND soln = %s AND object = %s', (network, code, soln, "jump"))
+    add, remove = [], []
+    for row in rows:
+        t = GnssDate.from_doy(int(row["Year"]), int(row["DOY"])).fyear
+        if row["action"] == "-":
+            remove.append(t)
+            continue
+        kind = USER_JUMP_TYPES.get(int(row["jump_type"] or 0), MECHANICAL)
+        relax = tuple(float(r) for r in row["relaxation"]) if row["relaxation"] else (0.5,)
+        add.append(Jump(t, kind, relax, source="user"))
+    return add, remove
+
+
+def station_jumps(db, station: dict, t0: float, t1: float, soln: str = "gamit") -> list[Jump]:
+    """All jumps for a station row (from ``stations``) over the data span [t0, t1]."""
+    net, stn = station["NetworkCode"], station["StationCode"]
+    jumps = equipment_jumps(db, net, stn)
+    if station.get("lat") is not None:
+        jumps += earthquake_jumps(db, station["lat"], station["lon"], t0, t1)
+    add, remove = user_jumps(db, net, stn, soln)
+    jumps = [j for j in jumps if all(abs(j.fyear - r) * 365.25 > 1.0 for r in remove)] + add
+    return sorted(jumps, key=lambda j: j.fyear)
+
+
+def add_user_jump(db, network: str, code: str, soln: str, date: GnssDate, kind: str = MECHANICAL,
+                  remove: bool = False, relaxation: tuple[float, ...] | None = None) -> None:
+    jump_type = {v: k for k, v in USER_JUMP_TYPES.items()}[kind]
+    with db.transaction() as cur:
+        cur.execute('DELETE FROM etm_params WHERE "NetworkCode" = %s AND "StationCode" = %s AND soln = %s AND '
+                    'object = %s AND "Year" = %s AND "DOY" = %s', (network, code, soln, "jump", date.year, date.doy))
+        cur.execute('INSERT INTO etm_params ("NetworkCode", "StationCode", soln, object, jump_type, relaxation, '
+                    '"Year", "DOY", action) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)',
+                    (network, code, soln, "jump", jump_type, list(relaxation) if relaxation else None,
+                     date.year, date.doy, "-" if remove else "+"))

@@ -1,0 +1,82 @@
+"""Helmert transformation between two sets of ECEF coordinates, estimated by robust weighted least squares.
+
+Parameters c = (e1, e2, e3, tx, ty, tz[, s]): rotations in nanoradians, translations in metres, scale in ppb.
+For a point (x, y, z) the correction is A(x)·c with
+
+    dx =          - z·e2·1e-9 + y·e3·1e-9 + tx (+ x·s·1e-9)
+    dy =  z·e1·1e-9           - x·e3·1e-9 + ty (+ y·s·1e-9)
+    dz = -y·e1·1e-9 + x·e2·1e-9           + tz (+ z·s·1e-9)
+
+so ``estimate_helmert(source, target)`` returns c with source + A(source)·c ≈ target. The rotation sign is the
+opposite of the IERS convention (IERS: dx = -R3·y + R2·z, i.e. e = -R_IERS). GeoDE's stacks use the same
+convention, so stored alignment summaries stay comparable.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .lsq import robust_lsq
+
+NANO = 1e-9
+
+
+def helmert_design(xyz: np.ndarray, scale: bool = False) -> np.ndarray:
+    """Design matrix (3n, 6|7); rows interleaved per point: x1, y1, z1, x2, ..."""
+    xyz = np.asarray(xyz, dtype=float).reshape(-1, 3)
+    n = len(xyz)
+    x, y, z = xyz[:, 0] * NANO, xyz[:, 1] * NANO, xyz[:, 2] * NANO
+    A = np.zeros((n, 3, 7 if scale else 6))
+    A[:, 0, 1], A[:, 0, 2], A[:, 0, 3] = -z, y, 1.0
+    A[:, 1, 0], A[:, 1, 2], A[:, 1, 4] = z, -x, 1.0
+    A[:, 2, 0], A[:, 2, 1], A[:, 2, 5] = -y, x, 1.0
+    if scale:
+        A[:, 0, 6], A[:, 1, 6], A[:, 2, 6] = x, y, z
+    return A.reshape(3 * n, -1)
+
+
+def apply_helmert(xyz: np.ndarray, params) -> np.ndarray:
+    """source + A(source)·c, for (n, 3) coordinates."""
+    xyz = np.asarray(xyz, dtype=float).reshape(-1, 3)
+    params = np.asarray(params, dtype=float)
+    return xyz + (helmert_design(xyz, scale=len(params) == 7) @ params).reshape(-1, 3)
+
+
+@dataclass
+class Helmert:
+    params: np.ndarray  # e1, e2, e3 [nrad], tx, ty, tz [m] (, s [ppb])
+    sigmas: np.ndarray
+    wrms: float  # m
+    iterations: int
+    stations_used: int
+    downweighted: int  # components with normalised residual > 2.5
+    downweighted_components: list[str]
+    residuals: np.ndarray  # (n, 3) target - aligned source, m
+
+    def summary(self) -> dict:
+        p = self.params
+        out = {"rotation_nrad": [float(v) for v in p[:3]], "translation_mm": [float(v) * 1e3 for v in p[3:6]],
+               "wrms_mm": self.wrms * 1e3, "iterations": self.iterations, "stations_used": self.stations_used,
+               "downweighted": self.downweighted, "downweighted_components": self.downweighted_components}
+        if len(p) == 7:
+            out["scale_ppb"] = float(p[6])
+        return out
+
+
+def estimate_helmert(source: np.ndarray, target: np.ndarray, *, names: list[str] | None = None,
+                     scale: bool = False) -> Helmert:
+    """Robust Helmert from ``source`` to ``target`` (both (n, 3), the same points in the same order)."""
+    source = np.asarray(source, dtype=float).reshape(-1, 3)
+    target = np.asarray(target, dtype=float).reshape(-1, 3)
+    need = 4 if scale else 3
+    if len(source) < need:
+        raise ValueError(f"{len(source)} common stations: a Helmert transformation needs at least {need}")
+    A = helmert_design(source, scale)
+    fit = robust_lsq(A, (target - source).ravel())
+    names = names or [str(i) for i in range(len(source))]
+    bad = np.flatnonzero(~fit.keep)
+    comps = [f"{'XYZ'[i % 3]}-{names[i // 3]}" for i in bad]
+    return Helmert(fit.params, fit.sigmas, fit.wrms, fit.iterations, len(source), len(bad), comps,
+                   fit.residuals.reshape(-1, 3))

@@ -1,0 +1,317 @@
+"""Health checks: the ``geode doctor`` library and the ``geode.health.check_worker`` task.
+
+Each check returns a ``Check`` (ok / warn / fail / skip, a message, a hint for failures, and the exit code a
+failure contributes: 78 configuration, 69 a service down, 1 anything else). Checks are ordered by dependency
+and fast: short connect timeouts, workers asked through remote control (a worker busy with a 10-hour GAMIT
+day still answers), never by queueing a task behind its work.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError, ExitCode, GeodeError
+from .jobs.registry import task
+
+OK, WARN, FAIL, SKIP = "ok", "warn", "fail", "skip"
+
+# which subcommands need what
+QUEUE_USERS = {"gamit": ["geode gamit"], "compute": ["geode stack", "geode dra", "geode kml"],
+               "io": ["geode scan", "geode download"]}
+GAMIT_PROGRAMS = ("sh_gamit", "globk", "glbtosnx", "htoglb")
+RINEX_PROGRAMS = ("crx2rnx", "rnx2crx")
+
+
+@dataclass
+class Check:
+    name: str
+    status: str
+    message: str
+    hint: str = ""
+    code: int = 0  # exit code a failure contributes
+    needed_by: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def overall_exit(checks: list[Check]) -> int:
+    """78 if the configuration is broken, else 69 if a service is down, else 1 for other failures, else 0."""
+    codes = {c.code or int(ExitCode.FAILURE) for c in checks if c.status == FAIL}
+    for code in (ExitCode.CONFIG, ExitCode.UNAVAILABLE, ExitCode.FAILURE):
+        if int(code) in codes:
+            return int(code)
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# individual checks
+
+
+def check_config(config_file=None) -> tuple[Check, Any]:
+    from .config import load_settings
+
+    try:
+        settings = load_settings(config_file)
+    except ConfigError as exc:
+        return Check("config", FAIL, str(exc), "fix the file named above (`geode config show` lists the sources)",
+                     int(ExitCode.CONFIG)), None
+    found = [str(f.path) for f in settings.files if f.exists]
+    message = f"read {', '.join(found)}" if found else "no configuration file; defaults and environment only"
+    return Check("config", OK, message), settings
+
+
+def check_database(settings) -> tuple[Check, Any]:
+    from dataclasses import replace
+
+    from .db.connection import Database, resolve_target
+
+    try:
+        target = resolve_target(settings)
+    except ConfigError as exc:
+        return Check("database", FAIL, str(exc), "fix [postgres] or GEODE_DATABASE_URL", int(ExitCode.CONFIG)), None
+    if target.embedded:
+        from .db.embedded import running_info
+
+        info = None
+        if target.data_dir and (target.data_dir / "PG_VERSION").exists():
+            info = running_info(target.data_dir)
+        if info is None:
+            return Check("database", WARN, f"{target.describe()} is not running; it starts on first use",
+                         "set [postgres] hostname or GEODE_DATABASE_URL to use a shared server"), None
+        target = replace(target, host=str(info.socket_dir), port=info.port or 5432)
+    try:
+        db = Database.connect(replace(target, connect_timeout=min(target.connect_timeout, 2)))
+    except GeodeError as exc:
+        return Check("database", FAIL, str(exc), "is the server running? check [postgres] / GEODE_DATABASE_URL "
+                     f"(from {target.source})", int(ExitCode.UNAVAILABLE)), None
+    return Check("database", OK, f"{target.describe()} answers (PostgreSQL {db.server_version})"), db
+
+
+def check_schema(db) -> Check:
+    from .db.schema import available_migrations, current_version
+
+    have, want = current_version(db), max(m.version for m in available_migrations())
+    if have < want:
+        return Check("schema", FAIL, f"schema version {have}, this geode needs {want}",
+                     "run `geode db upgrade`", int(ExitCode.FAILURE))
+    return Check("schema", OK, f"schema version {have} is current")
+
+
+def check_broker(settings) -> Check:
+    from .distributed.broker import check_broker as ping, describe_broker
+
+    configured = settings.broker_url.source != "default"
+    if importlib.util.find_spec("celery") is None:
+        return Check("broker", WARN if not configured else FAIL, "celery is not installed: runs are inline only",
+                     "pip install 'geode-gnss[distributed]'", int(ExitCode.CONFIG))
+    try:
+        ping(settings, timeout=1.5)
+    except ConfigError as exc:
+        return Check("broker", FAIL, str(exc), "use a redis:// URL", int(ExitCode.CONFIG))
+    except GeodeError as exc:
+        if not configured and not settings.parallel:
+            return Check("broker", WARN, f"no broker configured and none at {describe_broker(settings)}: "
+                         "runs are inline only", "set CELERY_BROKER_URL or [celery] broker_url for --parallel")
+        return Check("broker", FAIL, str(exc), "start Redis or fix CELERY_BROKER_URL / [celery] broker_url",
+                     int(ExitCode.UNAVAILABLE))
+    return Check("broker", OK, f"{describe_broker(settings)} answers")
+
+
+def check_workers(settings) -> list[Check]:
+    from .distributed.worker import workers_status
+    from .jobs.registry import QUEUES
+
+    try:
+        found = workers_status(settings, timeout=1.0)
+    except GeodeError as exc:
+        return [Check("workers", FAIL, str(exc), "", int(ExitCode.UNAVAILABLE))]
+    required = settings.parallel
+    if not found:
+        status = FAIL if required else WARN
+        return [Check("workers", status, "no worker answered", "start one: `geode worker start`",
+                      int(ExitCode.UNAVAILABLE) if required else 0)]
+    checks = [Check("workers", OK, f"{len(found)} worker(s): " + ", ".join(
+        f"{w.hostname} [{','.join(w.queues)}] x{w.concurrency}" for w in found))]
+    for queue in QUEUES:
+        consumers = [w.hostname for w in found if queue in w.queues]
+        if consumers:
+            checks.append(Check(f"queue {queue}", OK, f"consumed by {len(consumers)} worker(s)",
+                                needed_by=QUEUE_USERS[queue]))
+        else:
+            checks.append(Check(f"queue {queue}", WARN, "no worker consumes it: parallel runs of "
+                                f"{', '.join(QUEUE_USERS[queue])} exit 69",
+                                f"`geode worker start --queues {queue}`", needed_by=QUEUE_USERS[queue]))
+    drifted = [f"{w.hostname}: {'; '.join(w.drift)}" for w in found if w.drift]
+    if drifted:
+        checks.append(Check("version drift", FAIL, " | ".join(drifted),
+                            "install the same geode version and configuration on every worker",
+                            int(ExitCode.FAILURE)))
+    else:
+        checks.append(Check("version drift", OK, "workers run the same geode and Python as this machine"))
+    differ = [w.hostname for w in found if w.config_differs]
+    if differ:
+        checks.append(Check("worker config", WARN, f"configuration differs on {', '.join(differ)}",
+                            "compare `geode config show` there and here"))
+    return checks
+
+
+def _hatanaka_bin() -> str:
+    try:
+        import importlib.util
+
+        spec = importlib.util.find_spec("hatanaka")
+    except (ImportError, ValueError):
+        return ""
+    if spec is None or not spec.origin:
+        return ""
+    return str(Path(spec.origin).parent / "bin")
+
+
+def find_program(name: str, extra: list[str] | None = None) -> str | None:
+    path = os.pathsep.join([*(p for p in (extra or []) if p), os.environ.get("PATH", ""),
+                            str(Path(sys.executable).parent)])
+    return shutil.which(name, path=path)
+
+
+def check_executables(settings) -> list[Check]:
+    checks = []
+    gamit_dir = settings.get("gamit.gamit_path") or ""
+    for name in GAMIT_PROGRAMS:
+        found = find_program(name, [gamit_dir])
+        users = ["geode gamit"]
+        if found:
+            checks.append(Check(f"program {name}", OK, found, needed_by=users))
+        elif gamit_dir:
+            checks.append(Check(f"program {name}", FAIL, f"not in [gamit] gamit_path {gamit_dir} nor on PATH",
+                                "fix [gamit] gamit_path (GAMIT/GLOBK's bin folder)", int(ExitCode.FAILURE), users))
+        else:
+            checks.append(Check(f"program {name}", WARN, "not on PATH (GAMIT/GLOBK not installed)",
+                                "install GAMIT/GLOBK or set [gamit] gamit_path", needed_by=users))
+    for name in RINEX_PROGRAMS:
+        found = find_program(name, [_hatanaka_bin()])
+        users = ["geode scan", "geode download"]
+        checks.append(Check(f"program {name}", OK, found, needed_by=users) if found else
+                      Check(f"program {name}", FAIL, "not found", "pip install hatanaka (ships crx2rnx/rnx2crx)",
+                            int(ExitCode.FAILURE), users))
+    for key, label, users in (("ppp.ppp_exe", "PPP", ["geode scan (PPP coordinates)"]),
+                              ("otl.grdtab", "grdtab", ["geode scan (ocean loading)"])):
+        configured = settings.get(key)
+        if not configured:
+            checks.append(Check(f"program {label}", SKIP, f"[{key.replace('.', '] ')} not set", needed_by=users))
+            continue
+        found = configured if os.path.isfile(configured) and os.access(configured, os.X_OK) else find_program(
+            configured)
+        checks.append(Check(f"program {label}", OK, found, needed_by=users) if found else
+                      Check(f"program {label}", FAIL, f"{configured} (from {settings.source(key)}) is not an "
+                            "executable file", f"fix [{key.replace('.', '] ')}", int(ExitCode.FAILURE), users))
+    return checks
+
+
+def check_paths(settings) -> list[Check]:
+    checks = []
+    for key, label in (("archive.path", "archive"), ("archive.repository", "repository")):
+        value = settings.get(key)
+        if not value:
+            checks.append(Check(label, SKIP, f"[{key.replace('.', '] ')} not set"))
+            continue
+        path = Path(value)
+        if not path.is_dir():
+            checks.append(Check(label, FAIL, f"{path} (from {settings.source(key)}) is not a folder",
+                                "create it or fix the setting", int(ExitCode.FAILURE)))
+        elif not os.access(path, os.R_OK | os.W_OK | os.X_OK):
+            checks.append(Check(label, FAIL, f"{path} is not readable and writable by this user",
+                                "fix its permissions", int(ExitCode.FAILURE)))
+        else:
+            checks.append(Check(label, OK, f"{path} is readable and writable"))
+    return checks
+
+
+def _timed(func, *args):
+    start = time.monotonic()
+    result = func(*args)
+    spent = time.monotonic() - start
+    for c in result if isinstance(result, list) else [result[0] if isinstance(result, tuple) else result]:
+        c.seconds = round(spent, 3)
+    return result
+
+
+def run_doctor(config_file=None) -> list[Check]:
+    """Every check, in dependency order; later checks are skipped when what they need is missing."""
+    config, settings = _timed(check_config, config_file)
+    checks = [config]
+    if settings is None:
+        return checks + [Check(name, SKIP, "needs a valid configuration")
+                         for name in ("database", "broker", "workers", "programs", "paths")]
+    # the two network checks run side by side: with both services down doctor still answers in ~2 s
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(2) as pool:
+        pending_db = pool.submit(_timed, check_database, settings)
+        pending_broker = pool.submit(_timed, check_broker, settings)
+        database, db = pending_db.result()
+        broker = pending_broker.result()
+    checks.append(database)
+    if db is not None:
+        try:
+            checks.append(_timed(check_schema, db))
+        finally:
+            db.close()
+    checks.append(broker)
+    if broker.status == OK:
+        checks += _timed(check_workers, settings)
+    else:
+        checks.append(Check("workers", SKIP, "needs a reachable broker"))
+    checks += _timed(check_executables, settings)
+    checks += _timed(check_paths, settings)
+    return checks
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# the check run on each worker
+
+
+@task("geode.health.check_worker", queue="compute")
+def check_worker(caller: dict | None = None, queues: list[str] | None = None) -> dict:
+    """Run on one worker (through its direct queue): versions vs the caller's, database, config, programs, paths.
+
+    Returns {"success", "node", "errors", "checks"}; ``caller`` is the caller's geode/python/config identity.
+    """
+    import platform
+
+    from .distributed.worker import worker_identity
+
+    checks: list[Check] = []
+    config, settings = check_config()
+    checks.append(config)
+    if settings is not None:
+        here = worker_identity(settings)
+        for key in ("geode", "python", "config"):
+            theirs = (caller or {}).get(key)
+            if theirs and theirs != here[key]:
+                checks.append(Check(f"{key} drift", FAIL, f"worker has {here[key]}, caller has {theirs}",
+                                    "install the same version/configuration everywhere"))
+        database, db = check_database(settings)
+        checks.append(database)
+        if db is not None:
+            db.close()
+        # only the programs this worker's queues need (an io worker does not need GAMIT)
+        users = {u for q in (queues or QUEUE_USERS) for u in QUEUE_USERS.get(q, [])}
+        checks += [c for c in check_executables(settings) if any(n.startswith(u) for n in c.needed_by for u in users)]
+        checks += check_paths(settings)
+        production = settings.production_dir
+        try:
+            production.mkdir(parents=True, exist_ok=True)
+            checks.append(Check("scratch", OK, f"{production} is writable"))
+        except OSError as exc:
+            checks.append(Check("scratch", FAIL, f"{production}: {exc.strerror}", "set [archive] production"))
+    errors = [f"{c.name}: {c.message}" for c in checks if c.status == FAIL]
+    return {"success": not errors, "node": platform.node(), "errors": errors, "checks": [c.as_dict() for c in checks]}

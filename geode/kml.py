@@ -1,0 +1,128 @@
+"""KMZ of the network: one folder per network, one styled placemark per station.
+
+Styles: ``ok`` (green square: RINEX data, station information covering it), ``issues`` (red caution: no
+station information, or RINEX days outside every station-info record), ``nodata`` (grey circle: no RINEX and
+no solutions). Each description holds the station-info history and, unless disabled, a year × day-of-year
+availability chart embedded as a PNG data URI. Written with lxml in KML 2.2 element order.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import html
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+KML_NS = "http://www.opengis.net/kml/2.2"
+ICONS = {"ok": ("ff00ff00", "http://maps.google.com/mapfiles/kml/shapes/placemark_square.png"),
+         "issues": ("ff0000ff", "http://maps.google.com/mapfiles/kml/shapes/caution.png"),
+         "nodata": ("ff999999", "http://maps.google.com/mapfiles/kml/shapes/placemark_circle.png")}
+
+
+@dataclass
+class StationReport:
+    name: str
+    lat: float
+    lon: float
+    style: str
+    rinex_days: int
+    solutions: int
+    issues: list[str] = field(default_factory=list)
+
+
+def _station_info_issues(records: list[dict], days: list[dict]) -> list[str]:
+    if not records:
+        return ["no station information records"]
+    outside = 0
+    for d in days:
+        start = d["ObservationSTime"] or dt.datetime(int(d["ObservationYear"]), 1, 1)
+        if not any(r["DateStart"] <= start and (r["DateEnd"] is None or start <= r["DateEnd"]) for r in records):
+            outside += 1
+    return [f"{outside} RINEX day(s) outside every station-info record"] if outside else []
+
+
+def station_report(db, net: str, stn: str, row: dict, *, availability: bool) -> tuple[StationReport, str]:
+    days = db.query('SELECT "ObservationYear", "ObservationDOY", "ObservationSTime" FROM rinex_proc WHERE '
+                    '"NetworkCode" = %s AND "StationCode" = %s AND "Completion" >= 0.5 ORDER BY 1, 2', (net, stn))
+    records = db.query('SELECT "DateStart", "DateEnd", "ReceiverCode", "AntennaCode", "RadomeCode", "AntennaHeight" '
+                       'FROM stationinfo WHERE "NetworkCode" = %s AND "StationCode" = %s ORDER BY "DateStart"',
+                       (net, stn))
+    sol = db.query_one('SELECT count(*) AS n FROM gamit_soln WHERE "NetworkCode" = %s AND "StationCode" = %s',
+                       (net, stn))["n"]
+    issues = _station_info_issues(records, days)
+    style = "nodata" if not days and not sol else ("issues" if issues else "ok")
+    name = f"{net}.{stn}"
+    rep = StationReport(name, float(row["lat"]), float(row["lon"]), style, len(days), int(sol), issues)
+    rows = "".join(f"<tr><td>{html.escape(str(r['DateStart']))}</td><td>{html.escape(str(r['DateEnd'] or 'open'))}</td>"
+                   f"<td>{html.escape(r['ReceiverCode'])}</td><td>{html.escape(r['AntennaCode'])} "
+                   f"{html.escape(r['RadomeCode'])}</td><td>{float(r['AntennaHeight']):.4f}</td></tr>" for r in records)
+    text = (f"<h3>{html.escape(name)} {html.escape(row.get('StationName') or '')}</h3>"
+            f"<p>RINEX days: {len(days)}; daily solutions: {sol}</p>"
+            f"<p>Station information: {html.escape('; '.join(issues) or 'no issues')}</p>"
+            f"<table style='font-family:monospace;font-size:8pt'><tr><th>start</th><th>end</th><th>receiver</th>"
+            f"<th>antenna</th><th>height</th></tr>{rows}</table>")
+    if availability:
+        from .plots import availability_png
+
+        png = availability_png([(int(d["ObservationYear"]), int(d["ObservationDOY"])) for d in days],
+                               f"Data availability for {name}")
+        text += f"<img src='data:image/png;base64,{base64.b64encode(png).decode()}'/>"
+    return rep, text
+
+
+def build_kml(reports: list[tuple[StationReport, str]], title: str) -> bytes:
+    from lxml import etree
+
+    def sub(parent, tag, text=None):
+        el = etree.SubElement(parent, f"{{{KML_NS}}}{tag}")
+        if text is not None:
+            el.text = text
+        return el
+
+    root = etree.Element(f"{{{KML_NS}}}kml", nsmap={None: KML_NS})
+    doc = sub(root, "Document")
+    sub(doc, "name", title)
+    for style, (color, href) in ICONS.items():
+        st = sub(doc, "Style")
+        st.set("id", style)
+        icon_style = sub(st, "IconStyle")
+        sub(icon_style, "color", color)
+        sub(icon_style, "scale", "1.2")
+        sub(sub(icon_style, "Icon"), "href", href)
+        sub(sub(st, "LabelStyle"), "scale", "0.8")
+    folders: dict[str, object] = {}
+    for rep, text in sorted(reports, key=lambda r: r[0].name):
+        net = rep.name.split(".")[0]
+        if net not in folders:
+            folders[net] = sub(doc, "Folder")
+            sub(folders[net], "name", net)
+        pm = sub(folders[net], "Placemark")
+        sub(pm, "name", rep.name)
+        sub(pm, "description").text = etree.CDATA(text)
+        sub(pm, "styleUrl", f"#{rep.style}")
+        sub(sub(pm, "Point"), "coordinates", f"{rep.lon:.8f},{rep.lat:.8f},0")
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+
+
+def write_kmz(path: Path, kml: bytes) -> Path:
+    """Write doc.kml into a zip next to the target, then move it in place (no half-written KMZ)."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".part")
+    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("doc.kml", kml)
+    tmp.replace(path)
+    return path
+
+
+def make_kmz(db, refs, path: Path, *, title: str = "GeoDE stations", availability: bool = True):
+    """Build the KMZ for station refs; returns (path, reports)."""
+    reports = []
+    for ref in refs:
+        row = db.query_one('SELECT * FROM stations WHERE "NetworkCode" = %s AND "StationCode" = %s',
+                           (ref.network, ref.code))
+        if row is None or row["lat"] is None:
+            continue
+        reports.append(station_report(db, ref.network, ref.code, row, availability=availability))
+    return write_kmz(path, build_kml(reports, title)), [r for r, _ in reports]

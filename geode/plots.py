@@ -1,0 +1,75 @@
+"""PNG figures (matplotlib, Agg backend, imported only when a plot is asked for)."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def etm_png(path, t, neu, fit, title: str) -> None:
+    """Three panels (N, E, U in mm): data, outliers, model and the ±2.5·WRMS band, jump epochs."""
+    plt = _plt()
+    t = np.asarray(t)
+    tt = np.linspace(t.min(), t.max(), 800)
+    model = fit.evaluate(tt)
+    fig, axes = plt.subplots(3, 1, figsize=(12, 8), sharex=True)
+    for i, (ax, comp) in enumerate(zip(axes, "NEU")):
+        ax.plot(t[fit.good], neu[fit.good, i] * 1e3, ".", ms=2, color="tab:blue")
+        ax.plot(t[~fit.good], neu[~fit.good, i] * 1e3, ".", ms=3, color="tab:cyan")
+        ax.plot(tt, model[:, i] * 1e3, color="tab:red", lw=1)
+        ax.fill_between(tt, (model[:, i] - 2.5 * fit.wrms[i]) * 1e3, (model[:, i] + 2.5 * fit.wrms[i]) * 1e3,
+                        color="tab:blue", alpha=0.2)
+        for j in fit.jumps:
+            ax.axvline(j.fyear, ls=":", color="red" if j.kind != "mechanical" else "tab:cyan")
+        ax.set_ylabel(f"{comp} [mm]")
+        ax.set_title(f"{comp}: v = {fit.velocity[i] * 1e3:.2f} ± {fit.velocity_sigma[i] * 1e3:.2f} mm/yr, "
+                     f"WRMS {fit.wrms[i] * 1e3:.2f} mm", fontsize=9)
+    fig.suptitle(title)
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def dra_png(path, result, project: str) -> None:
+    plt = _plt()
+    fig, axes = plt.subplots(2, 2, figsize=(12, 7))
+    t = [d["fyear"] for d in result.days]
+    axes[0, 0].plot(t, [d["wrms_mm"] for d in result.days], ".", ms=3)
+    axes[0, 0].set_ylabel("daily WRMS [mm]")
+    axes[1, 0].plot(t, [d["stations_used"] for d in result.days], ".", ms=3)
+    axes[1, 0].set_ylabel("stations")
+    wr = np.array([s["wrms_mm"] for s in result.stations.values() if s["wrms_mm"]]).reshape(-1, 3)
+    for i, comp in enumerate("NEU"):
+        axes[0, 1].hist(wr[:, i], bins=40, histtype="step", label=comp)
+    axes[0, 1].set_xlabel("station WRMS [mm]")
+    axes[0, 1].legend()
+    axes[1, 1].axis("off")
+    fig.suptitle(f"Daily repeatability analysis for project {project}")
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def availability_png(year_doys: list[tuple[int, int]], title: str) -> bytes:
+    """Year × day-of-year chart of days with data, as PNG bytes."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6, 3))
+    if year_doys:
+        y, d = np.array(year_doys).T
+        ax.plot(y, d, "s", ms=2, color="tab:blue")
+    ax.set_xlabel("year")
+    ax.set_ylabel("day of year")
+    ax.set_ylim(0, 367)
+    ax.set_title(title, fontsize=9)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=70)
+    plt.close(fig)
+    return buf.getvalue()
