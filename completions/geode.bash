@@ -10,9 +10,24 @@
 _geode_node() {
     case "$1" in
         '')
-            _geode_subs='example gamit stack dra kml scan download worker doctor db config completion'
+            _geode_subs='dra kml doctor example gamit stack scan download worker db config completion'
             _geode_opts='--config -c --parallel --noparallel --verbose -v --quiet -q --json --debug --version --help -h'
             _geode_vopts='--config -c'
+            _geode_nargs=0 _geode_variadic=0 ;;
+        'dra')
+            _geode_subs=''
+            _geode_opts='--dates -d --output -o --plot --limit-mm --save-excluded --parallel --noparallel --json --help -h'
+            _geode_vopts='--dates -d --output -o --limit-mm'
+            _geode_nargs=2 _geode_variadic=1 ;;
+        'kml')
+            _geode_subs=''
+            _geode_opts='--output -o --availability --no-availability --title --json --help -h'
+            _geode_vopts='--output -o --title'
+            _geode_nargs=1 _geode_variadic=1 ;;
+        'doctor')
+            _geode_subs=''
+            _geode_opts='--json --help -h'
+            _geode_vopts=''
             _geode_nargs=0 _geode_variadic=0 ;;
         'example')
             _geode_subs=''
@@ -40,40 +55,110 @@ _geode_node() {
             _geode_vopts=''
             _geode_nargs=2 _geode_variadic=1 ;;
         'stack')
-            _geode_subs=''
+            _geode_subs='run etm show'
             _geode_opts='--help -h'
             _geode_vopts=''
             _geode_nargs=0 _geode_variadic=0 ;;
-        'dra')
+        'stack run')
             _geode_subs=''
-            _geode_opts='--help -h'
-            _geode_vopts=''
-            _geode_nargs=0 _geode_variadic=0 ;;
-        'kml')
+            _geode_opts='--project -p --redo --preserve --exclude -e --end -d --max-iterations --tolerance-mm --common-modes --constraints --summary --plot --parallel --noparallel --json --help -h'
+            _geode_vopts='--project -p --exclude -e --end -d --max-iterations --tolerance-mm --constraints --summary --plot'
+            _geode_nargs=2 _geode_variadic=1 ;;
+        'stack etm')
             _geode_subs=''
-            _geode_opts='--help -h'
+            _geode_opts='--jump --no-jump --plot --parallel --noparallel --json --help -h'
+            _geode_vopts='--jump --no-jump --plot'
+            _geode_nargs=2 _geode_variadic=1 ;;
+        'stack show')
+            _geode_subs=''
+            _geode_opts='--json --help -h'
             _geode_vopts=''
-            _geode_nargs=0 _geode_variadic=0 ;;
+            _geode_nargs=1 _geode_variadic=0 ;;
         'scan')
-            _geode_subs=''
+            _geode_subs='archive ingest stninfo check otl'
             _geode_opts='--help -h'
             _geode_vopts=''
             _geode_nargs=0 _geode_variadic=0 ;;
+        'scan archive')
+            _geode_subs=''
+            _geode_opts='--parallel --noparallel --json --help -h'
+            _geode_vopts=''
+            _geode_nargs=1 _geode_variadic=1 ;;
+        'scan ingest')
+            _geode_subs=''
+            _geode_opts='--parallel --noparallel --json --help -h'
+            _geode_vopts=''
+            _geode_nargs=0 _geode_variadic=0 ;;
+        'scan stninfo')
+            _geode_subs=''
+            _geode_opts='--network -n --export -e --output -o --json --help -h'
+            _geode_vopts='--network -n --export -e --output -o'
+            _geode_nargs=1 _geode_variadic=1 ;;
+        'scan check')
+            _geode_subs=''
+            _geode_opts='--json --help -h'
+            _geode_vopts=''
+            _geode_nargs=1 _geode_variadic=1 ;;
+        'scan otl')
+            _geode_subs=''
+            _geode_opts='--force --parallel --noparallel --json --help -h'
+            _geode_vopts=''
+            _geode_nargs=1 _geode_variadic=1 ;;
         'download')
-            _geode_subs=''
+            _geode_subs='attempts sources'
             _geode_opts='--help -h'
             _geode_vopts=''
             _geode_nargs=0 _geode_variadic=0 ;;
+        'download attempts')
+            _geode_subs=''
+            _geode_opts='--limit --json --help -h'
+            _geode_vopts='--limit'
+            _geode_nargs=1 _geode_variadic=1 ;;
+        'download sources')
+            _geode_subs='list add remove test'
+            _geode_opts='--help -h'
+            _geode_vopts=''
+            _geode_nargs=0 _geode_variadic=0 ;;
+        'download sources list')
+            _geode_subs=''
+            _geode_opts='--json --help -h'
+            _geode_vopts=''
+            _geode_nargs=1 _geode_variadic=1 ;;
+        'download sources add')
+            _geode_subs=''
+            _geode_opts='--protocol --fqdn --path --username --format --server --try-order --json --help -h'
+            _geode_vopts='--protocol --fqdn --path --username --format --server --try-order'
+            _geode_nargs=1 _geode_variadic=1 ;;
+        'download sources remove')
+            _geode_subs=''
+            _geode_opts='--server --try-order --help -h'
+            _geode_vopts='--server --try-order'
+            _geode_nargs=1 _geode_variadic=1 ;;
+        'download sources test')
+            _geode_subs=''
+            _geode_opts='--station --date --timeout --json --help -h'
+            _geode_vopts='--station --date --timeout'
+            _geode_nargs=1 _geode_variadic=0 ;;
         'worker')
-            _geode_subs=''
+            _geode_subs='start status stop'
             _geode_opts='--help -h'
             _geode_vopts=''
             _geode_nargs=0 _geode_variadic=0 ;;
-        'doctor')
+        'worker start')
+            _geode_subs=''
+            _geode_opts='--queues -Q --concurrency -c --loglevel -l --hostname -n --max-tasks-per-child --help -h'
+            _geode_vopts='--queues -Q --concurrency -c --loglevel -l --hostname -n --max-tasks-per-child'
+            _geode_nargs=0 _geode_variadic=0 ;;
+        'worker status')
+            _geode_subs=''
+            _geode_opts='--json --timeout --check --help -h'
+            _geode_vopts='--timeout'
+            _geode_nargs=0 _geode_variadic=0 ;;
+        'worker stop')
             _geode_subs=''
             _geode_opts='--help -h'
             _geode_vopts=''
-            _geode_nargs=0 _geode_variadic=0 ;;
+            _geode_nargs=1 _geode_variadic=1 ;;
         'db')
             _geode_subs='init upgrade status stop'
             _geode_opts='--help -h'
@@ -143,6 +228,14 @@ _geode_node() {
 _geode_values() {
     case "$1|$2" in
         '|--config'|'|-c') echo 'file' ;;
+        'dra|--dates'|'dra|-d') echo 'text' ;;
+        'dra|--output'|'dra|-o') echo 'file' ;;
+        'dra|--limit-mm') echo 'text' ;;
+        'dra|#0') echo 'text' ;;
+        'dra|#1') echo 'stations' ;;
+        'kml|--output'|'kml|-o') echo 'file' ;;
+        'kml|--title') echo 'text' ;;
+        'kml|#0') echo 'stations' ;;
         'example|#0') echo 'file' ;;
         'gamit plan|--include'|'gamit plan|-i') echo 'stations' ;;
         'gamit plan|--exclude'|'gamit plan|-e') echo 'stations' ;;
@@ -154,6 +247,54 @@ _geode_values() {
         'gamit run|#1') echo 'text' ;;
         'gamit status|#0') echo 'file' ;;
         'gamit status|#1') echo 'text' ;;
+        'stack run|--project'|'stack run|-p') echo 'text' ;;
+        'stack run|--exclude'|'stack run|-e') echo 'stations' ;;
+        'stack run|--end'|'stack run|-d') echo 'text' ;;
+        'stack run|--max-iterations') echo 'text' ;;
+        'stack run|--tolerance-mm') echo 'text' ;;
+        'stack run|--constraints') echo 'file' ;;
+        'stack run|--summary') echo 'file' ;;
+        'stack run|--plot') echo 'file' ;;
+        'stack run|#0') echo 'text' ;;
+        'stack run|#1') echo 'stations' ;;
+        'stack etm|--jump') echo 'text' ;;
+        'stack etm|--no-jump') echo 'text' ;;
+        'stack etm|--plot') echo 'file' ;;
+        'stack etm|#0') echo 'text' ;;
+        'stack etm|#1') echo 'stations' ;;
+        'stack show|#0') echo 'text' ;;
+        'scan archive|#0') echo 'stations' ;;
+        'scan stninfo|--network'|'scan stninfo|-n') echo 'networks' ;;
+        'scan stninfo|--export'|'scan stninfo|-e') echo 'stations' ;;
+        'scan stninfo|--output'|'scan stninfo|-o') echo 'file' ;;
+        'scan stninfo|#0') echo 'text' ;;
+        'scan check|#0') echo 'stations' ;;
+        'scan otl|#0') echo 'stations' ;;
+        'download attempts|--limit') echo 'text' ;;
+        'download attempts|#0') echo 'stations' ;;
+        'download sources list|#0') echo 'stations' ;;
+        'download sources add|--protocol') echo 'text' ;;
+        'download sources add|--fqdn') echo 'text' ;;
+        'download sources add|--path') echo 'text' ;;
+        'download sources add|--username') echo 'text' ;;
+        'download sources add|--format') echo 'text' ;;
+        'download sources add|--server') echo 'text' ;;
+        'download sources add|--try-order') echo 'text' ;;
+        'download sources add|#0') echo 'stations' ;;
+        'download sources remove|--server') echo 'text' ;;
+        'download sources remove|--try-order') echo 'text' ;;
+        'download sources remove|#0') echo 'stations' ;;
+        'download sources test|--station') echo 'stations' ;;
+        'download sources test|--date') echo 'text' ;;
+        'download sources test|--timeout') echo 'text' ;;
+        'download sources test|#0') echo 'text' ;;
+        'worker start|--queues'|'worker start|-Q') echo 'text' ;;
+        'worker start|--concurrency'|'worker start|-c') echo 'text' ;;
+        'worker start|--loglevel'|'worker start|-l') echo 'text' ;;
+        'worker start|--hostname'|'worker start|-n') echo 'text' ;;
+        'worker start|--max-tasks-per-child') echo 'text' ;;
+        'worker status|--timeout') echo 'text' ;;
+        'worker stop|#0') echo 'text' ;;
         *) echo text ;;
     esac
 }

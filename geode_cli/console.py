@@ -9,15 +9,10 @@ from typing import Any, Iterable, Sequence
 
 from rich.console import Console
 
+# No file is given: rich then writes to whatever sys.stdout/sys.stderr is at the time of each call, so
+# test runners that swap the streams per invocation (and log handlers that outlive one) stay correct.
 out = Console(soft_wrap=True)  # data
 err = Console(stderr=True, soft_wrap=True)  # chatter
-
-
-def reset_consoles() -> None:
-    """Rebind to the current sys.stdout/stderr (CliRunner swaps them per invocation)."""
-    global out, err
-    out = Console(file=sys.stdout, soft_wrap=True)
-    err = Console(file=sys.stderr, soft_wrap=True)
 
 
 def print_json(data: Any) -> None:

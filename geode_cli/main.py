@@ -120,8 +120,9 @@ def root(
         "--version", callback=_version, is_eager=True,
         help="Print the versions of geode, Python, the PostgreSQL server (if reachable) and Celery.")] = False,
 ) -> None:
-    console.reset_consoles()
     console.setup_logging(verbose, quiet)
+    if config:  # inline tasks read settings themselves (as workers do): let them see the same file
+        os.environ["GEODE_CONFIG"] = config
     ctx.obj = AppContext(config_file=config, parallel=parallel, verbose=verbose, quiet=quiet, json=json_,
                          debug=debug)
 

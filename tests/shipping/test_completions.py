@@ -327,9 +327,7 @@ def test_station_codes_from_a_running_embedded_server(cli):
     from geode.config import load_settings, user_data_dir
     from geode.db import open_database
     from geode.db.embedded import stop_embedded
-    from geode_cli import console
 
-    console.reset_consoles()  # the 'started the embedded PostgreSQL' notice must not go to an earlier test's stream
     db = open_database(load_settings())  # starts the embedded server and creates the schema
     try:
         _add_stations(db)
