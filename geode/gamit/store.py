@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass
 
 from ..errors import GeodeError
+from ..jobs.process import pid_alive
 
 LEASE_SECONDS = 300  # renewed every LEASE_SECONDS / 5 while a session runs
 
@@ -28,22 +29,12 @@ def owner_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _owner_dead(owner: str | None) -> bool:
     """True when the lease owner is a process of this host that no longer exists."""
     if not owner or ":" not in owner:
         return True
     host, _, pid = owner.rpartition(":")
-    return host == socket.gethostname() and pid.isdigit() and not _alive(int(pid))
+    return host == socket.gethostname() and pid.isdigit() and not pid_alive(int(pid))
 
 
 def save_subnets(db, sessions, aliases: dict[str, str]) -> None:

@@ -7,6 +7,7 @@ inside the ``geode`` package (a worker never imports arbitrary code from a messa
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import datetime as dt
 import importlib
@@ -45,6 +46,10 @@ def _encode(obj: Any) -> Any:
         import numpy as np
 
         if isinstance(obj, np.ndarray):
+            if obj.dtype.kind in "biufc":  # numbers travel as little-endian bytes: exact and ~50x cheaper
+                data = np.ascontiguousarray(obj, dtype=obj.dtype.newbyteorder("<"))
+                return {_TAG: "ndarray", "dtype": data.dtype.str, "shape": list(obj.shape),
+                        "b64": base64.b64encode(data.tobytes()).decode("ascii")}
             return {_TAG: "ndarray", "dtype": str(obj.dtype), "shape": list(obj.shape),
                     "data": [_encode(v) for v in obj.ravel().tolist()]}
         if isinstance(obj, np.generic):
@@ -75,6 +80,9 @@ def _decode(obj: Any) -> Any:
     if tag == "ndarray":
         import numpy as np
 
+        if "b64" in obj:
+            raw = np.frombuffer(base64.b64decode(obj["b64"]), dtype=np.dtype(obj["dtype"]))
+            return raw.astype(raw.dtype.newbyteorder("="), copy=True).reshape(obj["shape"])
         return np.array(obj["data"], dtype=obj["dtype"]).reshape(obj["shape"])
     if tag == "dataclass":
         module, _, qualname = obj["type"].partition(":")

@@ -54,6 +54,17 @@ def _die_with_parent() -> None:  # runs in the child between fork and exec
             pass
 
 
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this pid exists on this host (ours or another user's)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def kill_group(proc: subprocess.Popen, grace: float = KILL_GRACE) -> None:
     """SIGTERM the process group, then SIGKILL whatever is left after ``grace`` seconds."""
     for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 10.0)):

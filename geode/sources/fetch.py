@@ -20,6 +20,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..jobs.process import pid_alive
 from . import credentials, validate
 from .catalog import DEFAULT_FORMAT, display_url, split_fqdn
 from .protocols import Client, NotFound, TransferError, open_client
@@ -116,21 +117,11 @@ def clean_stale_parts(data_in: Path) -> int:
     for part in root.rglob(f"*{PART_SUFFIX}*"):
         owner_host, _, rest = part.name.partition("~")
         pid_text = rest.split("~", 1)[0]
-        if owner_host != host or not pid_text.isdigit() or _alive(int(pid_text)):
+        if owner_host != host or not pid_text.isdigit() or pid_alive(int(pid_text)):
             continue
         shutil.rmtree(part, ignore_errors=True) if part.is_dir() else part.unlink(missing_ok=True)
         removed += 1
     return removed
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 # Connections outlive a unit: the next station of the same run (inline) or the next task on the same worker
