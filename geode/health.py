@@ -25,7 +25,7 @@ OK, WARN, FAIL, SKIP = "ok", "warn", "fail", "skip"
 # which subcommands need what
 QUEUE_USERS = {"gamit": ["geode gamit"], "compute": ["geode stack", "geode dra", "geode kml"],
                "io": ["geode scan", "geode download"]}
-GAMIT_PROGRAMS = ("sh_gamit", "globk", "glbtosnx", "htoglb")
+GAMIT_PROGRAMS = ("sh_gamit", "sh_links.tables", "globk", "glbtosnx", "htoglb")
 RINEX_PROGRAMS = ("crx2rnx", "rnx2crx")
 
 
@@ -196,6 +196,13 @@ def check_executables(settings) -> list[Check]:
         else:
             checks.append(Check(f"program {name}", WARN, "not on PATH (GAMIT/GLOBK not installed)",
                                 "install GAMIT/GLOBK or set [gamit] gamit_path", needed_by=users))
+    # GLOBK reads pmu.usno (and sh_links.tables the rest) from GAMIT's ~/gg/tables
+    gg_tables = Path.home() / "gg" / "tables"
+    checks.append(Check("GAMIT tables", OK, str(gg_tables), needed_by=["geode gamit"]) if
+                  (gg_tables / "pmu.usno").is_file() else
+                  Check("GAMIT tables", WARN, f"{gg_tables}/pmu.usno not found",
+                        "link ~/gg to your GAMIT/GLOBK installation (it holds tables/pmu.usno)",
+                        needed_by=["geode gamit"]))
     for name in RINEX_PROGRAMS:
         found = find_program(name, [_hatanaka_bin()])
         users = ["geode scan", "geode download"]
