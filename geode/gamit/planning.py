@@ -4,8 +4,10 @@ what is already processed. Reads the database only; ``store.save_subnets`` persi
 A station is active on a day when ``rinex_proc`` has a file for it with an interval of at most 120 s and a
 completion of at least 0.5, and one station-info record covers the file's observation span (GeoDE's rules).
 
-A-priori coordinates, first that exists: the day's PPP solution (``ppp_soln``), the day's ``apr_coords``
-row, the station's ``auto_x/y/z``. Sigmas get the session's floors added in quadrature, as in GeoDE.
+A-priori coordinates, first that exists: the station's stored trajectory model evaluated at the day
+(``geode.etm.apriori``: newest model, None more than a year outside its data; sigmas = model WRMS x 2.5), the
+day's PPP solution (``ppp_soln``), the day's ``apr_coords`` row, the station's ``auto_x/y/z``. Sigmas get the
+session's floors added in quadrature, as in GeoDE.
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ class StationDay:
     sigma_n: float
     sigma_e: float
     sigma_u: float
-    apr_source: str  # ppp_soln | apr_coords | stations.auto_x
+    apr_source: str  # etm | ppp_soln | apr_coords | stations.auto_x
     rinex: str  # archive path of the file to use
     interval: float
     completion: float
@@ -142,9 +144,14 @@ def _covers(record: dict, start: dt.datetime, end: dt.datetime) -> bool:
     return record["DateStart"] <= start and (record["DateEnd"] is None or record["DateEnd"] >= end)
 
 
-def _apriori(key: str, year: int, doy: int, row: dict, ppp: dict, apr: dict, cfg: SessionConfig):
-    """(x, y, z, sn, se, su, source) with the floors of the session applied."""
-    if (key, year, doy) in ppp:
+def _apriori(key: str, year: int, doy: int, row: dict, ppp: dict, apr: dict, cfg: SessionConfig, models=None):
+    """(x, y, z, sn, se, su, source) with the floors of the session applied. ``models``: key -> StoredModel."""
+    from ..dates import GnssDate
+
+    pos = models[key].position(GnssDate(year, doy)) if models and models.get(key) is not None else None
+    if pos is not None:
+        xyz, sig, source = (pos.x, pos.y, pos.z), pos.sigma_neu, "etm"
+    elif (key, year, doy) in ppp:
         p = ppp[(key, year, doy)]
         sx, sy, sz = (p.get(s) or AUTO_SIGMA for s in ("sigmax", "sigmay", "sigmaz"))
         s = math.sqrt((sx ** 2 + sy ** 2 + sz ** 2) / 3.0)  # ECEF sigmas: spread evenly over N, E, U
@@ -194,6 +201,9 @@ def plan_days(db, cfg: SessionConfig, days: list, extra_specs: list[str] = (), s
     apr = {(f"{r['NetworkCode']}.{r['StationCode']}", int(r["Year"]), int(r["DOY"])): r
            for r in db.query(f'SELECT * FROM apr_coords WHERE {key_sql} AND '
                              + day_sql.format(y="Year", d="DOY"), (keys, *span))}
+    from ..etm.apriori import load_station_model
+
+    models = {k: load_station_model(db, by_key[k]["NetworkCode"], by_key[k]["StationCode"]) for k in keys}
     from ..archive.layout import ArchiveLayout
 
     layout = ArchiveLayout.from_db(db)
@@ -222,9 +232,9 @@ def plan_days(db, cfg: SessionConfig, days: list, extra_specs: list[str] = (), s
                 skipped.append((key, f"no station info record covers {start:%Y-%m-%d %H:%M} - {end:%H:%M}"))
                 continue
             row = by_key[key]
-            coords = _apriori(key, year, doy, row, ppp, apr, cfg)
+            coords = _apriori(key, year, doy, row, ppp, apr, cfg, models)
             if coords is None:
-                skipped.append((key, "no a-priori coordinates (ppp_soln, apr_coords or stations.auto_x)"))
+                skipped.append((key, "no a-priori coordinates (etm, ppp_soln, apr_coords or stations.auto_x)"))
                 continue
             rel = archive_relpath(layout, r)
             active[key] = StationDay(
