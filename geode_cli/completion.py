@@ -17,6 +17,8 @@ import typer
 
 from geode.errors import GeodeError
 
+from .completion_codes import print_codes
+
 SCRIPTS = {  # shell: (file in completions/, folder under <prefix>/share where pip installs it)
     "bash": ("geode.bash", "bash-completion/completions"),
     "zsh": ("_geode", "zsh/site-functions"),
@@ -27,7 +29,6 @@ INSTALL_HINTS = {
     "zsh": "geode completion zsh > ~/.zfunc/_geode   (with fpath=(~/.zfunc $fpath) before compinit in ~/.zshrc)",
     "fish": "geode completion fish > ~/.config/fish/completions/geode.fish",
 }
-LOOKUP_TIMEOUT = 2  # seconds; libpq's minimum connect_timeout
 
 completion_app = typer.Typer(
     help="Print shell completion scripts (bash, zsh, fish) as plain text. The scripts embed the command tree, "
@@ -76,49 +77,12 @@ for _shell in SCRIPTS:
     _make_shell_command(_shell)
 
 
-def codes(kind: str, config_file: str | None = None) -> list[str]:
-    """Station ('net.stn' and 'net.all') or network codes for completion; [] whenever that is not cheap.
-
-    The embedded server is only used if it is already running, and a configured server gets a short
-    connection timeout: a TAB press must never start PostgreSQL or wait for an unreachable host.
-    """
-    from geode.config import load_settings
-    from geode.db import open_database, resolve_target
-
-    try:
-        settings = load_settings(config_file, {"postgres.connect_timeout": LOOKUP_TIMEOUT})
-        target = resolve_target(settings)
-        if target.embedded:
-            from geode.db.embedded import running_info
-
-            data_dir = Path(target.data_dir or "")
-            if not (data_dir / "PG_VERSION").exists() or running_info(data_dir) is None:
-                return []
-        db = open_database(settings, migrate=False)
-    except GeodeError:
-        return []
-    import psycopg2
-
-    try:
-        from geode.stations import select_stations
-
-        refs = select_stations(db, ["all"], allow_empty=True)
-    except (GeodeError, psycopg2.Error):  # e.g. a database without GeoDE's tables yet
-        return []
-    finally:
-        db.close()
-    networks = sorted({ref.network for ref in refs})
-    if kind == "networks":
-        return networks
-    return sorted([str(ref) for ref in refs] + [f"{net}.all" for net in networks])
-
-
 @completion_app.command("stations", hidden=True)
 def stations(ctx: typer.Context) -> None:
     """Station codes (net.stn, net.all) for the completion scripts; prints nothing if the database is not up."""
     from .context import app_context
 
-    sys.stdout.write("".join(f"{code}\n" for code in codes("stations", app_context(ctx).config_file)))
+    print_codes("stations", app_context(ctx).config_file)
 
 
 @completion_app.command("networks", hidden=True)
@@ -126,7 +90,7 @@ def networks(ctx: typer.Context) -> None:
     """Network codes for the completion scripts; prints nothing if the database is not up."""
     from .context import app_context
 
-    sys.stdout.write("".join(f"{code}\n" for code in codes("networks", app_context(ctx).config_file)))
+    print_codes("networks", app_context(ctx).config_file)
 
 
 def register(app: typer.Typer) -> None:
