@@ -49,7 +49,10 @@ class FTPClient(Client):
     """FTP (passive), FTPA (active) and FTPS (explicit TLS, protected data channel)."""
 
     def __init__(self, protocol: str, host: str, port: int, user: str | None, password: str | None, timeout: float):
-        self.ftp = ftplib.FTP_TLS(timeout=timeout) if protocol == "FTPS" else ftplib.FTP(timeout=timeout)
+        if protocol == "FTPS":  # verified like HTTPS: system CAs (or SSL_CERT_FILE), host name checked
+            self.ftp = ftplib.FTP_TLS(context=ssl.create_default_context(), timeout=timeout)
+        else:
+            self.ftp = ftplib.FTP(timeout=timeout)
         try:
             self.ftp.connect(host, port)
             self.ftp.login(user or "anonymous", password or ("anonymous@" if not user else ""))

@@ -1,4 +1,4 @@
-"""Local FTP (pyftpdlib), HTTP (http.server) and SFTP (paramiko) servers on 127.0.0.1, non-default ports,
+"""Local FTP and FTPS (pyftpdlib), HTTP (http.server) and SFTP (paramiko) servers on 127.0.0.1, non-default ports,
 each serving one folder, for the download tests and the benchmark."""
 
 from __future__ import annotations
@@ -101,17 +101,53 @@ def self_signed_certificate(folder: Path) -> tuple[Path, Path]:
     return cert, key
 
 
+def self_signed_certificate_py(folder: Path, name: str = "ca") -> tuple[Path, Path]:
+    """The same as ``self_signed_certificate``, made with the ``cryptography`` package (no openssl CLI):
+    a certificate for 127.0.0.1, valid for a day; point SSL_CERT_FILE at it so clients trust it."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    certificate = (
+        x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                       critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert, key_file = folder / f"{name}-cert.pem", folder / f"{name}-key.pem"
+    cert.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert, key_file
+
+
 # --- FTP -----------------------------------------------------------------------------------------------------------
 
-def start_ftp(root: Path) -> Running:
+def start_ftp(root: Path, *, tls: tuple[Path, Path] | None = None, anonymous: bool = True) -> Running:
+    """``tls``: (certificate, key) to serve FTPS (explicit TLS); the server then refuses to log in or to move
+    data without TLS on the control and the data channel. ``anonymous=False``: only USER/PASSWORD log in."""
     from pyftpdlib.authorizers import DummyAuthorizer
     from pyftpdlib.handlers import FTPHandler
     from pyftpdlib.servers import ThreadedFTPServer
 
+    if tls:
+        from pyftpdlib.handlers import TLS_FTPHandler as FTPHandler  # needs pyOpenSSL
+
     requests: list[str] = []
     authorizer = DummyAuthorizer()
     authorizer.add_user(USER, PASSWORD, str(root), perm="elr")
-    authorizer.add_anonymous(str(root), perm="elr")
+    if anonymous:
+        authorizer.add_anonymous(str(root), perm="elr")
 
     class Handler(FTPHandler):
         def handle_auth_failed(self, msg, password):
@@ -125,7 +161,13 @@ def start_ftp(root: Path) -> Running:
 
     Handler.authorizer = authorizer
     Handler.passive_ports = None
+    if tls:
+        Handler.certfile, Handler.keyfile = map(str, tls)
+        Handler.tls_control_required = Handler.tls_data_required = True
     server = ThreadedFTPServer(("127.0.0.1", free_port()), Handler)
+    # pyftpdlib keeps the exit flag on the class, shared by every server: a stopped server's loop sets it as it
+    # winds down and ends the next server's sessions after their banner. Each server gets its own.
+    server._exit, server._lock = threading.Event(), threading.Lock()
     thread = threading.Thread(target=server.serve_forever, kwargs={"timeout": 0.2, "blocking": True}, daemon=True)
     thread.start()
 
