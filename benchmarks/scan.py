@@ -13,8 +13,6 @@ import argparse
 import datetime as dt
 import os
 import shutil
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -25,7 +23,8 @@ from urllib.parse import quote
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.dispatch import start_redis  # noqa: E402
+from tests.fixtures.services import launch_redis  # noqa: E402
+from tests.fixtures.workers import launch_workers  # noqa: E402
 
 SATS = ("G02", "G05", "G07", "G09", "G13", "G15", "G18", "G20", "G24", "G27", "G29", "G30", "E03", "E11")
 
@@ -70,12 +69,12 @@ def main() -> None:
     info = server.get_postmaster_info()
     os.environ["GEODE_DATABASE_URL"] = (f"postgresql://postgres@/postgres?host={quote(str(info.socket_dir))}"
                                         f"&port={info.port or 5432}")
-    redis_proc, url = start_redis(workdir)
+    redis_proc, url = launch_redis(workdir)
     os.environ["CELERY_BROKER_URL"] = url
     os.environ["PYTHONPATH"] = str(ROOT)
     archive = workdir / "archive"
     os.environ["GEODE_ARCHIVE_PATH"] = str(archive)
-    workers = []
+    pool = None
     try:
         from geode.archive.scan import scan_archive
         from geode.config import load_settings
@@ -83,7 +82,6 @@ def main() -> None:
         from geode.jobs import InlineRunner
         from geode.jobs.celery_backend import CeleryRunner
         from geode.rinex import read_rinex
-        from tests.fixtures.workers import wait_for_ping
 
         settings = load_settings()
         db = open_database(settings, migrate=False)
@@ -118,15 +116,7 @@ def main() -> None:
                        lambda: scan_archive(db, archive, InlineRunner()))
         db.execute("DELETE FROM rinex")
 
-        hosts = [f"benchscan{i}@{socket.gethostname()}" for i in range(opts.workers)]
-        logs = [workdir / f"{h.split('@')[0]}.log" for h in hosts]
-        for host, log in zip(hosts, logs):
-            with open(log, "wb") as out:
-                workers.append(subprocess.Popen(
-                    [sys.executable, "-m", "geode_cli", "worker", "start", "--queues", "io", "--concurrency", "1",
-                     "--hostname", host, "--loglevel", "WARNING"],
-                    stdout=out, stderr=subprocess.STDOUT, start_new_session=True, cwd=workdir))
-        wait_for_ping(hosts, workers, logs)
+        pool = launch_workers(opts.workers, "io", 1, workdir, loglevel="WARNING", cwd=workdir)
         runner = CeleryRunner(settings)
         try:
             report = None
@@ -146,16 +136,8 @@ def main() -> None:
             print(f"geode inline scan / georinex:     {inline / geo:5.2f}x")
         db.close()
     finally:
-        for w in workers:
-            try:
-                os.killpg(w.pid, 15)
-            except ProcessLookupError:
-                pass
-        for w in workers:
-            try:
-                w.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(w.pid, 9)
+        if pool is not None:
+            pool.stop(timeout=20)
         redis_proc.terminate()
         redis_proc.wait(timeout=10)
         server.cleanup()

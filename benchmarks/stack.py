@@ -14,9 +14,6 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -25,7 +22,6 @@ from urllib.parse import quote
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
 
 
 def generate(db, n_stations: int, n_days: int) -> None:
@@ -88,25 +84,25 @@ def main() -> None:
 
     import pgserver
 
-    from dispatch import start_redis
+    from tests.fixtures.services import launch_redis
+    from tests.fixtures.workers import launch_workers
 
     workdir = Path(tempfile.mkdtemp(prefix="geode-bench-stack-"))
     server = pgserver.get_server(workdir / "pg", cleanup_mode="delete")
     info = server.get_postmaster_info()
-    redis_proc, url = start_redis(workdir)
+    redis_proc, url = launch_redis(workdir)
     for name in list(os.environ):
         if name.startswith(("GEODE_", "CELERY_")) or name == "REDIS_URL":
             del os.environ[name]
     os.environ["GEODE_DATABASE_URL"] = f"postgresql://postgres@/postgres?host={quote(str(info.socket_dir))}&port={info.port or 5432}"
     os.environ["CELERY_BROKER_URL"] = url
     os.environ["PYTHONPATH"] = str(ROOT)
-    workers = []
+    pool = None
     try:
         from geode.config import load_settings
         from geode.db import open_database
         from geode.jobs import InlineRunner
         from geode.jobs.celery_backend import CeleryRunner
-        from tests.fixtures.workers import wait_for_ping
 
         settings = load_settings()
         db = open_database(settings, migrate=True)
@@ -115,15 +111,7 @@ def main() -> None:
         gen = time.perf_counter() - t
         stations = [f"bnc.{i:04d}" for i in range(opts.stations)]
 
-        hosts = [f"stackbench{i}@{socket.gethostname()}" for i in range(opts.workers)]
-        logs = [workdir / f"{h.split('@')[0]}.log" for h in hosts]
-        for host, log in zip(hosts, logs):
-            with open(log, "wb") as out:
-                workers.append(subprocess.Popen(
-                    [sys.executable, "-m", "geode_cli", "worker", "start", "--queues", "compute", "--concurrency",
-                     "1", "--hostname", host, "--loglevel", "WARNING"],
-                    stdout=out, stderr=subprocess.STDOUT, start_new_session=True, cwd=workdir))
-        wait_for_ping(hosts, workers, logs)
+        pool = launch_workers(opts.workers, "compute", 1, workdir, loglevel="WARNING", cwd=workdir)
 
         inline = timed_run(db, InlineRunner(), "bench_inline", stations)
         runner = CeleryRunner(settings)
@@ -147,16 +135,8 @@ def main() -> None:
         print(f"identical rows inline vs workers: {same} of {inline['rows']}")
         db.close()
     finally:
-        for proc in workers:
-            try:
-                os.killpg(proc.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-        for proc in workers:
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
+        if pool is not None:
+            pool.stop(timeout=15)
         redis_proc.terminate()
         redis_proc.wait(10)
         server.cleanup()
