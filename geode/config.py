@@ -26,7 +26,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Callable, Mapping
 from urllib.parse import urlsplit, urlunsplit
 
 from .errors import ConfigError
@@ -425,7 +425,3 @@ def load_settings(
             put(key, raw, f"flag {key}")
     return settings
 
-
-def iter_sources_doc() -> Iterable[str]:
-    """Lines describing the precedence, for help texts and man pages."""
-    yield from (__doc__ or "").splitlines()

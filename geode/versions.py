@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import platform
+from dataclasses import replace
 from importlib import metadata
 
 import geode
@@ -22,8 +23,6 @@ def postgres_server_version(settings) -> str:
 
     target = resolve_target(settings)
     if target.embedded:
-        from dataclasses import replace
-
         from .db.embedded import running_info
 
         info = running_info(target.data_dir) if target.data_dir and (target.data_dir / "PG_VERSION").exists() else None
@@ -31,16 +30,10 @@ def postgres_server_version(settings) -> str:
             return "not running (embedded)"
         target = replace(target, host=str(info.socket_dir), port=info.port or 5432)
     try:
-        with Database.connect(replace_timeout(target)) as db:
+        with Database.connect(replace(target, connect_timeout=min(target.connect_timeout, 3))) as db:
             return db.server_version
     except GeodeError:
         return f"unreachable ({target.describe()})"
-
-
-def replace_timeout(target):
-    from dataclasses import replace
-
-    return replace(target, connect_timeout=min(target.connect_timeout, 3))
 
 
 def version_report(settings=None) -> dict[str, str]:

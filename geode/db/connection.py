@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 from urllib.parse import unquote, urlsplit
@@ -163,9 +163,4 @@ class Database:
 
     def __exit__(self, *exc) -> None:
         self.close()
-
-
-def with_database(target: DatabaseTarget, database: str) -> DatabaseTarget:
-    return replace(target, database=database)
-
 
