@@ -11,8 +11,11 @@ unit's whole process tree).
 from __future__ import annotations
 
 import json
+import signal
+import threading
 import time
 import uuid
+from contextlib import contextmanager
 from typing import Any, Iterator
 
 from ..errors import ServiceUnavailable
@@ -40,6 +43,7 @@ class CeleryRunner(Runner):
         self._last_poll = 0.0
         self._last_consumer_seen = time.monotonic()
         self._last_liveness = time.monotonic()
+        self._interrupted = False
 
     # -- before sending ---------------------------------------------------------------------------------------
 
@@ -79,10 +83,11 @@ class CeleryRunner(Runner):
                     headers={"geode_run": self.run_id})
                 results.append(AsyncResult(task_id, app=self.app))
         backend = self.app.backend
-        for task_id, meta in backend.iter_native(ResultSet(results, app=self.app), timeout=None, interval=1.0,
-                                                 no_ack=True, on_interval=self._on_interval):
-            index, item = self._pending.pop(task_id)
-            yield self._outcome(index, item, meta)
+        with self._sigint_recorded():
+            for task_id, meta in backend.iter_native(ResultSet(results, app=self.app), timeout=None, interval=1.0,
+                                                     no_ack=True, on_interval=self._on_interval):
+                index, item = self._pending.pop(task_id)
+                yield self._outcome(index, item, meta)
 
     def _outcome(self, index: int, item: Any, meta: dict) -> Outcome:
         node = str(meta.get("worker") or "")
@@ -102,7 +107,9 @@ class CeleryRunner(Runner):
     # -- while waiting --------------------------------------------------------------------------------------
 
     def _on_interval(self) -> None:
-        """Between results: refresh the running count, and notice when every worker has gone."""
+        """Between results: re-raise a lost Ctrl-C, refresh the running count, notice when every worker has gone."""
+        if self._interrupted:
+            raise KeyboardInterrupt
         now = time.monotonic()
         self._poll_running(now)
         limit = float(self.settings.get("jobs.worker_timeout", DEFAULT_WORKER_TIMEOUT))
@@ -149,6 +156,29 @@ class CeleryRunner(Runner):
         return redis_for(self.app)
 
     # -- Ctrl-C ----------------------------------------------------------------------------------------------
+
+    @contextmanager
+    def _sigint_recorded(self):
+        """Remember Ctrl-C as well as raising it. Python prints and drops an exception raised inside a
+        finaliser (celery's ``AsyncResult.__del__`` runs while we wait), so there the handler only records it
+        and ``_on_interval`` raises it within a second."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+
+        def on_sigint(signum, frame):
+            self._interrupted = True
+            while frame is not None:
+                if frame.f_code.co_name == "__del__":
+                    return
+                frame = frame.f_back
+            raise KeyboardInterrupt
+
+        previous = signal.signal(signal.SIGINT, on_sigint)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGINT, previous)
 
     def cancel(self) -> None:
         """Cancel this run only: flag it, drop its queued messages, revoke (SIGTERM) what is running."""

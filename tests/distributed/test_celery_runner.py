@@ -153,6 +153,24 @@ def test_sigint_exits_130_and_leaves_nothing_running_or_queued(redis_url, start_
     assert '"done": 4' in out
 
 
+def test_a_ctrl_c_that_lands_in_a_finaliser_is_raised_again_by_the_wait_loop(redis_url, capfd):
+    """Python drops an exception raised inside ``__del__``; celery's AsyncResult finaliser runs while we wait."""
+    import os
+
+    runner = CeleryRunner(load_settings())
+
+    class Finalised:
+        def __del__(self):
+            os.kill(os.getpid(), signal.SIGINT)  # the handler runs here, inside the finaliser
+
+    with runner._sigint_recorded():
+        Finalised()
+        with pytest.raises(KeyboardInterrupt):
+            runner._on_interval()
+    assert "Exception ignored" not in capfd.readouterr().err
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored afterwards
+
+
 def test_a_unit_whose_worker_dies_is_redelivered_once_then_the_limit_stops_the_loop(redis_url, start_workers,
                                                                                    tmp_path, monkeypatch):
     monkeypatch.setenv("GEODE_CELERY_REDELIVERY_LIMIT", "2")
