@@ -75,7 +75,7 @@ _geode_node() {
             _geode_vopts=''
             _geode_nargs=1 _geode_variadic=0 ;;
         'scan')
-            _geode_subs='archive ingest stninfo check otl'
+            _geode_subs='archive ingest stninfo check otl ppp'
             _geode_opts='--help -h'
             _geode_vopts=''
             _geode_nargs=0 _geode_variadic=0 ;;
@@ -103,6 +103,11 @@ _geode_node() {
             _geode_subs=''
             _geode_opts='--force --parallel --noparallel --json --help -h'
             _geode_vopts=''
+            _geode_nargs=1 _geode_variadic=1 ;;
+        'scan ppp')
+            _geode_subs=''
+            _geode_opts='--date-range -d --force --recheck --parallel --noparallel --json --help -h'
+            _geode_vopts='--date-range -d'
             _geode_nargs=1 _geode_variadic=1 ;;
         'download')
             _geode_subs='attempts sources'
@@ -270,6 +275,8 @@ _geode_values() {
         'scan stninfo|#0') echo 'text' ;;
         'scan check|#0') echo 'stations' ;;
         'scan otl|#0') echo 'stations' ;;
+        'scan ppp|--date-range'|'scan ppp|-d') echo 'text' ;;
+        'scan ppp|#0') echo 'stations' ;;
         'download attempts|--limit') echo 'text' ;;
         'download attempts|#0') echo 'stations' ;;
         'download sources list|#0') echo 'stations' ;;

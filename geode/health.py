@@ -220,7 +220,22 @@ def check_executables(settings) -> list[Check]:
         checks.append(Check(f"program {label}", OK, found, needed_by=users) if found else
                       Check(f"program {label}", FAIL, f"{configured} (from {settings.source(key)}) is not an "
                             "executable file", f"fix [{key.replace('.', '] ')}", int(ExitCode.FAILURE), users))
+    if settings.get("ppp.ppp_exe"):
+        checks.append(_ppp_setup_check(settings))
     return checks
+
+
+def _ppp_setup_check(settings) -> Check:
+    """The rest of what PPP needs: support files, one ANTEX file per frame, the orbit archive."""
+    from .ppp.setup import ppp_setup
+
+    users = ["geode scan ppp"]
+    try:
+        setup = ppp_setup(settings)
+    except ConfigError as exc:
+        return Check("PPP setup", FAIL, str(exc), "fix the [ppp] settings named", int(ExitCode.FAILURE), users)
+    frames = ", ".join(f"{f.name} ({Path(f.atx).name})" for f in setup.frames)
+    return Check("PPP setup", OK, f"frames {frames}; orbits {setup.sp3_template}", needed_by=users)
 
 
 def check_paths(settings) -> list[Check]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 from dataclasses import asdict, dataclass, replace
 from typing import Iterable
 
@@ -217,6 +218,23 @@ def record_at(db, ref, when: dt.datetime) -> StationInfoRecord | None:
         if rec.covers(when):
             return rec
     return None
+
+
+def height_offsets(db) -> dict[tuple[str, str], tuple[float, float]]:
+    """gamit_htc: (antenna, height code) -> (vertical, horizontal) offset of that code's reference point."""
+    return {(r["AntennaCode"], r["HeightCode"]): (float(r["v_offset"] or 0), float(r["h_offset"] or 0))
+            for r in db.query('SELECT "AntennaCode", "HeightCode", v_offset, h_offset FROM gamit_htc')}
+
+
+def to_dharp(rec: StationInfoRecord, offsets: dict) -> StationInfoRecord | None:
+    """The record with its antenna height as DHARP (H = sqrt(h^2 - h_offset^2) - v_offset, GeoDE's rule);
+    None when gamit_htc has no conversion for its antenna and height code."""
+    if rec.height_code == "DHARP":
+        return rec
+    off = offsets.get((rec.antenna_code, rec.height_code))
+    if off is None or rec.antenna_height ** 2 < off[1] ** 2:
+        return None
+    return replace(rec, height_code="DHARP", antenna_height=math.sqrt(rec.antenna_height ** 2 - off[1] ** 2) - off[0])
 
 
 def _overlap_seconds(a: StationInfoRecord, b: StationInfoRecord) -> float:

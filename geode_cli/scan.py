@@ -10,14 +10,14 @@ import typer
 
 from . import console
 from .context import app_context
-from .options import JsonOpt, StationsArg
+from .options import DATES_HELP, JsonOpt, StationsArg
 
 scan_app = typer.Typer(help="Scan the RINEX archive, ingest new files from the repository, load station "
-                            "information, check integrity.", no_args_is_help=True)
+                            "information, check integrity, ocean loading and PPP.", no_args_is_help=True)
 
 ParallelOpt = Annotated[Optional[bool], typer.Option(
-    "--parallel/--noparallel", help="Run on Celery workers (queue 'io') or in this process; default: the global "
-    "option, else the configuration.", show_default=False)]
+    "--parallel/--noparallel", help="Run on Celery workers or in this process; default: the global option, else "
+    "the configuration.", show_default=False)]
 
 
 def register(app: typer.Typer) -> None:
@@ -257,6 +257,59 @@ def otl_cmd(ctx: typer.Context, stations: StationsArg = None,
     else:
         console.notice("every selected station already has OTL coefficients (use --force to recompute)"
                        if not todo else "no station stored")
+    _print_failures(failed)
+    if failed:
+        raise typer.Exit(1)
+
+
+@scan_app.command("ppp")
+def ppp_cmd(ctx: typer.Context, stations: StationsArg = None,
+            date_range: Annotated[Optional[tuple[str, str]], typer.Option(
+                "--date-range", "-d", metavar="START END", help=f"First and last day, both included (default: "
+                f"every day in the archive). {DATES_HELP}", show_default=False)] = None,
+            force: Annotated[bool, typer.Option("--force", help="Recompute days that already have a "
+                                                "solution.")] = False,
+            recheck: Annotated[bool, typer.Option("--recheck", help="Recompute days whose solution no longer "
+                                                  "matches the station information or orbit (GeoDE's hash).")] = False,
+            parallel: ParallelOpt = None, json_: JsonOpt = False) -> None:
+    """PPP coordinates (NRCan's GPSPACE) for station-days without a solution in ppp_soln.
+
+    Optional: needs [ppp] ppp_exe, ppp_path, frames, atx and [archive] sp3 (geode doctor lists them), and the
+    stations' ocean-loading coefficients (geode scan otl). A position that does not fall within max_dist of
+    its station is reported and not stored.
+    """
+    from geode.archive import tasks
+    from geode.dates import GnssDate, parse_date_range
+    from geode.ppp.setup import ppp_setup
+    from geode.ppp.solutions import days_to_do
+    from geode.stations import select_stations
+
+    actx = app_context(ctx)
+    setup = ppp_setup(actx.settings)
+    _folder(actx, "archive.path")
+    start, end = parse_date_range(list(date_range)) if date_range else (GnssDate(1980, 6), GnssDate.today())
+    refs = select_stations(actx.db, stations or ["all"])
+    todo = days_to_do(actx.db, refs, start, end, force=force, recheck=recheck)
+    runner = _runner(actx, parallel)
+    try:
+        summary = runner.map(tasks.ppp_day, [(r["NetworkCode"], r["StationCode"], r["year"], r["doy"], setup)
+                                             for r in todo], progress=actx.progress(),
+                             description=f"PPP for {len(todo)} station-day(s)")
+    finally:
+        runner.close()
+    done = sorted((o.result for o in summary.results), key=lambda d: (d["station"], d["day"]))
+    failed = sorted((f"{f.item[0]}.{f.item[1]} {f.item[2]}_{f.item[3]:03d}", f.message.split(": ", 1)[-1])
+                    for f in summary.failures)
+    if actx.want_json(json_):
+        console.print_json({"stored": done, "failures": [{"unit": u, "message": m} for u, m in failed]})
+    elif done:
+        console.table(["station", "day", "frame", "X (m)", "Y (m)", "Z (m)", "σX σY σZ (mm)", "epochs"],
+                      [(d["station"], d["day"], d["frame"], f"{d['x']:.4f}", f"{d['y']:.4f}", f"{d['z']:.4f}",
+                        " ".join(f"{s * 1000:.1f}" for s in d["sigmas"]), str(d["epochs"])) for d in done],
+                      title=f"PPP: {len(done)} solution(s) stored")
+    else:
+        console.notice("every selected station-day already has a PPP solution (use --force or --recheck)"
+                       if not todo else "no solution stored")
     _print_failures(failed)
     if failed:
         raise typer.Exit(1)

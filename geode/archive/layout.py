@@ -86,6 +86,13 @@ class ArchiveLayout:
         day = dt.date(name.year, 1, 1) + dt.timedelta(days=name.doy - 1)
         return f"{self.folder(network, name.station, day)}/{name.archive_name}"
 
+    def row_path(self, row: dict) -> str:
+        """Where the archive keeps the file of a ``rinex`` row (its archive name, in this layout)."""
+        try:
+            return self.path(row["NetworkCode"], RinexName.parse(row["Filename"]))
+        except RinexNameError as exc:
+            raise LayoutError(f"rinex row {row['NetworkCode']}.{row['StationCode']} {row['Filename']}: {exc}") from None
+
     def parse(self, relpath: str) -> ArchiveEntry:
         """The station and day a relative archive path stands for; LayoutError when it does not fit."""
         parts = PurePosixPath(relpath).parts

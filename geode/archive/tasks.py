@@ -1,6 +1,7 @@
 """Dispatch tasks of ``geode scan``: a batch of archive files to scan and a batch of repository files to
-ingest (queue ``io``), one station's ocean loading (queue ``compute``). Batches amortise the settings, layout
-and station lookups over several files; a file that fails unexpectedly is reported and its batch goes on."""
+ingest (queue ``io``), one station's ocean loading and one station-day's PPP (queue ``compute``). Batches
+amortise the settings, layout and station lookups over several files; a file that fails unexpectedly is
+reported and its batch goes on."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ import logging
 import traceback
 from pathlib import Path
 
+from ..errors import GeodeError
 from ..jobs import task
+from ..ppp.setup import PppSetup
 from .ingest import IngestOutcome, ingest_file
 from .layout import ArchiveLayout
 from .scan import FileOutcome, known_stations, scan_file
@@ -75,3 +78,26 @@ def otl_station(network: str, code: str, grdtab: str, otlgrid: str) -> dict:
 
     return {"station": f"{network}.{code}", "harpos": store_station(_database(), network, code,
                                                                       OtlTools(grdtab, otlgrid))}
+
+
+@task("geode.ppp.day", queue="compute")
+def ppp_day(network: str, code: str, year: int, doy: int, setup: PppSetup) -> dict:
+    """PPP for one station-day: run, check the position against the station, store ppp_soln."""
+    from ..config import load_settings
+    from ..ppp.engine import run_day
+    from ..ppp.solutions import day_input, spatial_check, store
+
+    settings = load_settings()
+    db = _database()
+    archive = settings.path("archive.path")
+    if archive is None:
+        raise GeodeError("[archive] path is not configured on this node")
+    job, rec = day_input(db, archive, network, code, year, doy)
+    sol = run_day(setup, job, settings.production_dir / "ppp")
+    problem = spatial_check(db, network, code, sol.xyz)
+    if problem:
+        raise GeodeError(f"{problem} (not stored)")
+    store(db, network, code, year, doy, sol, rec)
+    return {"station": f"{network}.{code}", "day": f"{year}_{doy:03d}", "frame": sol.frame,
+            "x": sol.xyz[0], "y": sol.xyz[1], "z": sol.xyz[2], "sigmas": list(sol.sigmas[:3]),
+            "epochs": sol.epochs, "orbit": sol.orbit, "reruns": list(sol.reruns)}

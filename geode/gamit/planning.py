@@ -19,7 +19,6 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import GeodeError
 from .clustering import split_network
 from .session_config import SessionConfig
 
@@ -130,16 +129,6 @@ def _generated_alias(key: str, taken: set[str]) -> str:
         salt += 1
 
 
-def archive_relpath(layout, row: dict) -> str:
-    """Where the archive keeps a rinex row's file (its CRINEZ archive name in the rinex_tank_struct layout)."""
-    from ..rinex import RinexName, RinexNameError
-
-    try:
-        return layout.path(row["NetworkCode"], RinexName.parse(row["Filename"]))
-    except RinexNameError as exc:
-        raise GeodeError(f"rinex row {row['NetworkCode']}.{row['StationCode']} {row['Filename']}: {exc}") from None
-
-
 def _covers(record: dict, start: dt.datetime, end: dt.datetime) -> bool:
     return record["DateStart"] <= start and (record["DateEnd"] is None or record["DateEnd"] >= end)
 
@@ -236,7 +225,7 @@ def plan_days(db, cfg: SessionConfig, days: list, extra_specs: list[str] = (), s
             if coords is None:
                 skipped.append((key, "no a-priori coordinates (etm, ppp_soln, apr_coords or stations.auto_x)"))
                 continue
-            rel = archive_relpath(layout, r)
+            rel = layout.row_path(r)
             active[key] = StationDay(
                 key, r["NetworkCode"], r["StationCode"], aliases[key], *coords[:6], apr_source=coords[6],
                 rinex=str(Path(archive) / rel) if archive else rel, interval=interval, completion=completion,

@@ -7,12 +7,11 @@ directory builder glues them to the database and the archive.
 
 from __future__ import annotations
 
-import re
 import shutil
-import string
 from pathlib import Path
 
 from ..errors import GeodeError
+from ..products import existing, expand_template, find_product, uncompressed_copy
 from .planning import StationDay
 
 SITTBL_HEADER = ("SITE              FIX    --COORD.CONSTR.--  \n"
@@ -80,59 +79,6 @@ def sestbl_text(template: str) -> str:
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# products
-
-
-def expand_template(template: str, day) -> str:
-    """[archive] brdc/sp3/ionex templates: $year $doy $gpsweek $gpswkday $year2d $month $day."""
-    values = {"year": f"{day.year:04d}", "doy": f"{day.doy:03d}", "gpsweek": day.wwww, "gpswkday": str(day.gpswkday),
-              "year2d": day.year2d, "month": f"{day.month:02d}", "day": f"{day.day:02d}"}
-    try:
-        return string.Template(template).substitute(values)
-    except (KeyError, ValueError) as exc:
-        raise GeodeError(f"product path template {template!r}: unknown or malformed variable {exc}") from None
-
-
-def _uncompressed_copy(src: Path, dst: Path) -> None:
-    """Copy a product file, uncompressing .gz and .Z (gzip reads both)."""
-    if src.suffix in (".gz", ".Z"):
-        import subprocess
-
-        with open(dst, "wb") as out:
-            proc = subprocess.run(["gzip", "-dc", str(src)], stdout=out, stderr=subprocess.PIPE)
-        if proc.returncode != 0:
-            raise TaskDirError(f"cannot uncompress {src}: {proc.stderr.decode(errors='replace').strip()}")
-    else:
-        shutil.copyfile(src, dst)
-
-
-def _existing(path: Path) -> Path | None:
-    for candidate in (path, path.with_name(path.name + ".gz"), path.with_name(path.name + ".Z")):
-        if candidate.is_file():
-            return candidate
-    return None
-
-
-def find_sp3(template: str, day, centers: list[str]) -> Path | None:
-    """The day's precise orbit: the template is a file, or a folder searched for long (IGS0OPSFIN_...) and
-    short (igsWWWWD.sp3) names, analysis centres in ``centers`` order (any centre when empty)."""
-    path = Path(expand_template(template, day))
-    if not path.is_dir():
-        return _existing(path)
-    long_re = re.compile(rf"^(\w{{3}})\d\w{{6}}_{day.year:04d}{day.doy:03d}0000_01D_\w+_ORB\.SP3(\.gz|\.Z)?$", re.I)
-    short_re = re.compile(rf"^(\w{{3}}){day.gpsweek:04d}{day.gpswkday}\.sp3(\.gz|\.Z)?$", re.I)
-    found = sorted(p for p in path.iterdir() if long_re.match(p.name) or short_re.match(p.name))
-    order = [c.lower()[:3] for c in centers]
-
-    def rank(p: Path):
-        ac = p.name[:3].lower()
-        return (order.index(ac) if ac in order else len(order), 0 if long_re.match(p.name) else 1, p.name)
-
-    found = [p for p in found if not order or p.name[:3].lower() in order] or ([] if order else found)
-    return min(found, key=rank) if found else None
-
-
-# ---------------------------------------------------------------------------------------------------------------
 # the directory
 
 
@@ -192,14 +138,14 @@ def systems_in(path: Path) -> set[str]:
 
 
 def fetch_orbits(root: Path, job, day) -> None:
-    brdc = _existing(Path(expand_template(job.brdc_template, day))) if job.brdc_template else None
+    brdc = existing(Path(expand_template(job.brdc_template, day))) if job.brdc_template else None
     if brdc is None:
         raise TaskDirError(f"no broadcast orbit for {day.year}_{day.doy:03d} "
                            f"(looked for [archive] brdc = {job.brdc_template or 'not set'})")
-    _uncompressed_copy(brdc, root / "brdc" / f"brdc{day.doy:03d}0.{day.year % 100:02d}n")
-    sp3 = find_sp3(job.sp3_template, day, job.sp3_centers) if job.sp3_template else None
+    uncompressed_copy(brdc, root / "brdc" / f"brdc{day.doy:03d}0.{day.year % 100:02d}n")
+    sp3 = find_product(job.sp3_template, day, job.sp3_centers) if job.sp3_template else None
     if sp3 is None:
         raise TaskDirError(f"no precise orbit for {day.year}_{day.doy:03d} "
                            f"(looked for [archive] sp3 = {job.sp3_template or 'not set'})")
     # sh_gamit's default orbit is igsf: the file must be called igs<wwwwd>.sp3 whichever centre made it
-    _uncompressed_copy(sp3, root / "igs" / f"igs{day.gpsweek:04d}{day.gpswkday}.sp3")
+    uncompressed_copy(sp3, root / "igs" / f"igs{day.gpsweek:04d}{day.gpswkday}.sp3")

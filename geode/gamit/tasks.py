@@ -66,24 +66,19 @@ def _station_info(db, job: SessionJob) -> str:
     are converted to DHARP with gamit_htc (H = sqrt(h^2 - h_offset^2) - v_offset), as GeoDE does."""
     from dataclasses import replace
 
-    from ..stationinfo import format_station_info, records_for
+    from ..stationinfo import format_station_info, height_offsets, records_for, to_dharp
     from ..stations import StationRef
 
-    offsets = {(r["AntennaCode"], r["HeightCode"]): (float(r["v_offset"] or 0), float(r["h_offset"] or 0))
-               for r in db.query("SELECT * FROM gamit_htc")}
+    offsets = height_offsets(db)
     records = []
     for s in job.stations:
         for rec in records_for(db, StationRef(s.network, s.code)):
             rec = replace(rec, station_code=s.alias.upper())
-            if rec.height_code != "DHARP":
-                off = offsets.get((rec.antenna_code, rec.height_code))
-                if off is None or rec.antenna_height ** 2 < off[1] ** 2:
-                    log.warning("%s: no gamit_htc conversion of height code %s for %s; written as is",
-                                s.key, rec.height_code, rec.antenna_code)
-                else:
-                    rec = replace(rec, height_code="DHARP",
-                                  antenna_height=math.sqrt(rec.antenna_height ** 2 - off[1] ** 2) - off[0])
-            records.append(rec)
+            converted = to_dharp(rec, offsets)
+            if converted is None:
+                log.warning("%s: no gamit_htc conversion of height code %s for %s; written as is",
+                            s.key, rec.height_code, rec.antenna_code)
+            records.append(converted or rec)
     return format_station_info(records)
 
 

@@ -186,7 +186,7 @@ def _epochs(lines: Iterator[tuple[int, str]], h: RinexHeader) -> Iterator[dt.dat
         elif v3:
             extra = count
         else:
-            extra = (math.ceil(count / 12) - 1) + count * lines_per_sat_v2  # satellite list continuation + data
+            extra = max(0, math.ceil(count / 12) - 1) + count * lines_per_sat_v2  # satellite continuation + data
         if extra and sum(1 for _ in islice(lines, extra)) < extra:
             raise RinexFileError(f"line {number}: epoch record is truncated (file ends inside it)")
         if flag in (0, 1):

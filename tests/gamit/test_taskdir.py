@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import gzip
-
 import pytest
 
-from geode.dates import GnssDate
 from geode.gamit import taskdir
 from geode.gamit.planning import StationDay
 
@@ -61,25 +58,3 @@ def test_otl_list_renames_record_to_alias():
 
 def test_sestbl_scratch_directory_blanked():
     assert taskdir.sestbl_text("A = 1\nScratch directory = /scratch/x\nB = 2") == "A = 1\nScratch directory = \nB = 2"
-
-
-Day = GnssDate(2024, 100)  # GPS week 2309, day 2
-
-
-def test_templates_and_product_search(tmp_path):
-    assert taskdir.expand_template("p/$year/brdc${doy}0.${year2d}n", Day) == "p/2024/brdc1000.24n"
-    with pytest.raises(Exception, match="template"):
-        taskdir.expand_template("p/$century", Day)
-    sp3 = tmp_path / "sp3" / "2309"
-    sp3.mkdir(parents=True)
-    for name in ("igs23092.sp3.Z", "COD0MGXFIN_20241000000_01D_05M_ORB.SP3.gz", "igs23093.sp3"):
-        (sp3 / name).write_bytes(b"x")
-    template = str(tmp_path / "sp3" / "$gpsweek")
-    assert taskdir.find_sp3(template, Day, ["IGS0", "COD0"]).name == "igs23092.sp3.Z"
-    assert taskdir.find_sp3(template, Day, ["COD0"]).name == "COD0MGXFIN_20241000000_01D_05M_ORB.SP3.gz"
-    assert taskdir.find_sp3(template, Day, ["GFZ0"]) is None
-    plain = tmp_path / "brdc1000.24n.gz"
-    plain.write_bytes(gzip.compress(b"nav data\n"))
-    out = tmp_path / "out.n"
-    taskdir._uncompressed_copy(taskdir._existing(tmp_path / "brdc1000.24n"), out)
-    assert out.read_text() == "nav data\n"

@@ -76,6 +76,16 @@ def test_gap_multiday_and_mid_session_day(tmp_path):
     assert long.date == dt.date(2024, 4, 10)
 
 
+def test_an_epoch_without_satellites_is_counted_and_the_next_one_read(tmp_path):
+    lines = render(V2.with_(epochs=3)).splitlines(keepends=True)
+    first = next(i for i, line in enumerate(lines) if "END OF HEADER" in line) + 1
+    lines[first] = lines[first][:29] + "  0\n"  # the first epoch lists no satellite; its data lines go
+    del lines[first + 1:first + 1 + len(V2.satellites) * -(-len(V2.obs_types) // 5)]
+    path = tmp_path / "empty0010.24o"
+    path.write_text("".join(lines))
+    assert read_rinex(path).epochs == 3
+
+
 def test_truncated_and_corrupt_files_are_reported_with_a_reason(tmp_path):
     plain = render(V2)
     cut = tmp_path / "cut.24o"
