@@ -83,11 +83,24 @@ class CeleryRunner(Runner):
                     headers={"geode_run": self.run_id})
                 results.append(AsyncResult(task_id, app=self.app))
         backend = self.app.backend
-        with self._sigint_recorded():
-            for task_id, meta in backend.iter_native(ResultSet(results, app=self.app), timeout=None, interval=1.0,
-                                                     no_ack=True, on_interval=self._on_interval):
-                index, item = self._pending.pop(task_id)
-                yield self._outcome(index, item, meta)
+        try:
+            with self._sigint_recorded():
+                for task_id, meta in backend.iter_native(ResultSet(results, app=self.app), timeout=None,
+                                                         interval=1.0, no_ack=True, on_interval=self._on_interval):
+                    index, item = self._pending.pop(task_id)
+                    yield self._outcome(index, item, meta)
+        finally:
+            self._release(results)
+
+    def _release(self, results: list) -> None:
+        """Unsubscribe from the results now, while the broker is up: AsyncResult's finaliser would do it at
+        interpreter exit, when Redis may be gone, and print a traceback."""
+        for result in results:
+            try:
+                self.app.backend.remove_pending_result(result)
+            except Exception:  # the broker is already gone: nothing left to unsubscribe from
+                pass
+            result.backend = None
 
     def _outcome(self, index: int, item: Any, meta: dict) -> Outcome:
         node = str(meta.get("worker") or "")
