@@ -84,8 +84,12 @@ _redis_clients: dict[tuple[int, str], object] = {}
 
 def redis_for(app):
     """A Redis client on the broker (one per process: pool children must not share a parent's socket)."""
+    from urllib.parse import urlsplit
+
+    from .broker import REDIS_SCHEMES
+
     url = app.conf.broker_url or ""
-    if not url.startswith(("redis://", "rediss://", "unix://")):
+    if urlsplit(url).scheme not in REDIS_SCHEMES:
         return None
     key = (os.getpid(), url)
     client = _redis_clients.get(key)
@@ -105,32 +109,29 @@ def execute(celery_task, gtask: Task, args, kwargs):
     headers = request.headers if isinstance(request.headers, dict) else {}
     run_id = getattr(request, RUN_HEADER, None) or headers.get(RUN_HEADER)
     client = redis_for(celery_task.app)
-    if client is not None and request.id:
-        limit = redelivery_limit(celery_task.app.geode_settings)
-        ttl = visibility_timeout(celery_task.app.geode_settings) * (limit + 1)
-        pipe = client.pipeline()
-        pipe.incr(delivery_key(request.id))
-        pipe.expire(delivery_key(request.id), ttl)
-        if run_id:
-            pipe.exists(run_key(run_id, "cancelled"))
-            pipe.hset(run_key(run_id, "running"), request.id, f"{request.hostname} {os.getpid()}")
-            pipe.expire(run_key(run_id, "running"), ttl)
-        replies = pipe.execute()
-        deliveries = int(replies[0])
-        if run_id and replies[2]:
-            client.hdel(run_key(run_id, "running"), request.id)
-            raise Ignore()  # the run was cancelled (Ctrl-C) while this unit sat in the queue
-        if deliveries > limit:
-            if run_id:
-                client.hdel(run_key(run_id, "running"), request.id)
-            raise RedeliveryLimitExceeded(
-                f"{gtask.name} was delivered {deliveries} times (limit {limit}, [celery] redelivery_limit): "
-                "its worker died each time; not trying again")
     try:
+        if client is not None and request.id:
+            limit = redelivery_limit(celery_task.app.geode_settings)
+            ttl = visibility_timeout(celery_task.app.geode_settings) * (limit + 1)
+            pipe = client.pipeline()
+            pipe.incr(delivery_key(request.id))
+            pipe.expire(delivery_key(request.id), ttl)
+            if run_id:
+                pipe.exists(run_key(run_id, "cancelled"))
+                pipe.hset(run_key(run_id, "running"), request.id, f"{request.hostname} {os.getpid()}")
+                pipe.expire(run_key(run_id, "running"), ttl)
+            replies = pipe.execute()
+            deliveries = int(replies[0])
+            if run_id and replies[2]:
+                raise Ignore()  # the run was cancelled (Ctrl-C) while this unit sat in the queue
+            if deliveries > limit:
+                raise RedeliveryLimitExceeded(
+                    f"{gtask.name} was delivered {deliveries} times (limit {limit}, [celery] redelivery_limit): "
+                    "its worker died each time; not trying again")
         call_args = [codec.from_wire(a) for a in args]
         call_kwargs = {k: codec.from_wire(v) for k, v in kwargs.items()}
         return codec.to_wire(gtask.func(*call_args, **call_kwargs))
-    finally:
+    finally:  # the unit no longer runs, whichever way it ended
         if client is not None and run_id and request.id:
             try:
                 client.hdel(run_key(run_id, "running"), request.id)

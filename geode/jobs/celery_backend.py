@@ -68,6 +68,8 @@ class CeleryRunner(Runner):
         self.preflight(task.queue)
         from celery.result import AsyncResult, ResultSet
 
+        from ..distributed.app import RUN_HEADER
+
         self._queue = task.queue
         self._last_consumer_seen = self._last_liveness = time.monotonic()
         results = []
@@ -80,7 +82,7 @@ class CeleryRunner(Runner):
                     task.name, args=[codec.to_wire(a) for a in args],
                     kwargs={k: codec.to_wire(v) for k, v in kwargs.items()},
                     task_id=task_id, queue=task.queue, routing_key=task.queue, producer=producer,
-                    headers={"geode_run": self.run_id})
+                    headers={RUN_HEADER: self.run_id})
                 results.append(AsyncResult(task_id, app=self.app))
         backend = self.app.backend
         try:
@@ -214,9 +216,6 @@ class CeleryRunner(Runner):
         except Exception:
             pass
         self._pending.clear()
-
-    def close(self) -> None:
-        pass
 
 
 def remove_queued(client, queue: str, task_ids: set[str]) -> int:

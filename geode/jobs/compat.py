@@ -269,11 +269,9 @@ class JobServer:
 
     def _cancel(self) -> None:
         ids = list(self._sent)
-        drained = 0
         while True:
             try:
                 self._inbox.get_nowait()
-                drained += 1
             except queue.Empty:
                 break
         if ids and self._app is not None:

@@ -17,6 +17,7 @@ starts in a new session (its own process group) and the group is killed when:
 from __future__ import annotations
 
 import ctypes
+import functools
 import os
 import signal
 import subprocess
@@ -24,7 +25,7 @@ import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 from ..errors import GeodeError
 
@@ -46,12 +47,17 @@ class Completed:
     output: str  # captured stdout+stderr ("" when written to a file)
 
 
-def _die_with_parent() -> None:  # runs in the child between fork and exec
-    if sys.platform.startswith("linux"):
-        try:
-            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-        except OSError:
-            pass
+@functools.cache
+def _die_with_parent() -> Callable[[], None] | None:
+    """The child's preexec function: prctl(PR_SET_PDEATHSIG, SIGKILL). libc is looked up here, in the parent:
+    loading a library between fork and exec can deadlock a parent that has threads."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        prctl = ctypes.CDLL("libc.so.6", use_errno=True).prctl
+    except OSError:
+        return None
+    return lambda: prctl(1, signal.SIGKILL)
 
 
 def pid_alive(pid: int) -> bool:
@@ -66,23 +72,18 @@ def pid_alive(pid: int) -> bool:
 
 
 def kill_group(proc: subprocess.Popen, grace: float = KILL_GRACE) -> None:
-    """SIGTERM the process group, then SIGKILL whatever is left after ``grace`` seconds."""
-    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 10.0)):
-        try:
-            os.killpg(proc.pid, sig)
-        except (ProcessLookupError, PermissionError):
-            break
-        try:
-            proc.wait(wait)
-            # the leader is gone; members that ignored SIGTERM still get the SIGKILL
-        except subprocess.TimeoutExpired:
-            continue
+    """SIGTERM the process group, then SIGKILL it once the leader has exited or ``grace`` seconds have passed
+    (members that ignored SIGTERM die too)."""
     try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(grace)
+        except subprocess.TimeoutExpired:
+            pass
         os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
+    except (ProcessLookupError, PermissionError):  # the group is gone already
         pass
-    if proc.poll() is None:
-        proc.wait()
+    proc.wait()
 
 
 def run_subprocess(cmd: Sequence[str | os.PathLike[str]], cwd: str | os.PathLike[str] | None = None,
@@ -100,7 +101,7 @@ def run_subprocess(cmd: Sequence[str | os.PathLike[str]], cwd: str | os.PathLike
         proc = subprocess.Popen(
             args, cwd=cwd, env=env, stdin=subprocess.PIPE if stdin_text is not None else subprocess.DEVNULL,
             stdout=out_file if out_file is not None else subprocess.PIPE, stderr=subprocess.STDOUT,
-            start_new_session=True, preexec_fn=_die_with_parent)
+            start_new_session=True, preexec_fn=_die_with_parent())
     except OSError as exc:
         if out_file is not None:
             out_file.close()
