@@ -47,6 +47,11 @@ def days_in_year(year: int) -> int:
     return 366 if is_leap(year) else 365
 
 
+def doy_date(year: int, doy: int) -> _dt.date:
+    """The calendar date of a day of year, without GnssDate's checks (a file name may carry any year)."""
+    return _dt.date(year, 1, 1) + _dt.timedelta(days=doy - 1)
+
+
 def _check_year(year: int, text: object) -> None:
     if not MIN_YEAR <= year <= MAX_YEAR:
         raise DateError(f"invalid date {text!r}: year {year} is outside {MIN_YEAR}..{MAX_YEAR}")
@@ -130,7 +135,7 @@ class GnssDate:
 
     @property
     def date(self) -> _dt.date:
-        return _dt.date(self.year, 1, 1) + _dt.timedelta(days=self.doy - 1)
+        return doy_date(self.year, self.doy)
 
     @property
     def month(self) -> int:
@@ -185,6 +190,12 @@ class GnssDate:
     @property
     def year2d(self) -> str:
         return f"{self.year % 100:02d}"
+
+    def template_values(self) -> dict[str, str]:
+        """The date variables of path templates (product archive and remote sources):
+        year doy gpsweek gpswkday year2d month day."""
+        return {"year": f"{self.year:04d}", "doy": self.ddd, "gpsweek": self.wwww, "gpswkday": str(self.gpswkday),
+                "year2d": self.year2d, "month": f"{self.month:02d}", "day": f"{self.day:02d}"}
 
     def __str__(self) -> str:
         return f"{self.year:04d} {self.doy:03d}"

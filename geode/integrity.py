@@ -17,9 +17,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .archive.layout import ArchiveLayout, LayoutError
+from .archive.layout import ArchiveEntry, ArchiveLayout, LayoutError
 from .archive.scan import walk
-from .rinex.names import RinexName, RinexNameError
 from .stationinfo import StationInfoRecord, records_for
 
 
@@ -67,7 +66,8 @@ def _equipment_diffs(row: dict, rec: StationInfoRecord) -> list[str]:
     return diffs
 
 
-def check_station(db, ref, layout: ArchiveLayout, on_disk: dict[str, list[str]] | None) -> tuple[list[Finding], int]:
+def check_station(db, ref, layout: ArchiveLayout,
+                  on_disk: dict[str, list[ArchiveEntry]] | None) -> tuple[list[Finding], int]:
     key = str(ref)
     rows = db.query('SELECT * FROM rinex WHERE "NetworkCode" = %s AND "StationCode" = %s '
                     'ORDER BY "ObservationSTime", "Filename"', (ref.network, ref.code))
@@ -119,15 +119,12 @@ def check_station(db, ref, layout: ArchiveLayout, on_disk: dict[str, list[str]] 
 
     # rows vs files on disk
     if on_disk is not None:
-        disk = on_disk.get(key, [])
-        disk_names = {}
-        for rel in disk:
-            disk_names[RinexName.parse(rel.rsplit("/", 1)[-1]).rinex_name] = rel
+        disk_names = {entry.name.rinex_name: entry.relpath for entry in on_disk.get(key, [])}
         for row in rows:
             if row["Filename"] not in disk_names:
                 try:
-                    expected = layout.path(ref.network, RinexName.parse(row["Filename"]))
-                except (RinexNameError, LayoutError):
+                    expected = layout.row_path(row)
+                except LayoutError:
                     expected = row["Filename"]
                 day = f"{int(row['ObservationYear'])}-{int(row['ObservationDOY']):03d}"
                 findings.append(Finding(key, "missing_file", f"{row['Filename']}: no file in the archive "
@@ -140,14 +137,14 @@ def check_station(db, ref, layout: ArchiveLayout, on_disk: dict[str, list[str]] 
     return findings, len(rows)
 
 
-def files_by_station(root: Path, layout: ArchiveLayout) -> dict[str, list[str]]:
-    found: dict[str, list[str]] = defaultdict(list)
+def files_by_station(root: Path, layout: ArchiveLayout) -> dict[str, list[ArchiveEntry]]:
+    found: dict[str, list[ArchiveEntry]] = defaultdict(list)
     for rel in walk(root):
         try:
             entry = layout.parse(rel)
         except LayoutError:
             continue  # not archive content; geode scan archive reports those
-        found[f"{entry.network}.{entry.station}"].append(rel)
+        found[f"{entry.network}.{entry.station}"].append(entry)
     return found
 
 

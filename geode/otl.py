@@ -56,11 +56,11 @@ def harpos(tools: OtlTools, code: str, xyz: tuple[float, float, float]) -> str:
 
 
 def stations_to_do(db, refs, force: bool = False) -> list[dict]:
-    keys = [(r.network, r.code) for r in refs]
-    rows = db.query('SELECT "NetworkCode", "StationCode", auto_x, auto_y, auto_z, "Harpos_coeff_otl" FROM stations '
-                    'WHERE ("NetworkCode", "StationCode") IN (SELECT * FROM unnest(%s::text[], %s::text[])) '
-                    'ORDER BY "NetworkCode", "StationCode"', ([k[0] for k in keys], [k[1] for k in keys]))
-    return [r for r in rows if force or not r["Harpos_coeff_otl"]]
+    """The ``stations`` rows of ``refs`` (in their order, sorted by select_stations) without coefficients, or
+    all of them with ``force``."""
+    from .stations import station_rows
+
+    return [r for r in station_rows(db, refs) if force or not r["Harpos_coeff_otl"]]
 
 
 def store_station(db, network: str, code: str, tools: OtlTools) -> str:

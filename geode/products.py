@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 import shutil
 import string
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,10 +40,8 @@ KINDS = {
 
 def expand_template(template: str, day) -> str:
     """A product template for one GnssDate (an unknown ``$variable`` is a ProductError naming it)."""
-    values = {"year": f"{day.year:04d}", "doy": f"{day.doy:03d}", "gpsweek": day.wwww, "gpswkday": str(day.gpswkday),
-              "year2d": day.year2d, "month": f"{day.month:02d}", "day": f"{day.day:02d}"}
     try:
-        return string.Template(template).substitute(values)
+        return string.Template(template).substitute(day.template_values())
     except (KeyError, ValueError) as exc:
         raise ProductError(f"product path template {template!r}: unknown or malformed variable {exc}") from None
 
@@ -58,14 +55,24 @@ def existing(path: Path) -> Path | None:
 
 
 def uncompressed_copy(src: Path, dst: Path) -> None:
-    """Copy a product file, uncompressing .gz and .Z (gzip reads both)."""
-    if src.suffix in COMPRESSED:
-        with open(dst, "wb") as out:
-            proc = subprocess.run(["gzip", "-dc", str(src)], stdout=out, stderr=subprocess.PIPE)
-        if proc.returncode != 0:
-            raise ProductError(f"cannot uncompress {src}: {proc.stderr.decode(errors='replace').strip()}")
-    else:
+    """Copy a product file, uncompressing .gz and .Z (either suffix may hold gzip or Unix compress data: the
+    magic bytes decide, as gzip -d does)."""
+    if src.suffix not in COMPRESSED:
         shutil.copyfile(src, dst)
+        return
+    from .rinex.compression import RinexFileError, outer_compression, unwrap
+
+    try:
+        data = src.read_bytes()
+        kind = outer_compression(data)
+        if kind not in ("gz", "Z"):
+            raise RinexFileError("not in gzip or Unix compress format")
+        plain = unwrap(data, kind)
+    except OSError as exc:
+        raise ProductError(f"cannot uncompress {src}: {exc.strerror or exc}") from None
+    except RinexFileError as exc:
+        raise ProductError(f"cannot uncompress {src}: {exc}") from None
+    Path(dst).write_bytes(plain)
 
 
 def find_product(template: str, day, centers: list[str], kind: str = "sp3") -> Path | None:

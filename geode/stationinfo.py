@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import math
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from typing import Iterable
 
 from .errors import GeodeError
@@ -263,8 +263,6 @@ def insert_record(db, ref, q: StationInfoRecord) -> str:
     'inserted before' (q ends where the first record starts) or 'closed previous' (the open last record was
     closed at q's start). Any other overlap raises StationInfoError listing the conflicting records.
     """
-    import psycopg2.extras  # noqa: F401  (RealDictCursor comes with db.transaction)
-
     q = q.with_(station_code=ref.code)
     with db.transaction() as cur:
         cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"stationinfo:{ref}",))
@@ -301,13 +299,6 @@ def insert_record(db, ref, q: StationInfoRecord) -> str:
                                f"{spans}")
 
 
-def to_dict(rec: StationInfoRecord) -> dict:
-    d = asdict(rec)
-    d["date_start"] = rec.date_start.isoformat()
-    d["date_end"] = rec.date_end.isoformat() if rec.date_end else None
-    return d
-
-
 @dataclass
 class LoadOutcome:
     station: str
@@ -331,16 +322,22 @@ def _station_for(db, code: str, network: str | None):
     return StationRef(rows[0]["NetworkCode"], code)
 
 
-def load_records(db, records: Iterable[StationInfoRecord], network: str | None = None,
-                 only: set[str] | None = None) -> list[LoadOutcome]:
+def load_records(db, records: Iterable[StationInfoRecord], network: str | None = None) -> list[LoadOutcome]:
     """Insert records with the overlap rules; one failing record does not stop the others."""
     out = []
+    found: dict[str, object] = {}  # station code -> its StationRef or the StationInfoError: one query per station
     for rec in records:
-        if only is not None and rec.station_code not in only:
-            continue
         start = _date_text(rec.date_start)
+        if rec.station_code not in found:
+            try:
+                found[rec.station_code] = _station_for(db, rec.station_code, network)
+            except StationInfoError as exc:
+                found[rec.station_code] = exc
+        ref = found[rec.station_code]
+        if isinstance(ref, StationInfoError):
+            out.append(LoadOutcome(rec.station_code, start, "failed", str(ref)))
+            continue
         try:
-            ref = _station_for(db, rec.station_code, network)
             out.append(LoadOutcome(str(ref), start, insert_record(db, ref, rec)))
         except StationInfoError as exc:
             out.append(LoadOutcome(rec.station_code, start, "failed", str(exc)))

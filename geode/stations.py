@@ -54,6 +54,7 @@ _FILTER = re.compile(r"([A-Za-z]+)\[([^\[\]]*)\]", re.ASCII)
 _PLATE = re.compile(r"[A-Za-z]{2}", re.ASCII)
 _FILTER_FORMS = "LAT[a,b], LON[w,e], BBOX[lat1,lat2,lon1,lon2], RADIUS[lat,lon,km] or PLATE[XX]"
 EARTH_RADIUS_KM = 6371.0  # mean radius: RADIUS is a selection tool, not a geodetic distance
+DEFAULT_MAX_DIST = 20.0  # metres, GeoDE's radius around a station whose stations.max_dist is NULL
 
 
 class StationListError(UsageError):
@@ -297,11 +298,31 @@ def parse_station_list(specs: Sequence[str]) -> list[Spec]:
 
 # --- SQL ------------------------------------------------------------------------------------------------------------
 
-_GREAT_CIRCLE = (  # haversine: well conditioned for short distances, no special case at the equator or poles
+# Great-circle distance from the row's lat/lon to a point, in the unit of the radius; parameters: radius, lat, lat,
+# lon (great_circle_params). Haversine: well conditioned for short distances, no special case at the equator or poles.
+GREAT_CIRCLE_SQL = (
     "2 * %s * asin(least(1, sqrt(power(sin(radians(lat::float8 - %s) / 2), 2)"
     " + cos(radians(lat::float8)) * cos(radians(%s)) * power(sin(radians(lon::float8 - %s) / 2), 2))))"
-    " <= %s"
 )
+
+
+def great_circle_params(lat: float, lon: float, radius: float = EARTH_RADIUS_KM) -> list:
+    return [radius, lat, lat, lon]
+
+
+def station_key_sql(alias: str = "") -> str:
+    """SQL true for the rows of the stations whose 'net.stn' keys are bound as one array parameter."""
+    col = f"{alias}." if alias else ""
+    return f'{col}"NetworkCode" || \'.\' || {col}"StationCode" = ANY(%s)'
+
+
+def station_days_sql(keys: Sequence[str], start, end, *, alias: str = "", year: str = "ObservationYear",
+                     doy: str = "ObservationDOY") -> tuple[str, list]:
+    """SQL and parameters selecting the rows of the stations ``keys`` ('net.stn') whose ``year``/``doy`` columns
+    fall from ``start`` to ``end`` (GnssDates, both included)."""
+    col = f"{alias}." if alias else ""
+    sql = f'{station_key_sql(alias)} AND ({col}"{year}" * 1000 + {col}"{doy}") BETWEEN %s AND %s'
+    return sql, [list(keys), start.year * 1000 + start.doy, end.year * 1000 + end.doy]
 
 
 def compile_spec(spec: Spec) -> tuple[str, list]:
@@ -328,8 +349,8 @@ def compile_spec(spec: Spec) -> tuple[str, list]:
             where.append(f"({lon} >= %s {joiner} {lon} <= %s)")
             params += [f.west, f.east]
         elif isinstance(f, RadiusFilter):
-            where.append(_GREAT_CIRCLE)
-            params += [EARTH_RADIUS_KM, f.lat, f.lat, f.lon, f.km]
+            where.append(f"{GREAT_CIRCLE_SQL} <= %s")
+            params += [*great_circle_params(f.lat, f.lon), f.km]
         elif isinstance(f, PlateFilter):
             where.append("upper(plate) = %s")
             params.append(f.plate)

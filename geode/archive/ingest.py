@@ -21,14 +21,15 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..dates import doy_date
 from ..rinex.compression import RinexFileError, compress_bytes, read_plain
 from ..rinex.names import RinexName, RinexNameError
 from ..rinex.reader import rinex_info
+from ..stations import DEFAULT_MAX_DIST
 from .layout import ArchiveLayout, LayoutError
 from .rows import lock_station, rinex_row, upsert_rinex
 from .scan import TEMP_PREFIX
 
-DEFAULT_MAX_DIST = 20.0  # metres, GeoDE's default when stations.max_dist is NULL
 TEMP_REUSE_DIST = 100.0  # a temporary station within this distance is the same new station
 REASON_SUFFIX = ".reason.txt"
 
@@ -65,10 +66,6 @@ def temporary_networks():
         yield format(i, "x").rjust(3, "?")
 
 
-def _distance(a, b) -> float:
-    return math.dist(a, b)
-
-
 def _station_xyz(row) -> tuple[float, float, float] | None:
     if row["auto_x"] is None or row["auto_y"] is None or row["auto_z"] is None:
         return None
@@ -83,10 +80,11 @@ def match_station(db, code: str, xyz) -> tuple[str, str] | None:
     for r in rows:
         where = _station_xyz(r)
         limit = float(r["max_dist"] or DEFAULT_MAX_DIST)
-        if xyz is None or where is None or _distance(xyz, where) <= limit:
+        distance = None if xyz is None or where is None else math.dist(xyz, where)
+        if distance is None or distance <= limit:
             near.append(r)
         else:
-            far.append((r, _distance(xyz, where), limit))
+            far.append((r, distance, limit))
     if len(near) == 1:
         return near[0]["NetworkCode"], code
     if len(near) > 1:
@@ -111,7 +109,7 @@ def _temporary_station(cur, code: str, xyz, relpath: str) -> str:
     for r in cur.fetchall():
         taken.add(r["NetworkCode"])
         where = _station_xyz(r)
-        if network is None and (xyz is None or where is None or _distance(xyz, where) <= TEMP_REUSE_DIST):
+        if network is None and (xyz is None or where is None or math.dist(xyz, where) <= TEMP_REUSE_DIST):
             network = r["NetworkCode"]
     if network is None:
         network = next((n for n in temporary_networks() if n not in taken), None)
@@ -193,7 +191,7 @@ def _ingest(db, archive: Path, repository: Path, layout: ArchiveLayout, relpath:
         raise Rejected("bad_rinex", str(exc)) from None
     if info.multiday:
         raise Rejected("multiday", f"epochs on {', '.join(sorted(info.epochs_per_day))}: split it per day")
-    name_day = dt.date(name.year, 1, 1) + dt.timedelta(days=name.doy - 1)
+    name_day = doy_date(name.year, name.doy)
     if info.date != name_day:
         raise Rejected("wrong_date", f"epochs centred on {info.date.isoformat()}, the name says {name_day.isoformat()}")
     xyz = info.header.approx_xyz

@@ -11,6 +11,7 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
+from ..dates import GPS_EPOCH, doy_date
 from ..errors import ConfigError, GeodeError
 from ..rinex.names import RinexName, RinexNameError
 
@@ -37,12 +38,12 @@ class ArchiveEntry:
 
     @property
     def date(self) -> dt.date:
-        return dt.date(self.name.year, 1, 1) + dt.timedelta(days=self.name.doy - 1)
+        return doy_date(self.name.year, self.name.doy)
 
 
 def _values(network: str, station: str, day: dt.date) -> dict[str, object]:
     iso_year, doy = day.year, day.timetuple().tm_yday
-    gpsweek = (day - dt.date(1980, 1, 6)).days // 7
+    gpsweek = (day - GPS_EPOCH).days // 7
     return {"network": network, "station": station, "year": iso_year, "doy": doy, "month": day.month,
             "day": day.day, "gpsweek": gpsweek}
 
@@ -83,8 +84,7 @@ class ArchiveLayout:
 
     def path(self, network: str, name: RinexName) -> str:
         """Relative archive path of a file (its archive name, CRINEZ) for a station's network."""
-        day = dt.date(name.year, 1, 1) + dt.timedelta(days=name.doy - 1)
-        return f"{self.folder(network, name.station, day)}/{name.archive_name}"
+        return f"{self.folder(network, name.station, doy_date(name.year, name.doy))}/{name.archive_name}"
 
     def row_path(self, row: dict) -> str:
         """Where the archive keeps the file of a ``rinex`` row (its archive name, in this layout)."""
@@ -112,7 +112,7 @@ class ArchiveLayout:
         network = str(got.get("network", ""))
         if "network" not in got:
             raise LayoutError(f"{relpath}: the layout has no network level, the network cannot be known")
-        expected = self.folder(network, name.station, dt.date(name.year, 1, 1) + dt.timedelta(days=name.doy - 1))
+        expected = self.folder(network, name.station, doy_date(name.year, name.doy))
         if expected != "/".join(parts[:-1]).lower():
             raise LayoutError(f"{relpath}: wrong folder for this file name (expected {expected}/)")
         return ArchiveEntry(network, name.station, name, relpath)

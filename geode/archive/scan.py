@@ -56,6 +56,8 @@ def walk(root: Path) -> list[str]:
 
 
 def scan_file(db, root: Path, layout: ArchiveLayout, relpath: str, known: set[tuple[str, str]]) -> FileOutcome:
+    import psycopg2
+
     try:
         entry = layout.parse(relpath)
     except LayoutError as exc:
@@ -78,13 +80,9 @@ def scan_file(db, root: Path, layout: ArchiveLayout, relpath: str, known: set[tu
         with db.transaction() as cur:
             lock_station(cur, entry.network, entry.station)
             status = upsert_rinex(cur, row)
-    except Exception as exc:  # e.g. another file already holds this day/interval/completion
-        import psycopg2
-
-        if isinstance(exc, psycopg2.IntegrityError):
-            return FileOutcome(relpath, "problem", "another file of this station-day has the same interval and "
-                               "completion (rinex primary key)", station)
-        raise
+    except psycopg2.IntegrityError:  # another file already holds this day/interval/completion
+        return FileOutcome(relpath, "problem", "another file of this station-day has the same interval and "
+                           "completion (rinex primary key)", station)
     return FileOutcome(relpath, status, "", station)
 
 

@@ -9,16 +9,14 @@ only replaced when the new solution is stored.
 
 from __future__ import annotations
 
-import datetime as dt
 import zlib
 from pathlib import Path
 
 from ..errors import GeodeError
-from ..stationinfo import StationInfoRecord
+from ..stationinfo import StationInfoRecord, records_for
+from ..stations import (DEFAULT_MAX_DIST, EARTH_RADIUS_KM, GREAT_CIRCLE_SQL, StationRef, great_circle_params,
+                        station_days_sql)
 from .engine import DayInput, PppSolution
-
-DEFAULT_MAX_DIST = 20.0  # metres, GeoDE's radius for stations whose max_dist is NULL
-EARTH_RADIUS = 6371000.0
 
 
 def station_info_hash(rec: StationInfoRecord) -> int:
@@ -31,17 +29,10 @@ def solution_hash(rec: StationInfoRecord, orbit: str) -> int:
     return station_info_hash(rec) + zlib.crc32(orbit.encode())
 
 
-def _window_sql(refs, start, end) -> tuple[str, list]:
-    keys = [(r.network, r.code) for r in refs]
-    sql = ('r."NetworkCode" || \'.\' || r."StationCode" = ANY(%s) '
-           'AND r."ObservationYear" * 1000 + r."ObservationDOY" BETWEEN %s AND %s')
-    return sql, [[f"{n}.{c}" for n, c in keys], start.year * 1000 + start.doy, end.year * 1000 + end.doy]
-
-
 def days_to_do(db, refs, start, end, *, force: bool = False, recheck: bool = False) -> list[dict]:
     """The station-days of ``rinex_proc`` in the window that need PPP: no solution in any frame (GeoDE's rule),
     or every day with ``force``, or a stale hash with ``recheck``. Days in ``ppp_soln_excl`` never run."""
-    where, params = _window_sql(refs, start, end)
+    where, params = station_days_sql([str(r) for r in refs], start, end, alias="r")
     rows = db.query(
         f'SELECT r."NetworkCode", r."StationCode", r."ObservationYear"::int AS year, '
         f'r."ObservationDOY"::int AS doy, r."ObservationSTime" AS stime, p.hash, p.orbit '
@@ -51,26 +42,30 @@ def days_to_do(db, refs, start, end, *, force: bool = False, recheck: bool = Fal
         f'AND x."Year" = r."ObservationYear" AND x."DOY" = r."ObservationDOY" '
         f'WHERE {where} AND x."NetworkCode" IS NULL ORDER BY 1, 2, 3, 4', params)
     todo: dict[tuple, dict] = {}
+    records: dict[StationRef, list[StationInfoRecord]] = {}  # --recheck reads each station's history once
     for r in rows:
         key = (r["NetworkCode"], r["StationCode"], r["year"], r["doy"])
-        if r["hash"] is None or force or (recheck and _stale(db, r)):
+        if r["hash"] is None or force:
             todo[key] = r
+        elif recheck:
+            ref = StationRef(r["NetworkCode"], r["StationCode"])
+            if ref not in records:
+                records[ref] = records_for(db, ref)
+            if _stale(r, records[ref]):
+                todo[key] = r
     return list(todo.values())
 
 
-def _stale(db, row: dict) -> bool:
-    from ..stationinfo import record_at
-    from ..stations import StationRef
-
-    rec = record_at(db, StationRef(row["NetworkCode"], row["StationCode"]), row["stime"])
+def _stale(row: dict, records: list[StationInfoRecord]) -> bool:
+    rec = next((rec for rec in records if rec.covers(row["stime"])), None)
     return rec is None or solution_hash(rec, row["orbit"] or "") != int(row["hash"])
 
 
 def day_input(db, archive: Path, network: str, code: str, year: int, doy: int) -> tuple[DayInput, StationInfoRecord]:
     """Everything one run needs from the database and the archive; GeodeError naming what is missing."""
     from ..archive.layout import ArchiveLayout
+    from ..dates import doy_date
     from ..stationinfo import height_offsets, record_at, to_dharp
-    from ..stations import StationRef
 
     row = db.query_one('SELECT * FROM rinex_proc WHERE "NetworkCode" = %s AND "StationCode" = %s AND '
                        '"ObservationYear" = %s AND "ObservationDOY" = %s', (network, code, year, doy))
@@ -90,8 +85,7 @@ def day_input(db, archive: Path, network: str, code: str, year: int, doy: int) -
                        '"StationCode" = %s', (network, code))
     if not otl or not otl["otl"]:
         raise GeodeError("the station has no ocean-loading coefficients (geode scan otl computes them)")
-    day = dt.date(year, 1, 1) + dt.timedelta(days=doy - 1)
-    job = DayInput(code, day, str(path), float(row["Interval"]), otl["otl"], dharp)
+    job = DayInput(code, doy_date(year, doy), str(path), float(row["Interval"]), otl["otl"], dharp)
     return job, rec
 
 
@@ -103,10 +97,9 @@ def spatial_check(db, network: str, code: str, xyz: tuple[float, float, float]) 
     lat, lon, _ = xyz2lla(*xyz)
     rows = db.query(
         'SELECT "NetworkCode" AS net, "StationCode" AS stn, coalesce(max_dist, %s)::float AS radius, '
-        '2 * asin(sqrt(sin(radians(%s - lat) / 2) ^ 2 + cos(radians(lat)) * cos(radians(%s)) '
-        '* sin(radians(%s - lon) / 2) ^ 2)) * %s AS distance '
+        f'{GREAT_CIRCLE_SQL} AS distance '
         'FROM stations WHERE lat IS NOT NULL AND lon IS NOT NULL AND "NetworkCode" NOT LIKE \'?%%\' '
-        'ORDER BY distance', (DEFAULT_MAX_DIST, lat, lat, lon, EARTH_RADIUS))
+        'ORDER BY distance', (DEFAULT_MAX_DIST, *great_circle_params(lat, lon, EARTH_RADIUS_KM * 1000)))
     matches = [r for r in rows if r["distance"] < r["radius"]]
     if any(r["net"] == network and r["stn"] == code for r in matches):
         return None

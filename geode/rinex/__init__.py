@@ -6,8 +6,8 @@ No external tool (gfzrnx, teqc) is needed: Hatanaka goes through the ``hatanaka`
 
 from .compression import RinexFileError, compress_bytes, decompress_bytes, decompress_to
 from .convert import to_rinex2
-from .names import RinexName, RinexNameError, is_rinex_name
+from .names import RinexName, RinexNameError
 from .reader import RinexHeader, RinexInfo, read_rinex
 
 __all__ = ["RinexFileError", "RinexHeader", "RinexInfo", "RinexName", "RinexNameError", "compress_bytes",
-           "decompress_bytes", "decompress_to", "is_rinex_name", "read_rinex", "to_rinex2"]
+           "decompress_bytes", "decompress_to", "read_rinex", "to_rinex2"]

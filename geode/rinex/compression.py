@@ -38,7 +38,8 @@ def is_plain_rinex(data: bytes) -> bool:
     return data[60:80].startswith(b"RINEX VERSION / TYPE")
 
 
-def _unwrap(data: bytes, kind: str) -> bytes:
+def unwrap(data: bytes, kind: str) -> bytes:
+    """Undo one outer compression (a kind of ``outer_compression``); RinexFileError when the data is corrupt."""
     try:
         if kind == "Z":
             import ncompress
@@ -65,7 +66,7 @@ def decompress_bytes(data: bytes) -> bytes:
         kind = outer_compression(data)
         if kind is None:
             break
-        data = _unwrap(data, kind)
+        data = unwrap(data, kind)
     if is_hatanaka(data):
         import hatanaka
 

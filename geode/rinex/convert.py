@@ -14,6 +14,7 @@ from itertools import islice
 from typing import Iterator, NamedTuple
 
 from .compression import RinexFileError
+from .names import year_of_2digit
 from .reader import RinexHeader, parse_header
 
 Lines = Iterator[tuple[int, str]]
@@ -80,7 +81,7 @@ def _time(text: str, two_digit_year: bool) -> _Time | None:
     year, month, day, hour, minute = (int(x) for x in fields[:5])
     second = float(fields[5])
     if two_digit_year:
-        year += 1900 if year >= 80 else 2000
+        year = year_of_2digit(year)
     dt.date(year, month, day)
     if not (0 <= hour < 24 and 0 <= minute < 60 and 0 <= second < 61):
         raise ValueError("epoch time out of range")

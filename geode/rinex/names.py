@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
+from ..dates import days_in_year
 from ..errors import GeodeError
 
 COMPRESSIONS = ("Z", "gz", "bz2", "zip")
@@ -103,14 +104,5 @@ class RinexName:
 
 
 def _check_doy(filename: str, year: int, doy: int) -> None:
-    leap = year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
-    if not 1 <= doy <= (366 if leap else 365):
+    if not 1 <= doy <= days_in_year(year):
         raise RinexNameError(f"{filename}: day of year {doy:03d} does not exist in {year}")
-
-
-def is_rinex_name(filename: str) -> bool:
-    try:
-        RinexName.parse(filename)
-    except RinexNameError:
-        return False
-    return True

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from .compression import RinexFileError, read_plain
+from .names import year_of_2digit
 
 DAY = 86400.0
 
@@ -84,7 +85,7 @@ def _f(text: str, default: float = 0.0) -> float:
 def _time(fields: list[str], yy_digits: int) -> dt.datetime:
     year, month, day, hour, minute = (int(x) for x in fields[:5])
     if yy_digits == 2:
-        year += 1900 if year >= 80 else 2000
+        year = year_of_2digit(year)
     sec = float(fields[5])
     whole = int(sec)
     micro = int(round((sec - whole) * 1e6))

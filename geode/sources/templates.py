@@ -24,9 +24,7 @@ def tag_values(date: GnssDate, network: str, station: str, marker: int | None = 
                country: str | None = None) -> dict[str, str]:
     stn, net = station.lower(), network.lower()
     values = {
-        "year": f"{date.year:04d}", "doy": f"{date.doy:03d}", "day": f"{date.day:02d}",
-        "month": f"{date.month:02d}", "month2d": f"{date.month:02d}", "gpsweek": f"{date.gpsweek:04d}",
-        "gpswkday": str(date.gpswkday), "year2d": f"{date.year % 100:02d}",
+        **date.template_values(), "month2d": f"{date.month:02d}",
         "station": stn, "STATION": stn.upper(), "network": net, "NETWORK": net.upper(),
         "marker": f"{(marker or 0):02d}", "RINEX2": f"{stn}{date.doy:03d}0.{date.year % 100:02d}d.Z",
     }
