@@ -32,32 +32,33 @@ class StationReport:
     issues: list[str] = field(default_factory=list)
 
 
-def _station_info_issues(records: list[dict], days: list[dict]) -> list[str]:
+def _station_info_issues(records: list, days: list[dict]) -> list[str]:
     if not records:
         return ["no station information records"]
     outside = 0
     for d in days:
         start = d["ObservationSTime"] or dt.datetime(int(d["ObservationYear"]), 1, 1)
-        if not any(r["DateStart"] <= start and (r["DateEnd"] is None or start <= r["DateEnd"]) for r in records):
+        if not any(r.covers(start) for r in records):
             outside += 1
     return [f"{outside} RINEX day(s) outside every station-info record"] if outside else []
 
 
-def station_report(db, net: str, stn: str, row: dict, *, availability: bool) -> tuple[StationReport, str]:
+def station_report(db, ref, row: dict, *, availability: bool) -> tuple[StationReport, str]:
+    from .stationinfo import records_for
+
+    net, stn = ref.network, ref.code
     days = db.query('SELECT "ObservationYear", "ObservationDOY", "ObservationSTime" FROM rinex_proc WHERE '
                     '"NetworkCode" = %s AND "StationCode" = %s AND "Completion" >= 0.5 ORDER BY 1, 2', (net, stn))
-    records = db.query('SELECT "DateStart", "DateEnd", "ReceiverCode", "AntennaCode", "RadomeCode", "AntennaHeight" '
-                       'FROM stationinfo WHERE "NetworkCode" = %s AND "StationCode" = %s ORDER BY "DateStart"',
-                       (net, stn))
+    records = records_for(db, ref)
     sol = db.query_one('SELECT count(*) AS n FROM gamit_soln WHERE "NetworkCode" = %s AND "StationCode" = %s',
                        (net, stn))["n"]
     issues = _station_info_issues(records, days)
     style = "nodata" if not days and not sol else ("issues" if issues else "ok")
     name = f"{net}.{stn}"
     rep = StationReport(name, float(row["lat"]), float(row["lon"]), style, len(days), int(sol), issues)
-    rows = "".join(f"<tr><td>{html.escape(str(r['DateStart']))}</td><td>{html.escape(str(r['DateEnd'] or 'open'))}</td>"
-                   f"<td>{html.escape(r['ReceiverCode'])}</td><td>{html.escape(r['AntennaCode'])} "
-                   f"{html.escape(r['RadomeCode'])}</td><td>{float(r['AntennaHeight']):.4f}</td></tr>" for r in records)
+    rows = "".join(f"<tr><td>{html.escape(str(r.date_start))}</td><td>{html.escape(str(r.date_end or 'open'))}</td>"
+                   f"<td>{html.escape(r.receiver_code)}</td><td>{html.escape(r.antenna_code)} "
+                   f"{html.escape(r.radome_code)}</td><td>{r.antenna_height:.4f}</td></tr>" for r in records)
     text = (f"<h3>{html.escape(name)} {html.escape(row.get('StationName') or '')}</h3>"
             f"<p>RINEX days: {len(days)}; daily solutions: {sol}</p>"
             f"<p>Station information: {html.escape('; '.join(issues) or 'no issues')}</p>"
@@ -117,12 +118,10 @@ def write_kmz(path: Path, kml: bytes) -> Path:
 
 
 def make_kmz(db, refs, path: Path, *, title: str = "GeoDE stations", availability: bool = True):
-    """Build the KMZ for station refs; returns (path, reports)."""
-    reports = []
-    for ref in refs:
-        row = db.query_one('SELECT * FROM stations WHERE "NetworkCode" = %s AND "StationCode" = %s',
-                           (ref.network, ref.code))
-        if row is None or row["lat"] is None:
-            continue
-        reports.append(station_report(db, ref.network, ref.code, row, availability=availability))
+    """Build the KMZ for station refs (known stations, e.g. from select_stations); returns (path, reports)."""
+    from .stations import station_rows
+
+    refs = list(refs)
+    reports = [station_report(db, ref, row, availability=availability)
+               for ref, row in zip(refs, station_rows(db, refs)) if row["lat"] is not None]
     return write_kmz(path, build_kml(reports, title)), [r for r, _ in reports]

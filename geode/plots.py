@@ -6,6 +6,8 @@ import io
 
 import numpy as np
 
+from .geodesy.lsq import LIMIT
+
 
 def _plt():
     import matplotlib
@@ -27,7 +29,7 @@ def etm_png(path, t, neu, fit, title: str) -> None:
         ax.plot(t[fit.good], neu[fit.good, i] * 1e3, ".", ms=2, color="tab:blue")
         ax.plot(t[~fit.good], neu[~fit.good, i] * 1e3, ".", ms=3, color="tab:cyan")
         ax.plot(tt, model[:, i] * 1e3, color="tab:red", lw=1)
-        ax.fill_between(tt, (model[:, i] - 2.5 * fit.wrms[i]) * 1e3, (model[:, i] + 2.5 * fit.wrms[i]) * 1e3,
+        ax.fill_between(tt, (model[:, i] - LIMIT * fit.wrms[i]) * 1e3, (model[:, i] + LIMIT * fit.wrms[i]) * 1e3,
                         color="tab:blue", alpha=0.2)
         for j in fit.jumps:
             ax.axvline(j.fyear, ls=":", color="red" if j.kind != "mechanical" else "tab:cyan")

@@ -16,7 +16,7 @@ results by day and station, so inline and parallel runs give identical stacks.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -53,13 +53,13 @@ class StationMeta:
     jumps: list[Jump] = field(default_factory=list)
     apriori_fit: object = None  # EtmFit of the station's PPP series (NEU about ``apriori``), when there is one
 
-    def apriori_at(self, t: float) -> np.ndarray:
-        """A-priori position at epoch t: the PPP trajectory if known, else the fixed a-priori coordinates."""
-        if self.apriori_fit is None:
-            return self.apriori
-        from .geodesy.coordinates import neu2xyz
+    def position(self, fit, t) -> np.ndarray:
+        """ECEF position(s) at epoch(s) t of a model of this station (fitted in NEU about ``apriori``)."""
+        return fit.xyz(t, self.apriori, self.lat, self.lon)
 
-        return self.apriori + neu2xyz(self.apriori_fit.evaluate([t])[0], self.lat, self.lon)
+    def etm_config(self, config: EtmConfig) -> EtmConfig:
+        """The stack's model configuration with this station's jumps."""
+        return replace(config, jumps=list(self.jumps))
 
 
 @dataclass
@@ -85,10 +85,8 @@ def station_series(days: list[Day]) -> dict[str, tuple[np.ndarray, np.ndarray, l
 
 
 def _targets_from_apriori(days: list[Day], meta: dict[str, StationMeta]) -> list[tuple[list[str], np.ndarray]]:
-    from .geodesy.coordinates import neu2xyz
-
     t = np.array([d.fyear for d in days])
-    moving = {s: m.apriori + neu2xyz(m.apriori_fit.evaluate(t), m.lat, m.lon)  # one evaluation per station
+    moving = {s: m.position(m.apriori_fit, t)  # one evaluation per station
               for s, m in meta.items() if m.apriori_fit is not None}
     out = []
     for i, day in enumerate(days):
@@ -110,22 +108,21 @@ def _targets_from_models(days: list[Day], series, models: dict[str, np.ndarray])
 
 
 def fit_models(runner, days: list[Day], meta: dict[str, StationMeta], config: EtmConfig, *, exclude=(),
-               progress=None, failures: dict[str, str] | None = None) -> tuple[dict, dict]:
-    """Per-station trajectory models of the current days: (fits, model XYZ at each station's epochs)."""
-    from .geodesy.coordinates import neu2xyz
+               progress=None, failures: dict[str, str] | None = None, series=None) -> tuple[dict, dict]:
+    """Per-station trajectory models of the current days: (fits, model XYZ at each station's epochs).
+    ``series``: station_series(days), when the caller has it already."""
     from .stack_tasks import fit_station
 
-    series = station_series(days)
+    series = station_series(days) if series is None else series
     names = sorted(s for s in series if s in meta and s not in exclude)
-    items = [(s, meta[s].lat, meta[s].lon, meta[s].apriori, series[s][0], series[s][1],
-              EtmConfig(config.poly_terms, config.t_ref, config.frequencies, list(meta[s].jumps)))
+    items = [(s, meta[s].lat, meta[s].lon, meta[s].apriori, series[s][0], series[s][1], meta[s].etm_config(config))
              for s in names]
     summary = runner.map(fit_station, items, progress=progress, description="trajectory models")
     fits, models = {}, {}
     for outcome in summary.results:
         stn, fit = outcome.result["station"], outcome.result["fit"]
         fits[stn] = fit
-        models[stn] = meta[stn].apriori + neu2xyz(fit.evaluate(series[stn][0]), meta[stn].lat, meta[stn].lon)
+        models[stn] = meta[stn].position(fit, series[stn][0])
     if failures is not None:
         for f in summary.failures:
             failures.setdefault(f"{f.item[0]}", f.message)
@@ -171,10 +168,10 @@ def hold_datum(raw: list[Day], aligned: list[Day], helmert: dict[str, dict], dat
     """
     from .geodesy.helmert import apply_helmert
 
-    keys = [d.key for d in raw if d.key in helmert and d.key in datum]
-    if len(keys) < 2:
+    used = [d for d in raw if d.key in helmert and d.key in datum]
+    if len(used) < 2:
         return aligned
-    t = np.array([d.fyear for d in raw if d.key in helmert and d.key in datum])
+    keys, t = [d.key for d in used], np.array([d.fyear for d in used])
     diff = np.array([np.array(helmert[k]["params"]) - datum[k] for k in keys])
     G = _datum_design(t, t.mean())
     coef = np.linalg.lstsq(G, diff, rcond=None)[0]
@@ -222,12 +219,13 @@ def stack(runner, days: list[Day], meta: dict[str, StationMeta], *, config: EtmC
         log.info("iteration %d: %d days aligned%s", iteration, len(helmert),
                  "" if change is None else f", coordinates moved {change * 1e3:.3f} mm rms ({largest * 1e3:.3f} max)")
         kept = [d for d in aligned if d.preserved or d.key in helmert]
-        fits, models = fit_models(runner, kept, control, config, progress=progress, failures=failures)
+        series = station_series(kept)
+        fits, models = fit_models(runner, kept, control, config, progress=progress, failures=failures, series=series)
         if change is not None and change < tolerance:
             converged = True
             break
         previous = current
-        model_targets = _targets_from_models(kept, station_series(kept), models)
+        model_targets = _targets_from_models(kept, series, models)
         by_key = {d.key: t for d, t in zip(kept, model_targets)}
         targets = [by_key.get(d.key, ([], np.zeros((0, 3)))) for d in days]
     days_out = [d for d in aligned if d.preserved or d.key in helmert]
@@ -264,26 +262,23 @@ def load_days(db, project: str, stations: list[str] | None = None, end: GnssDate
 
 def load_meta(db, stations: list[str], soln: str = "gamit", with_jumps: bool = True,
               span: tuple[float, float] = (1980.0, 2100.0)) -> dict[str, StationMeta]:
-    from .etm.sources import station_jumps
-    from .geodesy.coordinates import lla2xyz, xyz2lla
+    """Metadata of stations named in gamit_soln/stacks rows (so, by foreign key, in ``stations``); one without
+    any a-priori position is left out, and the caller reports it as not stackable."""
+    from .etm.apriori import reference_position
+    from .etm.sources import earthquake_rows, station_jumps
+    from .stations import StationRef, station_rows
 
+    rows = station_rows(db, [StationRef(*name.split(".")) for name in stations])
+    quakes = earthquake_rows(db, span[0], span[1]) if with_jumps and rows else []  # one query for all stations
     out = {}
-    for name in stations:
-        net, stn = name.split(".")
-        row = db.query_one('SELECT * FROM stations WHERE "NetworkCode" = %s AND "StationCode" = %s', (net, stn))
-        if row is None:
+    for name, row in zip(stations, rows):
+        ref = reference_position(row)
+        if ref is None:
             continue
-        if row["auto_x"] is not None:
-            apriori = np.array([row["auto_x"], row["auto_y"], row["auto_z"]], dtype=float)
-            lat, lon = (row["lat"], row["lon"]) if row["lat"] is not None else xyz2lla(*apriori)[:2]
-        elif row["lat"] is not None:
-            apriori = np.array(lla2xyz(row["lat"], row["lon"], row["height"] or 0.0))
-            lat, lon = row["lat"], row["lon"]
-        else:
-            continue  # no a-priori position at all: reported by the caller as not stackable
-        jumps = station_jumps(db, row, span[0], span[1], soln) if with_jumps else []
-        out[name] = StationMeta(name, float(lat), float(lon), apriori, jumps,
-                                ppp_trajectory(db, net, stn, float(lat), float(lon), apriori, jumps) if with_jumps else None)
+        apriori, lat, lon = ref
+        jumps = station_jumps(db, row, span[0], quakes, soln) if with_jumps else []
+        out[name] = StationMeta(name, lat, lon, apriori, jumps, ppp_trajectory(
+            db, row["NetworkCode"], row["StationCode"], lat, lon, apriori, jumps) if with_jumps else None)
     return out
 
 
@@ -353,7 +348,7 @@ def save_stack(db, project: str, name: str, result: StackResult, *, replace: boo
 def save_models(db, name: str, result: StackResult, meta: dict[str, StationMeta],
                 config: EtmConfig | None = None) -> int:
     """Store each station's model under soln 'gamit', stack NAME (skipped when the checksum is unchanged)."""
-    from .etm.store import checksum, load_fit, save_fit
+    from .etm.store import checksum, has_fit, save_fit
 
     config = config or EtmConfig()
     series = station_series(result.days)
@@ -361,8 +356,8 @@ def save_models(db, name: str, result: StackResult, meta: dict[str, StationMeta]
     for stn, fit in result.fits.items():
         net, code = stn.split(".")
         t, xyz, _ = series[stn]
-        h = checksum(t, xyz, EtmConfig(config.poly_terms, config.t_ref, config.frequencies, list(meta[stn].jumps)))
-        if load_fit(db, net, code, "gamit", name, h) is None:
+        h = checksum(t, xyz, meta[stn].etm_config(config))
+        if not has_fit(db, net, code, "gamit", name, h):
             save_fit(db, net, code, "gamit", name, fit, h)
             written += 1
     return written
@@ -394,6 +389,7 @@ class StackRun:
     preserved_days: int
     models_written: int
     skipped_stations: list[str]
+    meta: dict[str, StationMeta]  # what the stack was built with (a-priori positions, jumps), e.g. for plots
 
 
 def run_stack(db, runner, *, name: str, project: str, stations: list[str], redo: bool = False,
@@ -432,7 +428,7 @@ def run_stack(db, runner, *, name: str, project: str, stations: list[str], redo:
     written = save_stack(db, project, name, result, replace=redo)
     models = save_models(db, name, result, meta, config)
     return StackRun(result, written, sum(d.preserved for d in result.days), models,
-                    [f"{s}: no a-priori position in stations" for s in skipped])
+                    [f"{s}: no a-priori position in stations" for s in skipped], meta)
 
 
 def list_stacks(db) -> list[dict]:
@@ -461,22 +457,20 @@ def refit_models(db, runner, name: str, stations: list[str], config: EtmConfig |
         raise GeodeError(f"stack {name!r} has no rows for these stations: run 'geode stack run' first")
     series = station_series(days)
     meta = load_meta(db, sorted(series), span=(days[0].fyear, days[-1].fyear))
-    fits, how, todo = {}, {}, {}
+    fits, how, todo, hashes = {}, {}, {}, {}
     for stn, m in meta.items():
         net, code = stn.split(".")
         t, xyz, _ = series[stn]
-        h = checksum(t, xyz, EtmConfig(config.poly_terms, config.t_ref, config.frequencies, list(m.jumps)))
-        old = load_fit(db, net, code, "gamit", name, h)
+        hashes[stn] = checksum(t, xyz, m.etm_config(config))
+        old = load_fit(db, net, code, "gamit", name, hashes[stn])
         if old is not None:
             fits[stn], how[stn] = old, "reused"
         else:
             todo[stn] = m
     failures: dict[str, str] = {}
-    new, _ = fit_models(runner, days, todo, config, progress=progress, failures=failures)
+    new, _ = fit_models(runner, days, todo, config, progress=progress, failures=failures, series=series)
     for stn, fit in new.items():
         net, code = stn.split(".")
-        t, xyz, _ = series[stn]
-        h = checksum(t, xyz, EtmConfig(config.poly_terms, config.t_ref, config.frequencies, list(todo[stn].jumps)))
-        save_fit(db, net, code, "gamit", name, fit, h)
+        save_fit(db, net, code, "gamit", name, fit, hashes[stn])
         fits[stn], how[stn] = fit, "fitted"
     return dict(sorted(fits.items())), how, [f"{k}: {v}" for k, v in sorted(failures.items())], series, meta

@@ -69,8 +69,7 @@ def remove_common_modes(runner, result: StackResult, meta: dict[str, StationMeta
                                                             "translation_mm": (c[3:6] * 1e3).tolist(),
                                                             "scale_ppb": float(c[6])}
             new_days = _transform_days(new_days, lambda d, c=c, trig=trig, f=f:
-                                       d.xyz - trig(2 * np.pi * f * d.fyear) * (helmert_design(d.xyz, True) @ c)
-                                       .reshape(-1, 3))
+                                       apply_helmert(d.xyz, -trig(2 * np.pi * f * d.fyear) * c))
     fits, _ = fit_models(runner, new_days, meta, config)
     return replace(result, days=new_days, fits=fits, frame={**result.frame, "common_modes": report})
 
@@ -84,8 +83,7 @@ def tie_to_frame(runner, result: StackResult, meta: dict[str, StationMeta], conf
     if len(names) < 3:
         raise UsageError(f"{len(names)} constraint station(s) are in the stack: the frame tie needs at least 3")
     epoch = float(np.mean([constraints[s]["epoch"] for s in names]))
-    pos = np.array([meta[s].apriori + neu2xyz(result.fits[s].evaluate([constraints[s]["epoch"]])[0],
-                                              meta[s].lat, meta[s].lon) for s in names])
+    pos = np.array([meta[s].position(result.fits[s], constraints[s]["epoch"]) for s in names])
     target = np.array([constraints[s]["xyz"] for s in names])
     position = estimate_helmert(pos, target, names=names)
     with_v = [i for i, s in enumerate(names) if constraints[s]["velocity"] is not None]
@@ -97,8 +95,7 @@ def tie_to_frame(runner, result: StackResult, meta: dict[str, StationMeta], conf
         rate = robust_lsq(helmert_design(pos[with_v]), (v_target - v_stack).ravel()).params
     new_days = _transform_days(result.days, lambda d: apply_helmert(d.xyz, position.params + (d.fyear - epoch) * rate))
     fits, _ = fit_models(runner, new_days, meta, config)
-    after = np.array([meta[s].apriori + neu2xyz(fits[s].evaluate([constraints[s]["epoch"]])[0], meta[s].lat,
-                                                meta[s].lon) for s in names if s in fits])
+    after = np.array([meta[s].position(fits[s], constraints[s]["epoch"]) for s in names if s in fits])
     report = {"epoch": epoch, "stations": names, "helmert": position.summary(),
               "rate": {"rotation_nrad_yr": rate[:3].tolist(), "translation_mm_yr": (rate[3:] * 1e3).tolist()},
               "position_residual_mm_before": float(np.sqrt(np.mean((pos - target) ** 2)) * 1e3),

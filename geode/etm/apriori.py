@@ -60,20 +60,19 @@ class StoredModel:
 
     def position(self, date) -> EtmPosition | None:
         """The model's ECEF position at ``date`` (a GnssDate, evaluated at mid-day), or None outside the rule."""
-        from ..geodesy.coordinates import neu2xyz
-
         fyear = date.fyear
         if not self.usable_at(fyear):
             return None
-        xyz = self.reference + neu2xyz(self.fit.evaluate([fyear])[0], self.lat, self.lon)
+        xyz = self.fit.xyz(fyear, self.reference, self.lat, self.lon)
         if not np.all(np.isfinite(xyz)):
             return None
         sig = tuple(float(s) * LIMIT for s in np.asarray(self.fit.wrms, dtype=float))
         return EtmPosition(float(xyz[0]), float(xyz[1]), float(xyz[2]), sig, self.soln, self.stack, fyear)
 
 
-def _reference(row: dict) -> tuple[np.ndarray, float, float] | None:
-    """The a-priori position and lat/lon the stack fitted the model about (as geode.stack.load_meta)."""
+def reference_position(row: dict) -> tuple[np.ndarray, float, float] | None:
+    """A ``stations`` row's a-priori position and lat/lon, the reference the stack fits its models about
+    (``geode.stack.load_meta`` uses it); None without any position."""
     from ..geodesy.coordinates import lla2xyz, xyz2lla
 
     if row.get("auto_x") is not None and row.get("auto_y") is not None and row.get("auto_z") is not None:
@@ -106,7 +105,7 @@ def load_station_model(db, network: str, code: str) -> StoredModel | None:
         return None
     station = db.query_one('SELECT auto_x, auto_y, auto_z, lat, lon, height FROM stations WHERE "NetworkCode" = %s '
                            'AND "StationCode" = %s', (network, code))
-    ref = _reference(station) if station is not None else None
+    ref = reference_position(station) if station is not None else None
     if ref is None:
         return None
     return StoredModel(network, code, row["soln"], row["stack"], fit, *ref)

@@ -36,6 +36,14 @@ class EtmFit:
         A, _ = columns(t, self.t_ref, self.poly_terms, self.frequencies, self.jumps)
         return A @ self.params.T
 
+    def xyz(self, t, reference: np.ndarray, lat: float, lon: float) -> np.ndarray:
+        """ECEF position at epoch(s) t of a model fitted in NEU about ``reference`` at (lat, lon):
+        (3,) for a scalar t, (n, 3) for n epochs."""
+        from ..geodesy.coordinates import neu2xyz
+
+        neu = self.evaluate(np.atleast_1d(t))
+        return reference + neu2xyz(neu[0] if np.ndim(t) == 0 else neu, lat, lon)
+
     def column(self, label: str) -> int:
         return self.labels.index(label)
 

@@ -13,7 +13,7 @@ H(x) = 1 only for x > 0: a solution dated at the jump epoch is before the jump.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -80,13 +80,8 @@ def _relax_columns(dt: np.ndarray, jump: Jump) -> tuple[list[np.ndarray], list[s
 def build_design(t: np.ndarray, config: EtmConfig) -> Design:
     t = np.asarray(t, dtype=float)
     t_ref = float(t.min()) if config.t_ref is None else float(config.t_ref)
-    cols = [(t - t_ref) ** k for k in range(config.poly_terms)]
-    labels = [f"poly{k}" for k in range(config.poly_terms)]
     freqs = resolvable_frequencies(t, config.frequencies)
-    for kind in ("sin", "cos"):
-        for f in freqs:
-            cols.append(np.sin(2 * np.pi * f * t) if kind == "sin" else np.cos(2 * np.pi * f * t))
-            labels.append(f"{kind}{f:g}")
+    cols, labels = _base_columns(t, t_ref, config.poly_terms, freqs)
     kept: list[Jump] = []
     for jump in sorted(set(config.jumps), key=lambda j: (j.fyear, j.kind)):
         dt = t - jump.fyear
@@ -113,21 +108,25 @@ def build_design(t: np.ndarray, config: EtmConfig) -> Design:
             continue
         cols += jcols
         labels += jlabels
-        kept.append(Jump(jump.fyear, kind, jump.relaxation, jump.source, jump.description, jump.exponential))
-    A, final_labels = columns(t, t_ref, config.poly_terms, freqs, kept)
-    assert final_labels == labels
-    return Design(A, labels, t_ref, freqs, kept)
+        kept.append(replace(jump, kind=kind))
+    return Design(np.column_stack(cols), labels, t_ref, freqs, kept)
 
 
-def columns(t, t_ref: float, poly_terms: int, freqs, jumps: list[Jump]) -> tuple[np.ndarray, list[str]]:
-    """The design matrix for already-decided terms: used to fit and to evaluate a model at any epoch."""
-    t = np.atleast_1d(np.asarray(t, dtype=float))
+def _base_columns(t: np.ndarray, t_ref: float, poly_terms: int, freqs) -> tuple[list[np.ndarray], list[str]]:
+    """Polynomial and periodic columns (every model has them; jumps are decided per series)."""
     cols = [(t - t_ref) ** k for k in range(poly_terms)]
     labels = [f"poly{k}" for k in range(poly_terms)]
     for kind in ("sin", "cos"):
         for f in freqs:
             cols.append(np.sin(2 * np.pi * f * t) if kind == "sin" else np.cos(2 * np.pi * f * t))
             labels.append(f"{kind}{f:g}")
+    return cols, labels
+
+
+def columns(t, t_ref: float, poly_terms: int, freqs, jumps: list[Jump]) -> tuple[np.ndarray, list[str]]:
+    """The design matrix for already-decided terms: used to fit and to evaluate a model at any epoch."""
+    t = np.atleast_1d(np.asarray(t, dtype=float))
+    cols, labels = _base_columns(t, t_ref, poly_terms, freqs)
     for jump in jumps:
         dt = t - jump.fyear
         if jump.kind in (MECHANICAL, GEOPHYSICAL):

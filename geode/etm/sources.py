@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 
 from ..dates import GnssDate, fyear_of_datetime
-from .model import GEOPHYSICAL, MECHANICAL, POSTSEISMIC, Jump
+from .model import DEFAULT_RELAXATION, GEOPHYSICAL, MECHANICAL, POSTSEISMIC, Jump
 
 EQ_GROUP_DAYS = 15  # earthquakes closer in time than this are one jump (the largest magnitude wins)
 EQ_BACK_YEARS = 5.0  # events this long before the data still count if M >= 7 (post-seismic only)
@@ -38,13 +38,19 @@ def equipment_jumps(db, network: str, code: str) -> list[Jump]:
     return jumps
 
 
-def earthquake_jumps(db, lat: float, lon: float, t0: float, t1: float) -> list[Jump]:
+def earthquake_rows(db, t0: float, t1: float) -> list[dict]:
+    """Catalogue events that can matter for data over [t0, t1] (from EQ_BACK_YEARS before t0), by date; one
+    query for all stations with that span."""
     start = GnssDate.from_fyear(max(t0 - EQ_BACK_YEARS, 1980.0)).datetime
     end = GnssDate.from_fyear(t1).datetime
-    rows = db.query('SELECT date, lat, lon, mag, id FROM earthquakes WHERE date BETWEEN %s AND %s AND mag IS NOT NULL '
+    return db.query('SELECT date, lat, lon, mag, id FROM earthquakes WHERE date BETWEEN %s AND %s AND mag IS NOT NULL '
                     'ORDER BY date', (start, end))
+
+
+def earthquake_jumps(events: list[dict], lat: float, lon: float, t0: float) -> list[Jump]:
+    """Jumps at (lat, lon) from ``earthquake_rows`` of the data span starting at t0."""
     hits = []
-    for row in rows:
+    for row in events:
         t = fyear_of_datetime(row["date"])
         if t < t0 and row["mag"] < 7:
             continue
@@ -72,17 +78,18 @@ def user_jumps(db, network: str, code: str, soln: str) -> tuple[list[Jump], list
             remove.append(t)
             continue
         kind = USER_JUMP_TYPES.get(int(row["jump_type"] or 0), MECHANICAL)
-        relax = tuple(float(r) for r in row["relaxation"]) if row["relaxation"] else (0.5,)
+        relax = tuple(float(r) for r in row["relaxation"]) if row["relaxation"] else DEFAULT_RELAXATION
         add.append(Jump(t, kind, relax, source="user"))
     return add, remove
 
 
-def station_jumps(db, station: dict, t0: float, t1: float, soln: str = "gamit") -> list[Jump]:
-    """All jumps for a station row (from ``stations``) over the data span [t0, t1]."""
+def station_jumps(db, station: dict, t0: float, earthquakes: list[dict], soln: str = "gamit") -> list[Jump]:
+    """All jumps for a station row (from ``stations``) over the data span [t0, t1], with ``earthquakes`` the
+    ``earthquake_rows`` of that span."""
     net, stn = station["NetworkCode"], station["StationCode"]
     jumps = equipment_jumps(db, net, stn)
     if station.get("lat") is not None:
-        jumps += earthquake_jumps(db, station["lat"], station["lon"], t0, t1)
+        jumps += earthquake_jumps(earthquakes, station["lat"], station["lon"], t0)
     add, remove = user_jumps(db, net, stn, soln)
     jumps = [j for j in jumps if all(abs(j.fyear - r) * 365.25 > 1.0 for r in remove)] + add
     return sorted(jumps, key=lambda j: j.fyear)

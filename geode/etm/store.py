@@ -21,12 +21,23 @@ def checksum(t, xyz, config: EtmConfig) -> int:
     return zlib.crc32(text, zlib.crc32(np.ascontiguousarray(data).tobytes()))
 
 
+_MODEL_ROW = ('FROM etms WHERE "NetworkCode" = %s AND "StationCode" = %s AND soln = %s AND stack = %s AND '
+              'object = %s')
+
+
+def _hash_matches(row: dict | None, data_hash: int) -> bool:
+    return row is not None and row["hash"] is not None and int(row["hash"]) == data_hash
+
+
+def has_fit(db, network: str, code: str, soln: str, stack: str, data_hash: int) -> bool:
+    """Whether the stored model was fitted to data with this checksum, without decoding it."""
+    return _hash_matches(db.query_one("SELECT hash " + _MODEL_ROW, (network, code, soln, stack, "var_factor")),
+                         data_hash)
+
+
 def load_fit(db, network: str, code: str, soln: str, stack: str, data_hash: int) -> EtmFit | None:
-    row = db.query_one('SELECT metadata, hash FROM etms WHERE "NetworkCode" = %s AND "StationCode" = %s AND '
-                       'soln = %s AND stack = %s AND object = %s', (network, code, soln, stack, "var_factor"))
-    if row is None or row["hash"] is None or int(row["hash"]) != data_hash:
-        return None
-    return codec.loads(row["metadata"])
+    row = db.query_one("SELECT metadata, hash " + _MODEL_ROW, (network, code, soln, stack, "var_factor"))
+    return codec.loads(row["metadata"]) if _hash_matches(row, data_hash) else None
 
 
 def save_fit(db, network: str, code: str, soln: str, stack: str, fit: EtmFit, data_hash: int) -> None:

@@ -4,9 +4,9 @@ station.info file. Files are small (two satellites, two observables, 30 s) so `g
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
+from ..dates import GnssDate
 from ..rinex.names import RinexName
 from ..rinex.synth import SynthSpec, write_rinex
 from .network import EXAMPLE_DAYS, ExampleStation
@@ -22,13 +22,12 @@ MISMATCH = (7, 3)
 UNKNOWN = ("tand", -37.3175, -59.1311, 190.0)
 
 
-def station_spec(s: ExampleStation, year: int, doy: int, version: int, *, approx=None) -> SynthSpec:
-    day = dt.datetime(year, 1, 1) + dt.timedelta(days=doy - 1)
-    rec = next((r for r in s.records if r.start <= day and (r.end is None or day <= r.end)), s.current)
-    if approx is None:
-        from ..geodesy.coordinates import lla2xyz
+def station_spec(s: ExampleStation, year: int, doy: int, version: int) -> SynthSpec:
+    from ..geodesy.coordinates import lla2xyz
 
-        approx = lla2xyz(s.lat, s.lon, s.height)
+    day = GnssDate.from_doy(year, doy).datetime
+    rec = next((r for r in s.records if r.start <= day and (r.end is None or day <= r.end)), s.current)
+    approx = lla2xyz(s.lat, s.lon, s.height)
     return SynthSpec(version=3.04 if version == 3 else 2.11, marker_name=s.code.upper(),
                      marker_number=f"{s.code.upper()}M001", receiver_serial=rec.receiver_serial,
                      receiver_type=rec.receiver, receiver_firmware=rec.firmware, antenna_serial=rec.antenna_serial,
@@ -67,9 +66,8 @@ def build(ws) -> list[str]:
     for i, s in enumerate(ws.stations):
         for j, (year, doy) in enumerate(EXAMPLE_DAYS):
             kind = kind_for(i, j)
-            name = RinexName.parse(file_name(s.code, year, doy, kind, s.country))
-            day = dt.date(year, 1, 1) + dt.timedelta(days=doy - 1)
-            path = archive / layout.folder(s.network, s.code, day) / name.name
+            path = archive / layout.folder(s.network, s.code, GnssDate.from_doy(year, doy).date) / file_name(
+                s.code, year, doy, kind, s.country)
             spec = station_spec(s, year, doy, KINDS[kind][0])
             if (i, j) == MISMATCH:  # an operator typo in one header: `geode scan check` points at it
                 spec = spec.with_(antenna_serial=spec.antenna_serial[:-1] + "X")
@@ -86,12 +84,10 @@ def build(ws) -> list[str]:
         rel = f"{s.network}.{s.code}/{file_name(s.code, year, doy, kind, s.country)}"
         write_rinex(repository / "data_in" / rel, station_spec(s, year, doy, KINDS[kind][0]))
         new.append(rel)
-    from ..geodesy.coordinates import lla2xyz
-
     code, lat, lon, h = UNKNOWN
     stranger = ExampleStation("???", code, "unknown", lat, lon, h, "ARG", ws.stations[0].records)
     rel = f"new/{file_name(code, year, doy, 'crinez2')}"
-    write_rinex(repository / "data_in" / rel, station_spec(stranger, year, doy, 2, approx=lla2xyz(lat, lon, h)))
+    write_rinex(repository / "data_in" / rel, station_spec(stranger, year, doy, 2))
     new.append(rel)
 
     # station.info of the whole network, as GAMIT users keep it

@@ -32,8 +32,8 @@ def velocity_neu(index: int) -> tuple[float, float, float]:
 
 def build(ws) -> list[str]:
     import numpy as np
+    from psycopg2.extras import execute_values
 
-    from ..dates import GnssDate as D
     from ..geodesy.coordinates import lla2xyz, neu2xyz
     from ..geodesy.helmert import apply_helmert
 
@@ -66,20 +66,17 @@ def build(ws) -> list[str]:
             net, stn = name.split(".")
             ppp.append((net, stn, *map(float, true[i] + rng.normal(0, PPP_NOISE, 3)), day.year, day.doy, "IGS20"))
         stats.append((PROJECT, 0, day.year, day.doy, day.fyear, 90.0, 85.0, 0.19, 3, "example", "G"))
-        day = D.from_mjd(day.mjd + EVERY)
+        day = GnssDate.from_mjd(day.mjd + EVERY)
     with ws.db.transaction() as cur:
         cur.execute("INSERT INTO earthquakes (date, lat, lon, depth, mag, id, location) VALUES "
                     "(%(date)s, %(lat)s, %(lon)s, %(depth)s, %(mag)s, %(id)s, %(location)s) ON CONFLICT DO NOTHING",
                     QUAKE)
-        for row in rows:
-            cur.execute('INSERT INTO gamit_soln ("NetworkCode", "StationCode", "Project", "Year", "DOY", "FYear", '
-                        '"X", "Y", "Z", sigmax, sigmay, sigmaz, "VarianceFactor") VALUES '
-                        '(%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s) ON CONFLICT DO NOTHING', row)
-        for row in ppp:
-            cur.execute('INSERT INTO ppp_soln ("NetworkCode", "StationCode", "X", "Y", "Z", "Year", "DOY", '
-                        '"ReferenceFrame") VALUES (%s,%s,%s,%s,%s,%s,%s,%s) ON CONFLICT DO NOTHING', row)
-        for row in stats:
-            cur.execute('INSERT INTO gamit_stats ("Project", subnet, "Year", "DOY", "FYear", wl, nl, nrms, iterations, '
-                        'node, system) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s) ON CONFLICT DO NOTHING', row)
+        execute_values(cur, 'INSERT INTO gamit_soln ("NetworkCode", "StationCode", "Project", "Year", "DOY", "FYear", '
+                       '"X", "Y", "Z", sigmax, sigmay, sigmaz, "VarianceFactor") VALUES %s ON CONFLICT DO NOTHING',
+                       rows, page_size=5000)
+        execute_values(cur, 'INSERT INTO ppp_soln ("NetworkCode", "StationCode", "X", "Y", "Z", "Year", "DOY", '
+                       '"ReferenceFrame") VALUES %s ON CONFLICT DO NOTHING', ppp, page_size=5000)
+        execute_values(cur, 'INSERT INTO gamit_stats ("Project", subnet, "Year", "DOY", "FYear", wl, nl, nrms, '
+                       'iterations, node, system) VALUES %s ON CONFLICT DO NOTHING', stats, page_size=5000)
     return [f"daily solutions: project {PROJECT}, {len(stats)} days {START} .. {END} (every {EVERY} days), "
             f"{len(rows)} station-days; try: geode stack run example all --project {PROJECT}"]

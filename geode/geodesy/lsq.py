@@ -64,5 +64,5 @@ def robust_lsq(A: np.ndarray, L: np.ndarray, *, limit: float = LIMIT, max_passes
         P = (f / factor) ** 2
     N = (A * P[:, None]).T @ A
     cov = np.linalg.pinv(N) * so * so
-    s = np.abs(v) / factor if factor > 0 else np.zeros(n)
+    s = np.abs(v) / factor  # factor > 0: it starts at 1 and is only multiplied by so > 0
     return LsqResult(x, np.sqrt(np.abs(np.diag(cov))), cov, v, float(factor), f, s <= limit, passes, converged)
