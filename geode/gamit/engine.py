@@ -53,7 +53,6 @@ class SessionJob:
     directory: str
     fyear: float
     stations: list[StationDay]
-    ties: list[str] = field(default_factory=list)
     brdc_template: str = ""
     sp3_template: str = ""
     sp3_centers: list[str] = field(default_factory=list)
@@ -120,6 +119,20 @@ class Programs:
                               stdout=output).returncode
 
 
+def link_tables(programs: Programs, tables: Path, year: int, eop_type: str) -> None:
+    """sh_links.tables: GAMIT's standard tables of ``year`` linked into ``tables``."""
+    programs.run(["sh_links.tables", "-frame", "J2000", "-year", str(year), "-eop", eop_type, "-topt", "none"],
+                 tables, tables / "sh_links.out")
+
+
+def glbtosnx(programs: Programs, cwd: Path, glx: Path, snx: Path, output: Path) -> Path:
+    """The SINEX of a GLOBK h-file (both named relative to ``cwd``); raises with the log's tail if none appears."""
+    programs.run(["glbtosnx", ".", "", os.path.relpath(glx, cwd), os.path.relpath(snx, cwd)], cwd, output)
+    if not snx.exists():
+        raise EngineError(f"glbtosnx did not write {snx.name}: {tail(output, 3)}")
+    return snx
+
+
 def tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
     try:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
@@ -173,7 +186,7 @@ def run_system(job: SessionJob, root: Path, system: str, programs: Programs) -> 
         result.iterations = attempt
         before = _read(lfile)
         (root / "tables" / f"lfile.{attempt}").write_text(before)
-        out = root / f"{cfg.org}{day.gpsweek:04d}{day.gpswkday}{system}{attempt}.out"
+        out = root / f"{cfg.org}{day.wwwwd}{system}{attempt}.out"
         args = ["sh_gamit", "-gnss", system, "-update_l", "N", "-topt", "none", "-c", "-copt", "null"]
         if cfg.noftp:
             args.append("-noftp")
@@ -250,7 +263,7 @@ def run_system(job: SessionJob, root: Path, system: str, programs: Programs) -> 
     result.glx = str(glx[0].relative_to(root))
     ofiles = sorted(daydir.glob(f"o*a.{ddd}*"))
     if ofiles:
-        shutil.move(str(ofiles[-1]), gsoln / f"{cfg.org}{day.gpsweek:04d}{day.gpswkday}.trp")
+        shutil.move(str(ofiles[-1]), gsoln / f"{cfg.org}{day.wwwwd}.trp")
     result.success = True
     return result
 
@@ -284,22 +297,18 @@ def combine_systems(job: SessionJob, root: Path, results: list[SystemResult], pr
 
 def make_sinex(job: SessionJob, root: Path, glx: Path, programs: Programs) -> Path:
     day = _day_of(job)
-    snx = root / "glbf" / f"{job.cfg.org.lower()}{day.gpsweek:04d}{day.gpswkday}.snx"
-    programs.run(["glbtosnx", ".", "", str(glx.relative_to(root)), str(snx.relative_to(root))], root,
-                 root / "glbf" / "glbtosnx.out")
-    if not snx.exists():
-        raise EngineError(f"glbtosnx did not write {snx.name}: {tail(root / 'glbf' / 'glbtosnx.out', 3)}")
-    return snx
+    snx = root / "glbf" / f"{job.cfg.org.lower()}{day.wwwwd}.snx"
+    return glbtosnx(programs, root, glx, snx, root / "glbf" / "glbtosnx.out")
 
 
 def collect_ztd(job: SessionJob, root: Path, results: list[SystemResult]) -> Path:
     """glbf/<org><wwww><d>.znd: the ATM_ZEN lines of every successful system's o-file."""
     day = _day_of(job)
-    znd = root / "glbf" / f"{job.cfg.org}{day.gpsweek:04d}{day.gpswkday}.znd"
+    znd = root / "glbf" / f"{job.cfg.org}{day.wwwwd}.znd"
     lines = []
     for r in results:
         if r.success:
-            trp = root / "gsoln" / r.system / f"{job.cfg.org}{day.gpsweek:04d}{day.gpswkday}.trp"
+            trp = root / "gsoln" / r.system / f"{job.cfg.org}{day.wwwwd}.trp"
             lines += [line for line in _read(trp).splitlines() if line.lstrip().startswith("ATM_ZEN")]
     znd.write_text("".join(line + "\n" for line in lines))
     return znd
@@ -344,8 +353,7 @@ def combine_subnetworks(cfg: SessionConfig, year: int, doy: int, sessions: list[
     for dirname, directory in sessions:
         for glx in sorted(Path(directory, "glbf").glob("h*.glx")):
             shutil.copyfile(glx, work / f"h{dirname}{year:04d}{doy:03d}_{cfg.expt}.glx")
-    programs.run(["sh_links.tables", "-frame", "J2000", "-year", str(year), "-eop", cfg.eop_type, "-topt", "none"],
-                 tables, tables / "sh_links.out")
+    link_tables(programs, tables, year, cfg.eop_type)
     pmu = Path.home() / "gg" / "tables" / "pmu.usno"
     if pmu.exists() and not (tables / "pmu.usno").exists():
         (tables / "pmu.usno").symlink_to(pmu)
@@ -363,8 +371,5 @@ def combine_subnetworks(cfg: SessionConfig, year: int, doy: int, sessions: list[
     programs.run(["globk", "0", "../file.prt", "../globk.log", "globk.gdl", "globk.cmd"], tables, work / "globk.out")
     if not (work / "file.GLX").exists():
         raise EngineError(f"globk did not combine the sub-networks: {tail(work / 'globk.out', 3)}")
-    snx = work / f"{cfg.org.lower()}{day.gpsweek:04d}{day.gpswkday}.snx"
-    programs.run(["glbtosnx", ".", "", "../file.GLX", f"../{snx.name}"], tables, work / "glbtosnx.out")
-    if not snx.exists():
-        raise EngineError(f"glbtosnx did not write {snx.name}: {tail(work / 'glbtosnx.out', 3)}")
-    return snx
+    snx = work / f"{cfg.org.lower()}{day.wwwwd}.snx"
+    return glbtosnx(programs, tables, work / "file.GLX", snx, work / "glbtosnx.out")

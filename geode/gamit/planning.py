@@ -161,7 +161,7 @@ def _apriori(key: str, year: int, doy: int, row: dict, ppp: dict, apr: dict, cfg
 
 def plan_days(db, cfg: SessionConfig, days: list, extra_specs: list[str] = (), settings=None) -> list[DayPlan]:
     """Plan every day of ``days`` (geode.dates.GnssDate). Raises StationListError for unknown stations."""
-    from ..stations import select_stations, station_rows
+    from ..stations import select_stations, station_days_sql, station_key_sql, station_rows
 
     refs = [r for r in select_stations(db, list(cfg.stn_list) + list(extra_specs))
             if not str(r.network).startswith("?")]
@@ -172,27 +172,23 @@ def plan_days(db, cfg: SessionConfig, days: list, extra_specs: list[str] = (), s
     if not days:
         return []
     first, last = min(days), max(days)
-    span = (first.year * 1000 + first.doy, last.year * 1000 + last.doy)
-    key_sql = '"NetworkCode" || \'.\' || "StationCode" = ANY(%s)'
-    day_sql = '("{y}" * 1000 + "{d}") BETWEEN %s AND %s'
+    rinex_sql, rinex_params = station_days_sql(keys, first, last)
+    day_sql, day_params = station_days_sql(keys, first, last, year="Year", doy="DOY")
 
     rinex: dict[tuple[int, int], list[dict]] = {}
-    for r in db.query(f'SELECT * FROM rinex_proc WHERE {key_sql} AND '
-                      + day_sql.format(y="ObservationYear", d="ObservationDOY"), (keys, *span)):
+    for r in db.query(f'SELECT * FROM rinex_proc WHERE {rinex_sql}', rinex_params):
         rinex.setdefault((int(r["ObservationYear"]), int(r["ObservationDOY"])), []).append(r)
     info: dict[str, list[dict]] = {}
-    for r in db.query(f'SELECT "NetworkCode", "StationCode", "DateStart", "DateEnd" FROM stationinfo WHERE {key_sql}',
-                      (keys,)):
+    for r in db.query('SELECT "NetworkCode", "StationCode", "DateStart", "DateEnd" FROM stationinfo WHERE '
+                      + station_key_sql(), (keys,)):
         info.setdefault(f"{r['NetworkCode']}.{r['StationCode']}", []).append(r)
     ppp = {(f"{r['NetworkCode']}.{r['StationCode']}", int(r["Year"]), int(r["DOY"])): r
-           for r in db.query(f'SELECT * FROM ppp_soln WHERE {key_sql} AND '
-                             + day_sql.format(y="Year", d="DOY") + ' ORDER BY "ReferenceFrame" DESC', (keys, *span))}
+           for r in db.query(f'SELECT * FROM ppp_soln WHERE {day_sql} ORDER BY "ReferenceFrame" DESC', day_params)}
     apr = {(f"{r['NetworkCode']}.{r['StationCode']}", int(r["Year"]), int(r["DOY"])): r
-           for r in db.query(f'SELECT * FROM apr_coords WHERE {key_sql} AND '
-                             + day_sql.format(y="Year", d="DOY"), (keys, *span))}
+           for r in db.query(f'SELECT * FROM apr_coords WHERE {day_sql}', day_params)}
     from ..etm.apriori import load_station_model
 
-    models = {k: load_station_model(db, by_key[k]["NetworkCode"], by_key[k]["StationCode"]) for k in keys}
+    models: dict = {}  # key -> StoredModel or None, loaded on first use: only stations active some day need one
     from ..archive.layout import ArchiveLayout
 
     layout = ArchiveLayout.from_db(db)
@@ -201,7 +197,7 @@ def plan_days(db, cfg: SessionConfig, days: list, extra_specs: list[str] = (), s
     plans = []
     for day in sorted(days):
         year, doy = day.year, day.doy
-        day_start = dt.datetime.combine(day.date, dt.time())
+        day_start = day.datetime
         active: dict[str, StationDay] = {}
         skipped: list[tuple[str, str]] = []
         for r in sorted(rinex.get((year, doy), []), key=lambda r: (r["NetworkCode"], r["StationCode"])):
@@ -221,6 +217,8 @@ def plan_days(db, cfg: SessionConfig, days: list, extra_specs: list[str] = (), s
                 skipped.append((key, f"no station info record covers {start:%Y-%m-%d %H:%M} - {end:%H:%M}"))
                 continue
             row = by_key[key]
+            if key not in models:
+                models[key] = load_station_model(db, row["NetworkCode"], row["StationCode"])
             coords = _apriori(key, year, doy, row, ppp, apr, cfg, models)
             if coords is None:
                 skipped.append((key, "no a-priori coordinates (etm, ppp_soln, apr_coords or stations.auto_x)"))

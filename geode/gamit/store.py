@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass
 
 from ..errors import GeodeError
-from ..jobs.process import pid_alive
+from ..jobs.process import local_process_gone
 
 LEASE_SECONDS = 300  # renewed every LEASE_SECONDS / 5 while a session runs
 
@@ -34,7 +34,7 @@ def _owner_dead(owner: str | None) -> bool:
     if not owner or ":" not in owner:
         return True
     host, _, pid = owner.rpartition(":")
-    return host == socket.gethostname() and pid.isdigit() and not pid_alive(int(pid))
+    return local_process_gone(host, pid)
 
 
 def save_subnets(db, sessions, aliases: dict[str, str]) -> None:

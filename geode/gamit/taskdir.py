@@ -10,6 +10,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from ..dates import GnssDate
 from ..errors import GeodeError
 from ..products import existing, expand_template, find_product, uncompressed_copy
 from .planning import StationDay
@@ -137,15 +138,15 @@ def systems_in(path: Path) -> set[str]:
     return set(SYSTEMS) if header.system in ("M", "") else {header.system}
 
 
-def fetch_orbits(root: Path, job, day) -> None:
+def fetch_orbits(root: Path, job, day: GnssDate) -> None:
     brdc = existing(Path(expand_template(job.brdc_template, day))) if job.brdc_template else None
     if brdc is None:
-        raise TaskDirError(f"no broadcast orbit for {day.year}_{day.doy:03d} "
+        raise TaskDirError(f"no broadcast orbit for {day.yyyy_ddd} "
                            f"(looked for [archive] brdc = {job.brdc_template or 'not set'})")
     uncompressed_copy(brdc, root / "brdc" / f"brdc{day.doy:03d}0.{day.year % 100:02d}n")
     sp3 = find_product(job.sp3_template, day, job.sp3_centers) if job.sp3_template else None
     if sp3 is None:
-        raise TaskDirError(f"no precise orbit for {day.year}_{day.doy:03d} "
+        raise TaskDirError(f"no precise orbit for {day.yyyy_ddd} "
                            f"(looked for [archive] sp3 = {job.sp3_template or 'not set'})")
     # sh_gamit's default orbit is igsf: the file must be called igs<wwwwd>.sp3 whichever centre made it
-    uncompressed_copy(sp3, root / "igs" / f"igs{day.gpsweek:04d}{day.gpswkday}.sp3")
+    uncompressed_copy(sp3, root / "igs" / f"igs{day.wwwwd}.sp3")

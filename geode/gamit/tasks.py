@@ -103,11 +103,11 @@ def run_session(job: SessionJob) -> dict:
         root = Path(job.directory)
         day = GnssDate(job.year, job.doy)
         try:
-            notes = _build(db, job, root, day)
+            programs = engine.Programs(root, job.cfg, job.gamit_path)
+            notes = _build(db, job, root, day, programs)
             if job.dry_run:
                 store.finish(db, key, owner, state="planned", stats=[], message="dry run: directory built")
                 return {"label": job.label, "state": "dry-run", "directory": str(root), "notes": notes}
-            programs = engine.Programs(root, job.cfg, job.gamit_path)
             started = store.utcnow()
             systems, skipped = _systems_with_data(job, root)
             results = [engine.run_system(job, root, system, programs) for system in systems]
@@ -164,7 +164,7 @@ def _systems_with_data(job: SessionJob, root: Path) -> tuple[list[str], list[str
     return run, [s for s in job.cfg.systems if s not in run]
 
 
-def _build(db, job: SessionJob, root: Path, day) -> list[str]:
+def _build(db, job: SessionJob, root: Path, day, programs: engine.Programs) -> list[str]:
     """The task directory; returns notes (stations dropped, products missing in a dry run)."""
     taskdir.prepare_directory(root)
     taskdir.write_tables(root, job, _station_info(db, job))
@@ -176,10 +176,8 @@ def _build(db, job: SessionJob, root: Path, day) -> list[str]:
             raise
         notes.append(str(exc))
     if not job.dry_run:
-        programs = engine.Programs(root, job.cfg, job.gamit_path)
         tables = root / "tables"
-        programs.run(["sh_links.tables", "-frame", "J2000", "-year", str(job.year), "-eop", job.cfg.eop_type,
-                      "-topt", "none"], tables, tables / "sh_links.out")
+        engine.link_tables(programs, tables, job.year, job.cfg.eop_type)
         (tables / "eq_rename").unlink(missing_ok=True)
         (tables / "eq_rename").write_text("\n")  # empty: GLOBK must never rename sites (keys stay ALIAS_GPS)
         if len(list((root / "rinex").iterdir())) < 2:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import shutil
 from dataclasses import dataclass, field
 
+from ..dates import GnssDate
 from ..errors import ConfigError, GeodeError
 from . import store
 from .engine import SessionJob
@@ -27,11 +28,6 @@ class RunReport:
     failures: list[dict] = field(default_factory=list)  # {"unit", "message", "log_tail"}
     skipped_done: int = 0
     incomplete_days: list[str] = field(default_factory=list)
-    interrupted: bool = False
-
-    @property
-    def ok(self) -> bool:
-        return not self.failures and not self.interrupted
 
 
 def product_settings(settings) -> dict:
@@ -44,24 +40,16 @@ def product_settings(settings) -> dict:
             "gamit_path": str(settings.get("gamit.gamit_path") or "")}
 
 
-def _fyear(year: int, doy: int) -> float:
-    """Noon of the day as a fractional year (GeoDE's FYear of daily solutions)."""
-    from ..dates import GnssDate
-
-    return GnssDate(year, doy).fyear
-
-
-def session_jobs(plans: list[DayPlan], cfg: SessionConfig, settings, dry_run: bool) -> list[SessionJob]:
-    products = product_settings(settings)
+def session_jobs(plans: list[DayPlan], cfg: SessionConfig, products: dict, dry_run: bool) -> list[SessionJob]:
+    """``products``: product_settings() of the run."""
     jobs = []
     for plan in plans:
         for s in plan.sessions:
             if s.state == "done" and not dry_run:
                 continue
             jobs.append(SessionJob(cfg=cfg, project=s.project, year=s.year, doy=s.doy, subnet=s.subnet,
-                                   dirname=s.dirname, directory=s.directory, fyear=_fyear(s.year, s.doy),
-                                   stations=[plan.stations[k] for k in s.stations], ties=list(s.ties),
-                                   dry_run=dry_run, **products))
+                                   dirname=s.dirname, directory=s.directory, fyear=GnssDate(s.year, s.doy).fyear,
+                                   stations=[plan.stations[k] for k in s.stations], dry_run=dry_run, **products))
     return jobs
 
 
@@ -69,9 +57,8 @@ def purge(db, cfg: SessionConfig, plans: list[DayPlan]) -> None:
     """Delete the days' directories and rows (gamit_soln, gamit_stats, gamit_subnets, gamit_ztd, sessions).
     Refused while a session of those days runs somewhere (its lease is live): nothing is deleted then."""
     for plan in plans:
-        live = db.query('SELECT subnet, lease_owner FROM gamit_sessions WHERE "Project" = %s AND "Year" = %s '
-                        "AND \"DOY\" = %s AND state = 'running' AND lease_until > now()",
-                        (cfg.project, plan.year, plan.doy))
+        live = [r for r in store.session_rows(db, cfg.project, plan.year, plan.doy)
+                if r["state"] == "running" and r["live"]]
         if live:
             raise GeodeError(f"cannot purge {plan.label}: subnet {int(live[0]['subnet'])} is running on "
                              f"{live[0]['lease_owner']}")
@@ -97,7 +84,8 @@ def run(db, settings, cfg: SessionConfig, days: list, runner, *, dry_run: bool =
             store.save_aliases(db, aliases)
             store.save_subnets(db, new, aliases)
     report = RunReport(plans)
-    jobs = session_jobs(plans, cfg, settings, dry_run)
+    products = product_settings(settings)
+    jobs = session_jobs(plans, cfg, products, dry_run)
     report.skipped_done = sum(len(p.sessions) for p in plans) - len(jobs)
     ran_days: set[tuple[int, int]] = set()
 
@@ -134,8 +122,8 @@ def run(db, settings, cfg: SessionConfig, days: list, runner, *, dry_run: bool =
                                'AND "Year" = %s AND "DOY" = %s', (cfg.project, s.subnet, s.year, s.doy))
             aliases = dict(zip(row["alias"], row["stations"])) if row else {}
             sessions.append(DaySession(s.subnet, s.dirname, s.directory, aliases))
-        day_jobs.append(DayJob(cfg, plan.year, plan.doy, _fyear(plan.year, plan.doy), sessions,
-                               product_settings(settings)["gamit_path"]))
+        day_jobs.append(DayJob(cfg, plan.year, plan.doy, GnssDate(plan.year, plan.doy).fyear, sessions,
+                               products["gamit_path"]))
     if day_jobs:
         days_summary = runner.map(combine_day, day_jobs, on_result=lambda o: report.days.append(o.result),
                                   progress=progress, description="GLOBK day combinations")
@@ -161,7 +149,7 @@ def status(db, cfg: SessionConfig, days: list) -> list[dict]:
         solved = db.query_one('SELECT count(*) AS n FROM gamit_soln WHERE "Project" = %s AND "Year" = %s '
                               'AND "DOY" = %s', params)["n"]
         if not subnets:
-            out.append({"date": f"{day.year}_{day.doy:03d}", "subnet": None, "state": "not planned",
+            out.append({"date": day.yyyy_ddd, "subnet": None, "state": "not planned",
                         "stations": 0, "ties": 0, "systems": [], "message": "", "solutions": solved})
             continue
         for r in subnets:
@@ -172,7 +160,7 @@ def status(db, cfg: SessionConfig, days: list) -> list[dict]:
             if state == "running" and not row.get("live"):
                 state = "stalled"  # its worker stopped renewing the lease: lost, or killed before redelivery
             out.append({
-                "date": f"{day.year}_{day.doy:03d}", "subnet": n, "state": state,
+                "date": day.yyyy_ddd, "subnet": n, "state": state,
                 "stations": len(r["stations"] or []), "ties": len(r["ties"] or []),
                 "systems": [{"system": s["system"], "nrms": s["nrms"], "wl": s["wl"], "nl": s["nl"],
                              "iterations": int(s["iterations"] or 0)} for s in st],

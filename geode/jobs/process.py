@@ -20,6 +20,7 @@ import ctypes
 import functools
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -69,6 +70,12 @@ def pid_alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def local_process_gone(host: str, pid: str) -> bool:
+    """Whether ``host``/``pid`` (as written in a lease or a file name) names a process of this host that no
+    longer exists; a process of another host is never known to be gone."""
+    return host == socket.gethostname() and pid.isdigit() and not pid_alive(int(pid))
 
 
 def kill_group(proc: subprocess.Popen, grace: float = KILL_GRACE) -> None:

@@ -20,7 +20,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..jobs.process import pid_alive
+from ..jobs.process import local_process_gone
 from . import credentials, validate
 from .catalog import DEFAULT_FORMAT, display_url, split_fqdn
 from .protocols import Client, NotFound, TransferError, open_client
@@ -111,13 +111,13 @@ def temp_root(data_in: Path) -> Path:
 
 def clean_stale_parts(data_in: Path) -> int:
     """Remove partial files left by dead processes of this host (Ctrl-C'd or killed runs)."""
-    root, removed, host = temp_root(data_in), 0, socket.gethostname()
+    root, removed = temp_root(data_in), 0
     if not root.is_dir():
         return 0
     for part in root.rglob(f"*{PART_SUFFIX}*"):
         owner_host, _, rest = part.name.partition("~")
         pid_text = rest.split("~", 1)[0]
-        if owner_host != host or not pid_text.isdigit() or pid_alive(int(pid_text)):
+        if not local_process_gone(owner_host, pid_text):
             continue
         shutil.rmtree(part, ignore_errors=True) if part.is_dir() else part.unlink(missing_ok=True)
         removed += 1

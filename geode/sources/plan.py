@@ -133,8 +133,7 @@ def build_plan(db, refs: list[StationRef], days: list[GnssDate], data_in: Path, 
 
 
 def ensure_attempts_table(db) -> None:
-    row = db.query_one("SELECT to_regclass('download_attempts') IS NOT NULL AS ok")
-    if not row or not row["ok"]:
+    if not db.table_exists("download_attempts"):
         raise ConfigError("the database has no download_attempts table: run 'geode db upgrade'")
 
 

@@ -90,20 +90,9 @@ def start_http(root: Path, *, drop: bool = False, require_auth: bool = False, st
     return Running(server.server_address[1], root, stop, requests, peers)
 
 
-def self_signed_certificate(folder: Path) -> tuple[Path, Path]:
-    """A certificate for 127.0.0.1 (openssl CLI); point SSL_CERT_FILE at it so clients trust it."""
-    import subprocess
-
-    cert, key = folder / "cert.pem", folder / "key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out",
-                    str(cert), "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
-                   check=True, capture_output=True)
-    return cert, key
-
-
-def self_signed_certificate_py(folder: Path, name: str = "ca") -> tuple[Path, Path]:
-    """The same as ``self_signed_certificate``, made with the ``cryptography`` package (no openssl CLI):
-    a certificate for 127.0.0.1, valid for a day; point SSL_CERT_FILE at it so clients trust it."""
+def self_signed_certificate(folder: Path, name: str = "ca") -> tuple[Path, Path]:
+    """(certificate, key) for 127.0.0.1, valid for a day, made with the ``cryptography`` package (no openssl
+    CLI); point SSL_CERT_FILE at it so clients trust it."""
     import datetime
     import ipaddress
 

@@ -14,14 +14,14 @@ import pytest
 from geode.sources.protocols import NotFound, TransferError, open_client
 
 from .helpers import DAY, rinex2_name, serve_rinex
-from .servers import PASSWORD, USER, self_signed_certificate_py, start_ftp
+from .servers import PASSWORD, USER, self_signed_certificate, start_ftp
 
 PATH = f"/{DAY.year}/{DAY.doy:03d}/{rinex2_name('algo', DAY)}"
 
 
 @pytest.fixture
 def certificate(tmp_path):
-    return self_signed_certificate_py(tmp_path)
+    return self_signed_certificate(tmp_path)
 
 
 @pytest.fixture

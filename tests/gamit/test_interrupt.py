@@ -5,12 +5,13 @@ the other sessions go on, and the cancelled one is listed as a failure (exit 1).
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import time
 
 import pytest
+
+from tests.fixtures.processes import gone
 
 from .conftest import DOYS, YEAR
 
@@ -21,24 +22,6 @@ def _wait_for(path, timeout=60.0):
         if time.monotonic() > deadline:
             raise AssertionError(f"{path} did not appear")
         time.sleep(0.1)
-
-
-def _gone(pid: int, timeout=30.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return True
-        # a zombie still answers kill(0); its state letter says it is dead
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                if f.read().split()[2] == "Z":
-                    return True
-        except FileNotFoundError:
-            return True
-        time.sleep(0.1)
-    return False
 
 
 @pytest.mark.parametrize("sig,code", [(signal.SIGINT, 130), (signal.SIGTERM, 1)])
@@ -57,7 +40,7 @@ def test_signal_ends_the_gamit_process_tree(db, network, sig, code):
             proc.kill()
     assert proc.returncode == code, err
     assert "interrupted" in err
-    assert _gone(standin), "the stand-in sh_gamit outlived geode"
+    assert gone([standin], timeout=30.0), "the stand-in sh_gamit outlived geode"
     # Ctrl-C stops the run before the next session; SIGTERM cancels only the session it hit
     assert (marker.parent.parent / "arg.IGN002").exists() == (sig == signal.SIGTERM)
     row = db.query_one("SELECT state, message FROM gamit_sessions WHERE subnet = 1")

@@ -12,17 +12,10 @@ import pytest
 from geode.errors import GeodeError
 from geode.jobs import run_subprocess
 from geode.jobs.process import SubprocessTerminated, SubprocessTimeout
+from tests.fixtures.processes import gone
 
 # a shell that starts a grandchild and records both pids, like sh_gamit starting its programs
 TREE = "sleep 300 & echo $$ $! > {pids}; wait"
-
-
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().split()[2] != "Z"
-    except FileNotFoundError:
-        return False
 
 
 def _pids(path, timeout=10.0):
@@ -31,15 +24,6 @@ def _pids(path, timeout=10.0):
         assert time.monotonic() < deadline
         time.sleep(0.05)
     return [int(p) for p in path.read_text().split()]
-
-
-def _gone(pids, timeout=10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while any(_alive(p) for p in pids):
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True
 
 
 def test_output_and_exit_status(tmp_path):
@@ -55,7 +39,7 @@ def test_timeout_kills_the_process_tree(tmp_path):
     pids = tmp_path / "pids"
     with pytest.raises(SubprocessTimeout, match="did not finish within 1 s"):
         run_subprocess(["sh", "-c", TREE.format(pids=pids)], timeout=1)
-    assert _gone(_pids(pids))
+    assert gone(_pids(pids))
 
 
 @pytest.mark.parametrize("to_file", [False, True], ids=["captured", "to-file"])
@@ -67,7 +51,7 @@ def test_sigterm_of_the_unit_kills_the_process_tree(tmp_path, to_file):
     with pytest.raises(SubprocessTerminated):
         run_subprocess(["sh", "-c", TREE.format(pids=pids)], timeout=60,
                        stdout=tmp_path / "log" if to_file else None)
-    assert _gone(_pids(pids))
+    assert gone(_pids(pids))
     assert signal.getsignal(signal.SIGTERM) == before  # the caller's handler is back
 
 
@@ -76,4 +60,4 @@ def test_ctrl_c_kills_the_process_tree(tmp_path):
     threading.Timer(1.0, lambda: (_pids(pids), os.kill(os.getpid(), signal.SIGINT))).start()
     with pytest.raises(KeyboardInterrupt):
         run_subprocess(["sh", "-c", TREE.format(pids=pids)], timeout=60)
-    assert _gone(_pids(pids))
+    assert gone(_pids(pids))
