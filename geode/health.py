@@ -73,21 +73,17 @@ def check_database(settings) -> tuple[Check, Any]:
     from dataclasses import replace
 
     from .db.connection import Database, resolve_target
+    from .db.embedded import running_target
 
     try:
         target = resolve_target(settings)
     except ConfigError as exc:
         return Check("database", FAIL, str(exc), "fix [postgres] or GEODE_DATABASE_URL", int(ExitCode.CONFIG)), None
-    if target.embedded:
-        from .db.embedded import running_info
-
-        info = None
-        if target.data_dir and (target.data_dir / "PG_VERSION").exists():
-            info = running_info(target.data_dir)
-        if info is None:
-            return Check("database", WARN, f"{target.describe()} is not running; it starts on first use",
-                         "set [postgres] hostname or GEODE_DATABASE_URL to use a shared server"), None
-        target = replace(target, host=str(info.socket_dir), port=info.port or 5432)
+    running = running_target(target)
+    if running is None:
+        return Check("database", WARN, f"{target.describe()} is not running; it starts on first use",
+                     "set [postgres] hostname or GEODE_DATABASE_URL to use a shared server"), None
+    target = running
     try:
         db = Database.connect(replace(target, connect_timeout=min(target.connect_timeout, 2)))
     except GeodeError as exc:
@@ -97,9 +93,9 @@ def check_database(settings) -> tuple[Check, Any]:
 
 
 def check_schema(db) -> Check:
-    from .db.schema import available_migrations, current_version
+    from .db.schema import current_version, latest_version
 
-    have, want = current_version(db), max(m.version for m in available_migrations())
+    have, want = current_version(db), latest_version()
     if have < want:
         return Check("schema", FAIL, f"schema version {have}, this geode needs {want}",
                      "run `geode db upgrade`", int(ExitCode.FAILURE))
@@ -302,7 +298,7 @@ def run_doctor(config_file=None) -> list[Check]:
 
 
 @task("geode.health.check_worker", queue="compute")
-def check_worker(caller: dict | None = None, queues: list[str] | None = None) -> dict:
+def check_worker(caller: dict | None = None) -> dict:
     """Run on one worker (through its direct queue): versions vs the caller's, database, config, programs, paths.
 
     Returns {"success", "node", "errors", "checks"}; ``caller`` is the caller's geode/python/config identity.
@@ -325,9 +321,7 @@ def check_worker(caller: dict | None = None, queues: list[str] | None = None) ->
         checks.append(database)
         if db is not None:
             db.close()
-        # only the programs this worker's queues need (an io worker does not need GAMIT)
-        users = {u for q in (queues or QUEUE_USERS) for u in QUEUE_USERS.get(q, [])}
-        checks += [c for c in check_executables(settings) if any(n.startswith(u) for n in c.needed_by for u in users)]
+        checks += check_executables(settings)
         checks += check_paths(settings)
         production = settings.production_dir
         try:

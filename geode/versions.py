@@ -19,16 +19,12 @@ def package_version(name: str) -> str | None:
 def postgres_server_version(settings) -> str:
     """The server's version if it answers quickly; the embedded server is not started for this."""
     from .db.connection import Database, resolve_target
+    from .db.embedded import running_target
     from .errors import GeodeError
 
-    target = resolve_target(settings)
-    if target.embedded:
-        from .db.embedded import running_info
-
-        info = running_info(target.data_dir) if target.data_dir and (target.data_dir / "PG_VERSION").exists() else None
-        if info is None:
-            return "not running (embedded)"
-        target = replace(target, host=str(info.socket_dir), port=info.port or 5432)
+    target = running_target(resolve_target(settings))
+    if target is None:
+        return "not running (embedded)"
     try:
         with Database.connect(replace(target, connect_timeout=min(target.connect_timeout, 3))) as db:
             return db.server_version

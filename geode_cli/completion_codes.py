@@ -7,7 +7,6 @@ Kept free of Typer so the console script can answer a TAB without building the c
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 from geode.errors import GeodeError
 
@@ -22,16 +21,12 @@ def codes(kind: str, config_file: str | None = None) -> list[str]:
     """
     from geode.config import load_settings
     from geode.db import open_database, resolve_target
+    from geode.db.embedded import running_target
 
     try:
         settings = load_settings(config_file, {"postgres.connect_timeout": LOOKUP_TIMEOUT})
-        target = resolve_target(settings)
-        if target.embedded:
-            from geode.db.embedded import running_info
-
-            data_dir = Path(target.data_dir or "")
-            if not (data_dir / "PG_VERSION").exists() or running_info(data_dir) is None:
-                return []
+        if running_target(resolve_target(settings)) is None:
+            return []
         db = open_database(settings, migrate=False)
     except GeodeError:
         return []

@@ -36,6 +36,16 @@ def notice(message: str) -> None:
     err.print(message, style="dim", highlight=False, markup=False)
 
 
+def failures(items: Sequence[tuple[str, str] | str], heading: str = "problem(s)") -> None:
+    """What failed, on stderr: 'N problem(s):' (or another heading) in bold red, then one line per item,
+    '  unit: message' for a pair or the text itself; nothing when there are none."""
+    if not items:
+        return
+    err.print(f"{len(items)} {heading}:", style="bold red", highlight=False)
+    for item in items:
+        err.print(f"  {item if isinstance(item, str) else f'{item[0]}: {item[1]}'}", markup=False, highlight=False)
+
+
 def table(columns: Sequence[str], rows: Iterable[Sequence[Any]], title: str | None = None) -> None:
     from rich.markup import escape
     from rich.table import Table

@@ -37,11 +37,12 @@ class AppContext:
             self._db = open_database(self.settings)
         return self._db
 
-    def runner(self):
-        """The dispatch runner chosen by --parallel/--noparallel and the configuration."""
+    def runner(self, parallel: bool | None = None):
+        """The dispatch runner chosen by the command's --parallel/--noparallel (when given), else the global
+        option, else the configuration."""
         from geode.jobs import get_runner
 
-        return get_runner(self.settings, self.parallel)
+        return get_runner(self.settings, self.parallel if parallel is None else parallel)
 
     def progress(self):
         from .console import RichProgress

@@ -45,13 +45,13 @@ def upgrade(ctx: typer.Context) -> None:
 @db_app.command("status")
 def status(ctx: typer.Context, json_: JsonOpt = False) -> None:
     """Server, schema version and row counts."""
-    from geode.db import available_migrations, current_version, open_database
+    from geode.db import current_version, latest_version, open_database
 
     actx = app_context(ctx)
     db = open_database(actx.settings)  # the embedded server is initialised on first use; others are not touched
     try:
         version = current_version(db)
-        latest = available_migrations()[-1].version
+        latest = latest_version()
         counts = {}
         for table in COUNTED_TABLES:
             if db.table_exists(table):

@@ -7,9 +7,11 @@ from typing import Annotated, Optional
 import typer
 from typer.core import TyperGroup
 
+from geode.dates import DATE_FORMS_HELP
+
 from . import console
 from .context import app_context
-from .options import DATES_HELP, JsonOpt, StationsArg
+from .options import JsonOpt, StationsArg
 
 
 class _DownloadGroup(TyperGroup):
@@ -46,20 +48,13 @@ ParallelOpt = Annotated[Optional[bool], typer.Option(
     "option, else the configuration.", show_default=False)]
 
 
-def _print_failures(items: list[tuple[str, str]]) -> None:
-    if items:
-        console.err.print(f"{len(items)} problem(s):", style="bold red", highlight=False)
-        for unit, message in items:
-            console.err.print(f"  {unit}: {message}", markup=False, highlight=False)
-
-
 @download_app.command("run", hidden=True)
 def run_cmd(
     ctx: typer.Context,
     stations: StationsArg = None,
     date_range: Annotated[Optional[tuple[str, str]], typer.Option(
         "--date-range", "-d", metavar="START END", help=f"First and last day, both included (the same date twice "
-        f"for one day). {DATES_HELP}", show_default=False)] = None,
+        f"for one day). {DATE_FORMS_HELP}", show_default=False)] = None,
     window: Annotated[Optional[int], typer.Option(
         "--window", "-w", min=0, help="The last DAYS days up to today (today included).", show_default=False)] = None,
     retries: Annotated[int, typer.Option(min=1, max=10, help="Attempts per file and source when a transfer "
@@ -74,7 +69,6 @@ def run_cmd(
 
     from geode.dates import GnssDate, date_range as days_between, parse_date_range
     from geode.errors import UsageError
-    from geode.jobs import get_runner
     from geode.sources.fetch import FetchOptions
     from geode.sources.plan import run_download
     from geode.stations import select_stations
@@ -95,7 +89,7 @@ def run_cmd(
     options = FetchOptions(retries=retries, backoff=backoff, timeout=timeout,
                            netrc=settings.get("sources.netrc"),
                            format_scripts_path=str(settings.path("archive.format_scripts_path") or "") or None)
-    runner = get_runner(settings, actx.parallel if parallel is None else parallel)
+    runner = actx.runner(parallel)
     try:
         report = run_download(actx.db, refs, days_between(start, end), data_in, runner, options=options,
                               progress=actx.progress())
@@ -116,8 +110,8 @@ def run_cmd(
         console.notice(f"{counts['downloaded']} downloaded ({counts['bytes']} bytes), {counts['not_found']} not "
                        f"found, {counts['failed']} failed, {counts['skipped']} skipped (already archived or in "
                        "data_in)")
-    _print_failures([(f"{stn} {d.year}-{d.doy:03d}", d.reason) for stn, d in report.days("failed")]
-                    + report.plan.problems + [(f["unit"], f["message"]) for f in report.failures])
+    console.failures([(f"{stn} {d.year}-{d.doy:03d}", d.reason) for stn, d in report.days("failed")]
+                     + report.plan.problems + [(f["unit"], f["message"]) for f in report.failures])
     if not report.ok:
         raise typer.Exit(1)
 
@@ -263,7 +257,7 @@ def sources_test(
     station: Annotated[Optional[str], typer.Option(
         help="Also fetch this station's file (net.stn) for --date, to check the path template.",
         show_default=False)] = None,
-    date: Annotated[Optional[str], typer.Option(help=f"Day for --station (default: 2 days ago). {DATES_HELP}",
+    date: Annotated[Optional[str], typer.Option(help=f"Day for --station (default: 2 days ago). {DATE_FORMS_HELP}",
                                                 show_default=False)] = None,
     timeout: Annotated[float, typer.Option(min=1.0, help="Seconds for any network operation.")] = 20.0,
     json_: JsonOpt = False,

@@ -7,9 +7,11 @@ from typing import Annotated, Optional
 
 import typer
 
+from geode.dates import DATE_FORMS_HELP
+
 from . import console
 from .context import app_context
-from .options import DATES_HELP, JsonOpt, StationsArg
+from .options import JsonOpt, StationsArg
 
 
 def register(app: typer.Typer) -> None:
@@ -20,7 +22,7 @@ def dra_cmd(ctx: typer.Context,
             project: Annotated[str, typer.Argument(help="gamit_soln project.")],
             stations: StationsArg = None,
             dates: Annotated[Optional[list[str]], typer.Option(
-                "--dates", "-d", metavar="DATE", help="First [and last] day (give twice). " + DATES_HELP)] = None,
+                "--dates", "-d", metavar="DATE", help="First [and last] day (give twice). " + DATE_FORMS_HELP)] = None,
             output: Annotated[Path, typer.Option("--output", "-o", metavar="DIR",
                                                  help="Folder for PROJECT_dra.json/.csv/.png and plots.")] = Path("."),
             plot: Annotated[bool, typer.Option("--plot", help="Also one PNG of differences per station.")] = False,
@@ -37,7 +39,6 @@ def dra_cmd(ctx: typer.Context,
 
     from geode.dates import parse_date_range
     from geode.dra import run_dra, save_exclusions
-    from geode.jobs import get_runner
     from geode.stack import load_days, load_meta, require_days
     from geode.stations import select_stations
 
@@ -49,7 +50,7 @@ def dra_cmd(ctx: typer.Context,
         days = [d for d in days if (d.year, d.doy) >= (start_end[0].year, start_end[0].doy)]
     require_days(days, project)
     meta = load_meta(actx.db, sorted({s for d in days for s in d.stations}), with_jumps=False)
-    runner = get_runner(actx.settings, actx.parallel if parallel is None else parallel)
+    runner = actx.runner(parallel)
     try:
         result = run_dra(runner, days, meta, progress=actx.progress(), limit_mm=limit_mm)
     finally:
@@ -76,10 +77,8 @@ def dra_cmd(ctx: typer.Context,
             console.warn(f"day {day}: alignment WRMS above {limit_mm} mm")
         console.notice(f"written: {output / (project + '_dra.json')}, .csv, .png"
                        + (f"; {excluded} outlier epoch(s) saved to gamit_soln_excl" if save_excluded else ""))
+    console.failures(result.failures, "unit(s) failed")
     if result.failures:
-        console.err.print(f"{len(result.failures)} unit(s) failed:", style="bold red", highlight=False)
-        for f in result.failures:
-            console.err.print(f"  {f}", markup=False, highlight=False)
         raise typer.Exit(1)
 
 

@@ -6,15 +6,17 @@ from typing import Annotated, Optional
 
 import typer
 
+from geode.dates import DATE_FORMS_HELP
+
 from . import console
 from .context import app_context
-from .options import DATES_HELP, JsonOpt
+from .options import JsonOpt
 
 CfgArg = Annotated[str, typer.Argument(
     metavar="CFG", help="Session config: GeoDE's INI .cfg ([gamit], [network]) or the same keys in a .toml file.",
     show_default=False)]
 DatesArg = Annotated[list[str], typer.Argument(
-    metavar="START [END]", help="Day, or first and last day, to process. " + DATES_HELP, show_default=False)]
+    metavar="START [END]", help="Day, or first and last day, to process. " + DATE_FORMS_HELP, show_default=False)]
 IncludeOpt = Annotated[Optional[list[str]], typer.Option(
     "--include", "-i", metavar="STN", help="Add stations to the config's stn_list (station-list grammar); repeat.")]
 ExcludeOpt = Annotated[Optional[list[str]], typer.Option(
@@ -90,12 +92,11 @@ def run_cmd(ctx: typer.Context, cfg: CfgArg, dates: DatesArg,
             include: IncludeOpt = None, exclude: ExcludeOpt = None, json_: JsonOpt = False) -> None:
     """Process the sessions not yet done: task directories, sh_gamit per system, GLOBK, stored results."""
     from geode.gamit import workflow
-    from geode.jobs import get_runner
 
     actx, session, days = _setup(ctx, cfg, dates)
     if purge and dry_run:
         raise typer.BadParameter("--purge deletes results: it cannot be combined with --dry-run")
-    runner = get_runner(actx.settings, actx.parallel if parallel is None else parallel)
+    runner = actx.runner(parallel)
     try:
         report = workflow.run(actx.db, actx.settings, session, days, runner, dry_run=dry_run, purge_first=purge,
                               extra_specs=_specs(include, exclude), progress=actx.progress())

@@ -26,6 +26,8 @@ COMMAND_MODULES = [
     "geode_cli.example", "geode_cli.completion",
 ]
 
+_PREVIOUS_CONFIG = "geode.previous_config"  # ctx.meta key: GEODE_CONFIG before root() set it
+
 
 class GeodeGroup(TyperGroup):
     """Maps library errors to the exit-code table at the one boundary: one line on stderr, no traceback."""
@@ -51,6 +53,18 @@ class GeodeGroup(TyperGroup):
             obj = ctx.obj
             if isinstance(obj, AppContext):
                 obj.close()
+            _restore_config_env(ctx)
+
+
+def _restore_config_env(ctx) -> None:
+    """Undo root()'s GEODE_CONFIG, so a later invocation in the same process (tests) does not inherit --config."""
+    if _PREVIOUS_CONFIG not in ctx.meta:
+        return
+    previous = ctx.meta.pop(_PREVIOUS_CONFIG)
+    if previous is None:
+        os.environ.pop("GEODE_CONFIG", None)
+    else:
+        os.environ["GEODE_CONFIG"] = previous
 
 
 def _is_click_exception(exc: BaseException) -> bool:
@@ -122,6 +136,7 @@ def root(
 ) -> None:
     console.setup_logging(verbose, quiet)
     if config:  # inline tasks read settings themselves (as workers do): let them see the same file
+        ctx.meta[_PREVIOUS_CONFIG] = os.environ.get("GEODE_CONFIG")
         os.environ["GEODE_CONFIG"] = config
     ctx.obj = AppContext(config_file=config, parallel=parallel, verbose=verbose, quiet=quiet, json=json_,
                          debug=debug)

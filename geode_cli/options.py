@@ -6,11 +6,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from geode.dates import DATE_FORMS_HELP
 from geode.stations import STATION_LIST_HELP
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
-
-DATES_HELP = DATE_FORMS_HELP
 
 StationsArg = Annotated[Optional[list[str]], typer.Argument(help=STATION_LIST_HELP, show_default=False)]

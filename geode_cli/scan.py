@@ -8,9 +8,11 @@ from typing import Annotated, Optional
 
 import typer
 
+from geode.dates import DATE_FORMS_HELP
+
 from . import console
 from .context import app_context
-from .options import DATES_HELP, JsonOpt, StationsArg
+from .options import JsonOpt, StationsArg
 
 scan_app = typer.Typer(help="Scan the RINEX archive, ingest new files from the repository, load station "
                             "information, check integrity, ocean loading and PPP.", no_args_is_help=True)
@@ -34,26 +36,12 @@ def _folder(actx, key: str) -> Path:
     return path
 
 
-def _runner(actx, parallel: bool | None):
-    from geode.jobs import get_runner
-
-    return get_runner(actx.settings, actx.parallel if parallel is None else parallel)
-
-
 def _refs(actx, stations: list[str] | None):
     if not stations:
         return None
     from geode.stations import select_stations
 
     return select_stations(actx.db, stations)
-
-
-def _print_failures(items: list[tuple[str, str]]) -> None:
-    if not items:
-        return
-    console.err.print(f"{len(items)} problem(s):", style="bold red", highlight=False)
-    for unit, message in items:
-        console.err.print(f"  {unit}: {message}", markup=False, highlight=False)
 
 
 @scan_app.command("archive")
@@ -77,7 +65,7 @@ def archive_cmd(ctx: typer.Context, stations: StationsArg = None, parallel: Para
         source = actx.settings.source("archive.path")
         raise ConfigError(f"archive folder {root} does not exist (configured by {source})")
     refs = _refs(actx, stations)
-    runner = _runner(actx, parallel)
+    runner = actx.runner(parallel)
     try:
         report = scan_archive(actx.db, root, runner, refs, progress=actx.progress())
     finally:
@@ -89,8 +77,8 @@ def archive_cmd(ctx: typer.Context, stations: StationsArg = None, parallel: Para
     else:
         console.table(["inserted", "updated", "unchanged", "problems"], [list(counts.values())],
                       title=f"archive scan: {len(report.outcomes)} file(s) in {root}")
-    _print_failures([(o.path, o.reason) for o in report.problems] +
-                    [(f["unit"], f["message"]) for f in report.failures])
+    console.failures([(o.path, o.reason) for o in report.problems] +
+                     [(f["unit"], f["message"]) for f in report.failures])
     if not report.ok:
         raise typer.Exit(1)
 
@@ -110,7 +98,7 @@ def ingest_cmd(ctx: typer.Context, parallel: ParallelOpt = None, json_: JsonOpt 
 
     actx = app_context(ctx)
     archive, repository = _folder(actx, "archive.path"), _folder(actx, "archive.repository")
-    runner = _runner(actx, parallel)
+    runner = actx.runner(parallel)
     try:
         report = ingest_repository(actx.db, archive, repository, runner, progress=actx.progress())
     finally:
@@ -129,7 +117,7 @@ def ingest_cmd(ctx: typer.Context, parallel: ParallelOpt = None, json_: JsonOpt 
         if report.released_locks:
             console.notice(f"{report.released_locks} lock(s) released: their stations joined a network")
     bad = [(o.source, f"{o.status}: {o.reason}") for o in report.outcomes if o.status in ("rejected", "failed")]
-    _print_failures(bad + [(f["unit"], f["message"]) for f in report.failures])
+    console.failures(bad + [(f["unit"], f["message"]) for f in report.failures])
     if bad or report.failures:
         raise typer.Exit(1)
 
@@ -189,7 +177,7 @@ def stninfo_cmd(
             console.table(["station", "start", "result"], [(o.station, o.start, o.status) for o in outcomes
                                                             if o.status != "failed"], title="station information")
     failed = [(f"{o.station} {o.start}", o.reason) for o in outcomes if o.status == "failed"]
-    _print_failures(failed)
+    console.failures(failed)
     if failed:
         raise typer.Exit(1)
 
@@ -241,7 +229,7 @@ def otl_cmd(ctx: typer.Context, stations: StationsArg = None,
     actx = app_context(ctx)
     tools = otl_tools(actx.settings)
     todo = stations_to_do(actx.db, select_stations(actx.db, stations or ["all"]), force)
-    runner = _runner(actx, parallel)
+    runner = actx.runner(parallel)
     try:
         summary = runner.map(tasks.otl_station, [(r["NetworkCode"], r["StationCode"], tools.grdtab, tools.otlgrid)
                                                  for r in todo], progress=actx.progress(),
@@ -257,7 +245,7 @@ def otl_cmd(ctx: typer.Context, stations: StationsArg = None,
     else:
         console.notice("every selected station already has OTL coefficients (use --force to recompute)"
                        if not todo else "no station stored")
-    _print_failures(failed)
+    console.failures(failed)
     if failed:
         raise typer.Exit(1)
 
@@ -266,7 +254,7 @@ def otl_cmd(ctx: typer.Context, stations: StationsArg = None,
 def ppp_cmd(ctx: typer.Context, stations: StationsArg = None,
             date_range: Annotated[Optional[tuple[str, str]], typer.Option(
                 "--date-range", "-d", metavar="START END", help=f"First and last day, both included (default: "
-                f"every day in the archive). {DATES_HELP}", show_default=False)] = None,
+                f"every day in the archive). {DATE_FORMS_HELP}", show_default=False)] = None,
             force: Annotated[bool, typer.Option("--force", help="Recompute days that already have a "
                                                 "solution.")] = False,
             recheck: Annotated[bool, typer.Option("--recheck", help="Recompute days whose solution no longer "
@@ -290,7 +278,7 @@ def ppp_cmd(ctx: typer.Context, stations: StationsArg = None,
     start, end = parse_date_range(list(date_range)) if date_range else (GnssDate(1980, 6), GnssDate.today())
     refs = select_stations(actx.db, stations or ["all"])
     todo = days_to_do(actx.db, refs, start, end, force=force, recheck=recheck)
-    runner = _runner(actx, parallel)
+    runner = actx.runner(parallel)
     try:
         summary = runner.map(tasks.ppp_day, [(r["NetworkCode"], r["StationCode"], r["year"], r["doy"], setup)
                                              for r in todo], progress=actx.progress(),
@@ -310,6 +298,6 @@ def ppp_cmd(ctx: typer.Context, stations: StationsArg = None,
     else:
         console.notice("every selected station-day already has a PPP solution (use --force or --recheck)"
                        if not todo else "no solution stored")
-    _print_failures(failed)
+    console.failures(failed)
     if failed:
         raise typer.Exit(1)

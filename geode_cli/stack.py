@@ -7,9 +7,11 @@ from typing import Annotated, Optional
 
 import typer
 
+from geode.dates import DATE_FORMS_HELP
+
 from . import console
 from .context import app_context
-from .options import DATES_HELP, JsonOpt, StationsArg
+from .options import JsonOpt, StationsArg
 
 stack_app = typer.Typer(
     help="Stack daily GAMIT solutions (gamit_soln) into aligned time series and fit trajectory models.\n\n"
@@ -26,12 +28,6 @@ PlotOpt = Annotated[Optional[Path], typer.Option("--plot", metavar="DIR",
 
 def register(app: typer.Typer) -> None:
     app.add_typer(stack_app, name="stack")
-
-
-def _runner(actx, parallel):
-    from geode.jobs import get_runner
-
-    return get_runner(actx.settings, actx.parallel if parallel is None else parallel)
 
 
 def _refs(actx, specs):
@@ -68,14 +64,6 @@ VEL_COLUMNS = ["station", "epochs", "vN mm/yr", "vE mm/yr", "vU mm/yr", "wrmsN",
                "outliers"]
 
 
-def _report_failures(failures: list[str]) -> None:
-    if failures:
-        console.err.print(f"{len(failures)} unit(s) failed:", style="bold red", highlight=False)
-        for f in failures:
-            console.err.print(f"  {f}", markup=False, highlight=False)
-        raise typer.Exit(1)
-
-
 @stack_app.command("run")
 def run_cmd(ctx: typer.Context,
             name: Annotated[str, typer.Argument(help="Stack name (stacks.name, up to 20 characters).")],
@@ -87,7 +75,8 @@ def run_cmd(ctx: typer.Context,
                                                    "days that are new or changed in gamit_soln.")] = False,
             exclude: Annotated[Optional[list[str]], typer.Option(
                 "--exclude", "-e", metavar="NET.STN", help="Not used as alignment control (still aligned); repeat.")] = None,
-            end: Annotated[Optional[str], typer.Option("--end", "-d", help="Last day to stack. " + DATES_HELP)] = None,
+            end: Annotated[Optional[str], typer.Option("--end", "-d",
+                                                       help="Last day to stack. " + DATE_FORMS_HELP)] = None,
             max_iterations: Annotated[int, typer.Option("--max-iterations", min=1, max=50,
                                                         help="Stop here if not converged.")] = 10,
             tolerance_mm: Annotated[float, typer.Option("--tolerance-mm", min=0.0,
@@ -104,11 +93,11 @@ def run_cmd(ctx: typer.Context,
     import json
 
     from geode.dates import parse_date
-    from geode.stack import alignment_summary, load_meta, run_stack, station_series
+    from geode.stack import alignment_summary, run_stack, station_series
 
     actx = app_context(ctx)
     refs = _refs(actx, stations)
-    runner = _runner(actx, parallel)
+    runner = actx.runner(parallel)
     try:
         run = run_stack(actx.db, runner, name=name, project=project, stations=refs, redo=redo, preserve=preserve,
                         exclude=[e.lower() for e in exclude or []], end=parse_date(end) if end else None,
@@ -122,9 +111,8 @@ def run_cmd(ctx: typer.Context,
     path = summary or Path(f"{name.lower()}_alignment.json")
     path.write_text(json.dumps(doc, indent=1, default=float), encoding="utf-8")
     if plot is not None:
-        series = station_series(res.days)
-        meta = load_meta(actx.db, sorted(res.fits), with_jumps=False)
-        console.notice(f"{_plots(plot, name.lower(), res.fits, series, meta)} plot(s) in {plot}")
+        count = _plots(plot, name.lower(), res.fits, station_series(res.days), run.meta)
+        console.notice(f"{count} plot(s) in {plot}")
     failures = run.skipped_stations + res.failures
     if not res.converged:
         failures.append(f"stack: not converged after {len(res.iterations)} iterations "
@@ -140,7 +128,9 @@ def run_cmd(ctx: typer.Context,
                       f"{len(res.iterations)} iteration(s), {'converged' if res.converged else 'NOT converged'}")
         console.notice(f"{run.written_rows} stack rows written, {run.preserved_days} day(s) preserved, "
                        f"{run.models_written} model(s) stored; alignment summary: {path}")
-    _report_failures(failures)
+    console.failures(failures, "unit(s) failed")
+    if failures:
+        raise typer.Exit(1)
 
 
 @stack_app.command("etm")
@@ -174,7 +164,7 @@ def etm_cmd(ctx: typer.Context,
         net, code = ref.split(".")
         for date, kind, remove in edits:
             add_user_jump(actx.db, net, code, "gamit", date, kind, remove=remove)
-    runner = _runner(actx, parallel)
+    runner = actx.runner(parallel)
     try:
         fits, how, failures, series, meta = refit_models(actx.db, runner, name.lower(), refs,
                                                          progress=actx.progress())
@@ -187,7 +177,9 @@ def etm_cmd(ctx: typer.Context,
                                                                for s, f in fits.items()}, "failures": failures})
     else:
         console.table(VEL_COLUMNS + ["model"], _velocity_rows(fits, how), title=f"stack {name.lower()}")
-    _report_failures(failures)
+    console.failures(failures, "unit(s) failed")
+    if failures:
+        raise typer.Exit(1)
 
 
 @stack_app.command("show")

@@ -10,7 +10,7 @@ Typical use (library code, workers and CLI alike)::
 """
 
 from .connection import Database, DatabaseTarget, resolve_target
-from .schema import SCHEMA_VERSION_TABLE, apply_migrations, available_migrations, current_version
+from .schema import SCHEMA_VERSION_TABLE, apply_migrations, available_migrations, current_version, latest_version
 
 
 def open_database(settings, *, migrate: bool | None = None) -> Database:
@@ -32,5 +32,5 @@ def open_database(settings, *, migrate: bool | None = None) -> Database:
 
 __all__ = [
     "Database", "DatabaseTarget", "open_database", "resolve_target", "apply_migrations", "available_migrations",
-    "current_version", "SCHEMA_VERSION_TABLE",
+    "current_version", "latest_version", "SCHEMA_VERSION_TABLE",
 ]

@@ -25,17 +25,30 @@ def _pgserver():
     return pgserver, PostmasterInfo
 
 
-def running_info(data_dir: Path):
-    """PostmasterInfo of a running embedded server, else None."""
+def running_info(data_dir: Path | None):
+    """PostmasterInfo of a running embedded server, else None (also when the folder holds no cluster yet)."""
+    if not data_dir or not (data_dir / "PG_VERSION").exists():
+        return None
     _, PostmasterInfo = _pgserver()
     info = PostmasterInfo.read_from_pgdata(data_dir)
     return info if info is not None and info.is_running() else None
 
 
+def running_target(target: DatabaseTarget) -> DatabaseTarget | None:
+    """Where to connect without starting anything: a configured server as it is, the embedded one at its socket
+    if it is already running, else None (for quick looks: versions, doctor, shell completion)."""
+    if not target.embedded:
+        return target
+    info = running_info(target.data_dir)
+    if info is None:
+        return None
+    return replace(target, host=str(info.socket_dir), port=info.port or 5432)
+
+
 def ensure_embedded(target: DatabaseTarget) -> DatabaseTarget:
     """Start the embedded server if needed, create the database, return a connectable target."""
     data_dir = Path(target.data_dir or "")
-    info = running_info(data_dir) if (data_dir / "PG_VERSION").exists() else None
+    info = running_info(data_dir)
     if info is None:
         pgserver, _ = _pgserver()
         try:
@@ -76,7 +89,7 @@ def _create_database(target: DatabaseTarget) -> None:
 
 def stop_embedded(data_dir: Path) -> bool:
     """Stop the embedded server; False when it was not running."""
-    info = running_info(data_dir) if (data_dir / "PG_VERSION").exists() else None
+    info = running_info(data_dir)
     if info is None:
         return False
     from pgserver._commands import pg_ctl

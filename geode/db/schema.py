@@ -30,6 +30,11 @@ def available_migrations() -> list[Migration]:
     return sorted(out, key=lambda x: x.version)
 
 
+def latest_version() -> int:
+    """The schema version this geode brings: its newest migration."""
+    return available_migrations()[-1].version
+
+
 def _ensure_version_table(cur) -> None:
     cur.execute(f"""CREATE TABLE IF NOT EXISTS {SCHEMA_VERSION_TABLE} (
         version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())""")
