@@ -27,14 +27,12 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=1)
     opts = parser.parse_args()
 
-    from tests.fixtures.services import launch_redis
+    from tests.fixtures.services import clear_isolated_env, launch_redis
     from tests.fixtures.workers import launch_workers
 
     workdir = Path(tempfile.mkdtemp(prefix="geode-bench-"))
     redis_proc, url = launch_redis(workdir)
-    for name in list(os.environ):
-        if name.startswith(("GEODE_", "CELERY_")) or name == "REDIS_URL":
-            del os.environ[name]
+    clear_isolated_env(os.environ)
     os.environ["CELERY_BROKER_URL"] = url
     os.environ["PYTHONPATH"] = str(ROOT)
     pool = None

@@ -16,14 +16,12 @@ import shutil
 import sys
 import tempfile
 import time
-import warnings
 from pathlib import Path
-from urllib.parse import quote
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.fixtures.services import launch_redis  # noqa: E402
+from tests.fixtures.services import clear_isolated_env, launch_postgres, launch_redis  # noqa: E402
 from tests.fixtures.workers import launch_workers  # noqa: E402
 
 SATS = ("G02", "G05", "G07", "G09", "G13", "G15", "G18", "G20", "G24", "G27", "G29", "G30", "E03", "E11")
@@ -59,16 +57,8 @@ def main() -> None:
     opts = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="geode-bench-scan-"))
-    for name in list(os.environ):
-        if name.startswith(("GEODE_", "CELERY_", "POSTGRES_")) or name == "REDIS_URL":
-            del os.environ[name]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        import pgserver
-    server = pgserver.get_server(workdir / "pg", cleanup_mode="delete")
-    info = server.get_postmaster_info()
-    os.environ["GEODE_DATABASE_URL"] = (f"postgresql://postgres@/postgres?host={quote(str(info.socket_dir))}"
-                                        f"&port={info.port or 5432}")
+    clear_isolated_env(os.environ)
+    server, os.environ["GEODE_DATABASE_URL"] = launch_postgres(workdir / "pg")
     redis_proc, url = launch_redis(workdir)
     os.environ["CELERY_BROKER_URL"] = url
     os.environ["PYTHONPATH"] = str(ROOT)

@@ -18,7 +18,6 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import quote
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -82,19 +81,14 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     opts = parser.parse_args()
 
-    import pgserver
-
-    from tests.fixtures.services import launch_redis
+    from tests.fixtures.services import clear_isolated_env, launch_postgres, launch_redis
     from tests.fixtures.workers import launch_workers
 
     workdir = Path(tempfile.mkdtemp(prefix="geode-bench-stack-"))
-    server = pgserver.get_server(workdir / "pg", cleanup_mode="delete")
-    info = server.get_postmaster_info()
+    server, pg_url = launch_postgres(workdir / "pg")
     redis_proc, url = launch_redis(workdir)
-    for name in list(os.environ):
-        if name.startswith(("GEODE_", "CELERY_")) or name == "REDIS_URL":
-            del os.environ[name]
-    os.environ["GEODE_DATABASE_URL"] = f"postgresql://postgres@/postgres?host={quote(str(info.socket_dir))}&port={info.port or 5432}"
+    clear_isolated_env(os.environ)
+    os.environ["GEODE_DATABASE_URL"] = pg_url
     os.environ["CELERY_BROKER_URL"] = url
     os.environ["PYTHONPATH"] = str(ROOT)
     pool = None

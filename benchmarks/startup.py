@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 TARGET = 0.3
 
 
@@ -44,12 +45,13 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=15)
     args = parser.parse_args()
 
+    from tests.fixtures.services import clear_isolated_env
+
     scratch = tempfile.mkdtemp(prefix="geode-bench-")
     env = dict(os.environ)
     for var in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME"):  # no user config, no embedded DB
         env[var] = os.path.join(scratch, var.lower())
-    for name in [n for n in env if n.startswith(("GEODE_", "POSTGRES_", "CELERY_"))]:
-        del env[name]
+    clear_isolated_env(env)
     env["PYTHONDONTWRITEBYTECODE"] = "0"
 
     geode = shutil.which("geode")

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import enum
 import os
+import sys
 from dataclasses import dataclass, field
-from pathlib import PurePath
+from pathlib import Path, PurePath
 from typing import Any
 
 # parameters completed from the database (geode completion stations/networks), by name or metavar
@@ -159,29 +160,31 @@ _TYPE_LABELS = {"int": "INTEGER", "float": "FLOAT", "Path": "PATH", "datetime": 
 
 def _option(param) -> Option:
     takes_value = not (param.is_flag or getattr(param, "count", False))
-    kind, choices = _kind(param) if takes_value else ("", ())
+    found = _kind(param)  # flags have no value kind, but their metavar is still derived from it
+    kind, choices = found if takes_value else ("", ())
     envvar = param.envvar
     envvars = tuple(envvar) if isinstance(envvar, (list, tuple)) else ((envvar,) if envvar else ())
     return Option(
         names=tuple(sorted(param.opts, key=lambda n: (not n.startswith("--"), n))),
         negations=tuple(param.secondary_opts), takes_value=takes_value, help=_clean(param.help or ""),
-        envvars=envvars, default=_default(param), metavar=_metavar(param), kind=kind, choices=choices,
+        envvars=envvars, default=_default(param), metavar=_metavar(param, *found), kind=kind, choices=choices,
         required=bool(param.required), repeatable=bool(getattr(param, "multiple", False)),
     )
 
 
 def _argument(param) -> Argument:
     kind, choices = _kind(param)
-    return Argument(name=param.name or "", metavar=_metavar(param), help=_clean(getattr(param, "help", "") or ""),
-                    required=bool(param.required), variadic=param.nargs == -1, kind=kind, choices=choices)
+    return Argument(name=param.name or "", metavar=_metavar(param, kind, choices),
+                    help=_clean(getattr(param, "help", "") or ""), required=bool(param.required),
+                    variadic=param.nargs == -1, kind=kind, choices=choices)
 
 
-def _metavar(param) -> str:
+def _metavar(param, kind: str, choices: tuple[str, ...]) -> str:
+    """The value's placeholder; ``kind, choices`` are ``_kind(param)``, computed once by the caller."""
     if param.metavar:
         return param.metavar
     if param.param_type_name == "argument":
         return (param.name or "").upper()
-    kind, choices = _kind(param)
     if kind == "choice":
         return "[" + "|".join(choices) + "]"
     if kind in ("file", "dir"):
@@ -227,11 +230,55 @@ def _plain(value: Any) -> str:
 def _host_paths() -> list[tuple[str, str]]:
     import platformdirs
 
+    from geode.config import APP_NAME, user_config_file, user_data_dir
+
     paths = [
-        (platformdirs.user_data_dir("geode", appauthor=False), "~/.local/share/geode"),
-        (platformdirs.user_config_dir("geode", appauthor=False), "~/.config/geode"),
-        (platformdirs.user_cache_dir("geode", appauthor=False), "~/.cache/geode"),
+        (str(user_data_dir()), "~/.local/share/geode"),
+        (str(user_config_file().parent), "~/.config/geode"),
+        (platformdirs.user_cache_dir(APP_NAME, appauthor=False), "~/.cache/geode"),  # geode.config has no helper
         (os.getcwd(), "."),
         (os.path.expanduser("~"), "~"),
     ]
     return [(p, shown) for p, shown in paths if p not in ("", "/")]
+
+
+# ------------------------------------------------------------------------------------------------------------
+# writing the generated files (shared by both generators)
+
+
+def stale_files(rendered: dict[str, str], directory: Path, orphans: str | None = None) -> list[str]:
+    """Names whose committed content differs from a fresh generation (missing files count as stale).
+
+    With ``orphans`` (a glob), committed files matching it that nothing generates any more are stale too.
+    """
+    changed = {name for name, text in rendered.items()
+               if not (directory / name).is_file() or (directory / name).read_text(encoding="utf-8") != text}
+    committed = {p.name for p in directory.glob(orphans)} if orphans and directory.is_dir() else set()
+    return sorted(changed | (committed - set(rendered)))
+
+
+def write_or_check(argv: list[str], rendered: dict[str, str], directory: Path, script: str, *,
+                   orphans: str | None = None, removable: str | None = None, summary: str | None = None) -> int:
+    """A generator's main: with --check, name the stale files and return 1; otherwise write every file.
+
+    ``orphans`` is passed to ``stale_files``; files matching ``removable`` that nothing generates are deleted
+    (a command was removed or renamed). ``summary`` replaces the line per written file.
+    """
+    label = directory.name  # as the messages show it: completions/..., man/...
+    if "--check" in argv:
+        stale = stale_files(rendered, directory, orphans)
+        for name in stale:
+            print(f"{label}/{name} is out of date: run python3 {script}", file=sys.stderr)
+        return 1 if stale else 0
+    directory.mkdir(exist_ok=True)
+    if removable:
+        for old in set(p.name for p in directory.glob(removable)) - set(rendered):
+            (directory / old).unlink()
+            print(f"removed {label}/{old}", file=sys.stderr)
+    for name, text in rendered.items():
+        (directory / name).write_text(text, encoding="utf-8")
+        if summary is None:
+            print(f"wrote {label}/{name}", file=sys.stderr)
+    if summary is not None:
+        print(summary, file=sys.stderr)
+    return 0

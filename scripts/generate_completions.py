@@ -18,11 +18,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import command_tree  # noqa: E402
 from command_tree import Node, build_tree, first_sentence, load_root  # noqa: E402
+from geode_cli.completion import SCRIPTS  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 OUTPUT_DIR = ROOT / "completions"
-FILES = {"bash": "geode.bash", "zsh": "_geode", "fish": "geode.fish"}
+FILES = {shell: name for shell, (name, _share) in SCRIPTS.items()}  # the names `geode completion` looks for
 CODE_TIMEOUT = 3  # seconds a TAB may wait for station/network codes from the database
 CACHE_SECONDS = 60  # how long a shell keeps those codes (a new station shows up within a minute)
 
@@ -418,22 +420,11 @@ def render_all(command=None) -> dict[str, str]:
 
 def stale_files(rendered: dict[str, str], directory: Path = OUTPUT_DIR) -> list[str]:
     """Names whose committed content differs from a fresh generation (missing files count as stale)."""
-    return sorted(name for name, text in rendered.items()
-                  if not (directory / name).is_file() or (directory / name).read_text(encoding="utf-8") != text)
+    return command_tree.stale_files(rendered, directory)
 
 
 def main(argv: list[str]) -> int:
-    rendered = render_all()
-    if "--check" in argv:
-        stale = stale_files(rendered)
-        for name in stale:
-            print(f"completions/{name} is out of date: run python3 scripts/generate_completions.py", file=sys.stderr)
-        return 1 if stale else 0
-    OUTPUT_DIR.mkdir(exist_ok=True)
-    for name, text in rendered.items():
-        (OUTPUT_DIR / name).write_text(text, encoding="utf-8")
-        print(f"wrote completions/{name}", file=sys.stderr)
-    return 0
+    return command_tree.write_or_check(argv, render_all(), OUTPUT_DIR, "scripts/generate_completions.py")
 
 
 if __name__ == "__main__":

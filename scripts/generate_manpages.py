@@ -16,6 +16,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import command_tree  # noqa: E402
 from command_tree import Node, Option, build_tree, load_root  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -163,9 +164,10 @@ def render_page(node: Node, version: str) -> str:
         for name in own:
             helps = [o.help for o in node.options if name in o.envvars]
             lines += [".TP", f"\\fB{esc(name)}\\fR", _safe_line(esc(" ".join(helps[0].split())))]
-        lines += [".PP" if own else "", "The configuration variables (database, broker, GEODE_<SECTION>_<KEY>) "
-                  "are listed in \\fBgeode\\fR(1)."]
-        lines = [ln for ln in lines if ln != ""]
+        if own:
+            lines.append(".PP")
+        lines.append("The configuration variables (database, broker, GEODE_<SECTION>_<KEY>) "
+                     "are listed in \\fBgeode\\fR(1).")
     else:
         options_env = {e: o.help for o in node.options for e in o.envvars}
         for name, meaning in list(options_env.items()) + list(CONFIG_ENV.items()):
@@ -191,27 +193,13 @@ def render_all(command=None) -> dict[str, str]:
 
 def stale_files(rendered: dict[str, str], directory: Path = OUTPUT_DIR) -> list[str]:
     """Pages that differ from a fresh generation, are missing, or no longer belong to any command."""
-    committed = {p.name for p in directory.glob("*.1")} if directory.is_dir() else set()
-    changed = {name for name, text in rendered.items()
-               if not (directory / name).is_file() or (directory / name).read_text(encoding="utf-8") != text}
-    return sorted(changed | (committed - set(rendered)))
+    return command_tree.stale_files(rendered, directory, orphans="*.1")
 
 
 def main(argv: list[str]) -> int:
     rendered = render_all()
-    if "--check" in argv:
-        stale = stale_files(rendered)
-        for name in stale:
-            print(f"man/{name} is out of date: run python3 scripts/generate_manpages.py", file=sys.stderr)
-        return 1 if stale else 0
-    OUTPUT_DIR.mkdir(exist_ok=True)
-    for old in set(p.name for p in OUTPUT_DIR.glob("geode*.1")) - set(rendered):
-        (OUTPUT_DIR / old).unlink()  # a command that was removed or renamed
-        print(f"removed man/{old}", file=sys.stderr)
-    for name, text in rendered.items():
-        (OUTPUT_DIR / name).write_text(text, encoding="utf-8")
-    print(f"wrote {len(rendered)} pages to man/", file=sys.stderr)
-    return 0
+    return command_tree.write_or_check(argv, rendered, OUTPUT_DIR, "scripts/generate_manpages.py", orphans="*.1",
+                                       removable="geode*.1", summary=f"wrote {len(rendered)} pages to man/")
 
 
 if __name__ == "__main__":

@@ -9,18 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import ROOT
+from .conftest import ROOT, load_script
 
 COMPLETIONS = ROOT / "completions"
 
 
-def real_tree():
-    """A fresh Click command tree of the real app (modifying it does not touch the app)."""
-    import typer
-
-    from geode_cli.main import app
-
-    return typer.main.get_command(app)
+real_tree = load_script("command_tree").load_root  # a fresh Click tree per call: tests may modify it
 
 
 def bash_complete(*words: str, env: dict | None = None) -> list[str]:

@@ -8,19 +8,14 @@ import subprocess
 
 import pytest
 
-from .conftest import ROOT
+from .conftest import ROOT, load_script
 
 MAN = ROOT / "man"
 MACROS = {"TH", "SH", "SY", "YS", "TP", "PP", "br", "nf", "fi"}  # what the generator may emit
 ESCAPE = re.compile(r"\\(e|-|&|f[BIR]|\[u[0-9A-F]{4,6}\])")
 
 
-def real_tree():
-    import typer
-
-    from geode_cli.main import app
-
-    return typer.main.get_command(app)
+real_tree = load_script("command_tree").load_root  # a fresh Click tree per call: tests may modify it
 
 
 def roff_problems(text: str) -> list[str]:
