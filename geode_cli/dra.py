@@ -52,7 +52,8 @@ def dra_cmd(ctx: typer.Context,
     meta = load_meta(actx.db, sorted({s for d in days for s in d.stations}), with_jumps=False)
     runner = actx.runner(parallel)
     try:
-        result = run_dra(runner, days, meta, progress=actx.progress(), limit_mm=limit_mm)
+        result = run_dra(runner, days, meta, db=actx.db, project=project, progress=actx.progress(),
+                         limit_mm=limit_mm)
     finally:
         runner.close()
     excluded = save_exclusions(actx.db, project, result) if save_excluded else 0

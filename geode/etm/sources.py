@@ -24,10 +24,15 @@ def earthquake_affects(mag: float, dist_km: float) -> bool:
     return 0.5261 * mag - math.log10(max(dist_km, 1e-3)) - 1.1478 + math.log10(1.5) > 0
 
 
-def equipment_jumps(db, network: str, code: str) -> list[Jump]:
-    rows = db.query('SELECT "DateStart", "AntennaCode", "RadomeCode", "AntennaHeight", "AntennaNorth", '
-                    '"AntennaEast" FROM stationinfo WHERE "NetworkCode" = %s AND "StationCode" = %s '
-                    'ORDER BY "DateStart"', (network, code))
+EQUIPMENT_COLUMNS = '"DateStart", "AntennaCode", "RadomeCode", "AntennaHeight", "AntennaNorth", "AntennaEast"'
+USER_JUMP_COLUMNS = '"Year", "DOY", action, jump_type, relaxation'
+
+
+def equipment_jumps(db, network: str, code: str, rows: list[dict] | None = None) -> list[Jump]:
+    """``rows``: the station's stationinfo rows (EQUIPMENT_COLUMNS) by DateStart, when the caller has them."""
+    if rows is None:
+        rows = db.query(f'SELECT {EQUIPMENT_COLUMNS} FROM stationinfo WHERE "NetworkCode" = %s AND "StationCode" = %s '
+                        'ORDER BY "DateStart"', (network, code))
     jumps, previous = [], None
     for row in rows:
         key = (row["AntennaCode"], row["RadomeCode"], row["AntennaHeight"], row["AntennaNorth"], row["AntennaEast"])
@@ -67,10 +72,12 @@ def earthquake_jumps(events: list[dict], lat: float, lon: float, t0: float) -> l
             for t, mag, ident in jumps]
 
 
-def user_jumps(db, network: str, code: str, soln: str) -> tuple[list[Jump], list[float]]:
-    """(jumps to add, epochs whose jumps are switched off) from etm_params."""
-    rows = db.query('SELECT "Year", "DOY", action, jump_type, relaxation FROM etm_params WHERE "NetworkCode" = %s '
-                    'AND "StationCode" = %s AND soln = %s AND object = %s', (network, code, soln, "jump"))
+def user_jumps(db, network: str, code: str, soln: str, rows: list[dict] | None = None) -> tuple[list[Jump], list[float]]:
+    """(jumps to add, epochs whose jumps are switched off) from etm_params (``rows``: the station's jump rows,
+    USER_JUMP_COLUMNS, when the caller has them)."""
+    if rows is None:
+        rows = db.query(f'SELECT {USER_JUMP_COLUMNS} FROM etm_params WHERE "NetworkCode" = %s AND "StationCode" = %s '
+                        'AND soln = %s AND object = %s', (network, code, soln, "jump"))
     add, remove = [], []
     for row in rows:
         t = GnssDate.from_doy(int(row["Year"]), int(row["DOY"])).fyear
@@ -83,14 +90,16 @@ def user_jumps(db, network: str, code: str, soln: str) -> tuple[list[Jump], list
     return add, remove
 
 
-def station_jumps(db, station: dict, t0: float, earthquakes: list[dict], soln: str = "gamit") -> list[Jump]:
+def station_jumps(db, station: dict, t0: float, earthquakes: list[dict], soln: str = "gamit", *,
+                  equipment: list[dict] | None = None, user: list[dict] | None = None) -> list[Jump]:
     """All jumps for a station row (from ``stations``) over the data span [t0, t1], with ``earthquakes`` the
-    ``earthquake_rows`` of that span."""
+    ``earthquake_rows`` of that span. ``equipment``/``user``: the station's stationinfo and etm_params rows when
+    the caller read them for many stations at once (see ``equipment_jumps``, ``user_jumps``)."""
     net, stn = station["NetworkCode"], station["StationCode"]
-    jumps = equipment_jumps(db, net, stn)
+    jumps = equipment_jumps(db, net, stn, equipment)
     if station.get("lat") is not None:
         jumps += earthquake_jumps(earthquakes, station["lat"], station["lon"], t0)
-    add, remove = user_jumps(db, net, stn, soln)
+    add, remove = user_jumps(db, net, stn, soln, user)
     jumps = [j for j in jumps if all(abs(j.fyear - r) * 365.25 > 1.0 for r in remove)] + add
     return sorted(jumps, key=lambda j: j.fyear)
 

@@ -80,3 +80,37 @@ def estimate_helmert(source: np.ndarray, target: np.ndarray, *, names: list[str]
     comps = [f"{'XYZ'[i % 3]}-{names[i // 3]}" for i in bad]
     return Helmert(fit.params, fit.sigmas, fit.wrms, fit.iterations, len(source), len(bad), comps,
                    fit.residuals.reshape(-1, 3))
+
+
+def estimate_helmert_batch(sources: list, targets: list, names: list | None = None, *,
+                           scale: bool = False) -> list[Helmert | ValueError]:
+    """``estimate_helmert`` for many point sets at once (one robust adjustment each, solved together).
+
+    Returns one Helmert per problem, or the ValueError ``estimate_helmert`` would raise (too few points)."""
+    from .lsq import robust_lsq_batch
+
+    need = 4 if scale else 3
+    out: list[Helmert | ValueError] = [ValueError(f"{len(np.reshape(s, (-1, 3)))} common stations: a Helmert "
+                                                  f"transformation needs at least {need}") for s in sources]
+    todo = [i for i, s in enumerate(sources) if len(np.reshape(s, (-1, 3))) >= need]
+    if not todo:
+        return out
+    sizes = np.array([len(np.reshape(sources[i], (-1, 3))) for i in todo])
+    k, width = len(todo), int(sizes.max())
+    src = np.zeros((k, width, 3))
+    dif = np.zeros((k, width, 3))
+    for j, i in enumerate(todo):
+        s = np.asarray(sources[i], dtype=float).reshape(-1, 3)
+        src[j, :len(s)] = s
+        dif[j, :len(s)] = np.asarray(targets[i], dtype=float).reshape(-1, 3) - s
+    used = np.arange(width)[None, :] < sizes[:, None]
+    A = helmert_design(src.reshape(-1, 3), scale).reshape(k, 3 * width, -1)
+    fit = robust_lsq_batch(A, dif.reshape(k, -1), np.repeat(used, 3, axis=1))
+    for j, i in enumerate(todo):
+        n = int(sizes[j])
+        labels = names[i] if names is not None else [str(p) for p in range(n)]
+        bad = np.flatnonzero(~fit.keep[j, :3 * n])
+        comps = [f"{'XYZ'[b % 3]}-{labels[b // 3]}" for b in bad]
+        out[i] = Helmert(fit.params[j], fit.sigmas[j], float(fit.wrms[j]), int(fit.iterations[j]), n, len(bad), comps,
+                         fit.residuals[j, :3 * n].reshape(-1, 3))
+    return out

@@ -9,29 +9,33 @@ of all aligned coordinates since the previous iteration is below ``tolerance`` (
 millimetre forever, which says nothing about the stack as a whole. Each iteration aligns the *original* polyhedra, so a day's
 stored Helmert parameters are its total transformation, not an increment.
 
-The per-day alignments and per-station fits go through the dispatch runner; ``align`` orders their
-results by day and station, so inline and parallel runs give identical stacks.
+Each step runs as units through the dispatch runner: blocks of days (alignment, writing) and blocks of
+stations (trajectory models). A unit carries keys (run id, step, block); it reads the run's definition and its
+rows from the run's work (this process inline; PostgreSQL on Celery workers) and writes its results there, so
+the broker carries keys and small summaries only. Results are combined in block order and the blocks do not
+depend on the workers: inline and parallel runs give identical stacks.
 
-Modules (each imports only those above it; ``tasks`` only the geodesy and ETM libraries):
+Modules (each imports only those listed before it):
 
-    data.py     Day, StationMeta, StackResult and station series: the data the stack works on
-    tasks.py    the dispatch tasks (one day's Helmert, one station's model, one station's repeatability)
-    models.py   per-station trajectory models of the current days, through the runner
-    align.py    the iterations: targets, daily alignment, datum, convergence
+    data.py     Day, StationMeta, StackResult; Solutions (long form) and RunSpec (a run's definition)
+    models.py   many stations' trajectory models at once (the white-noise core)
+    read.py     inputs from the database in bulk (binary COPY): solutions, station metadata and jumps, PPP models
+    work.py     a run's working state, in memory or in PostgreSQL (stack_work_*), found by run id
+    tasks.py    the dispatch units: align a block of days, model a block of stations, write a block of days,
+                a block of stations' repeatability (DRA)
+    align.py    the iterations: steps through the runner, datum, convergence; ``stack`` for days in memory
     frame.py    optional post-processing: periodic common modes and the tie to a reference frame
-    read.py     inputs from the database (polyhedra, station metadata, what is stored)
-    write.py    outputs to the database (stack rows, models)
+    write.py    outputs to the database: stack rows set-based in one transaction, models in bulk
     run.py      the whole commands (``geode stack run`` and ``geode stack etm``)
 """
 
-from .align import DEFAULT_MAX_ITERATIONS, DEFAULT_TOLERANCE, align_days, hold_datum, stack
-from .data import Day, StackResult, StationMeta, station_series
-from .models import fit_models
-from .read import list_stacks, load_days, load_meta, ppp_trajectory, preserved_days, stack_exists, stored_models
+from .align import DEFAULT_MAX_ITERATIONS, DEFAULT_TOLERANCE, hold_datum, iterate, stack
+from .data import Day, RunSpec, Solutions, StackResult, StationMeta, station_series
+from .read import list_stacks, load_days, load_meta, ppp_trajectory, read_solutions, stack_exists, stored_models
 from .run import StackRun, alignment_summary, check_name, refit_models, require_days, run_stack
-from .write import save_models, save_stack
+from .write import commit_stack, save_models
 
-__all__ = ["DEFAULT_MAX_ITERATIONS", "DEFAULT_TOLERANCE", "Day", "StackResult", "StackRun", "StationMeta",
-           "align_days", "alignment_summary", "check_name", "fit_models", "hold_datum", "list_stacks", "load_days",
-           "load_meta", "ppp_trajectory", "preserved_days", "refit_models", "require_days", "run_stack",
-           "save_models", "save_stack", "stack", "stack_exists", "station_series", "stored_models"]
+__all__ = ["DEFAULT_MAX_ITERATIONS", "DEFAULT_TOLERANCE", "Day", "RunSpec", "Solutions", "StackResult", "StackRun",
+           "StationMeta", "alignment_summary", "check_name", "commit_stack", "hold_datum", "iterate", "list_stacks",
+           "load_days", "load_meta", "ppp_trajectory", "read_solutions", "refit_models", "require_days", "run_stack",
+           "save_models", "stack", "stack_exists", "station_series", "stored_models"]

@@ -1,15 +1,23 @@
 """The iterations: align every day to its target (a-priori trajectories first, then the stations' models of
-the aligned series), hold the datum of iteration 0, stop when the aligned coordinates no longer move."""
+the aligned series), hold the datum of iteration 0, stop when the aligned coordinates no longer move.
+
+Each step runs as units through the dispatch runner (``tasks``): blocks of days to align, blocks of stations
+to model, blocks of days to write. Units get keys only; the run's state lives in its ``Work``. Results are
+combined in block order, so inline and parallel runs give identical stacks.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 
 import numpy as np
 
 from ..etm.model import EtmConfig
-from .data import Day, StackResult, StationMeta, station_series
-from .models import fit_models
+from .data import (MAX_DAYS_PER_UNIT, MAX_STATIONS_PER_UNIT, UNITS_PER_STEP, Day, RunSpec, Solutions, StackResult,
+                   StationMeta, block_size)
+from .tasks import FIT_CONTROL, FIT_EXTRA, align_days_task, fit_stations_task, write_days_task
+from .work import MemoryWork, Work, new_run_id
 
 log = logging.getLogger("geode.stack")
 
@@ -17,50 +25,79 @@ DEFAULT_TOLERANCE = 1e-5  # m: 0.01 mm rms
 DEFAULT_MAX_ITERATIONS = 10
 
 
-def _targets_from_apriori(days: list[Day], meta: dict[str, StationMeta]) -> list[tuple[list[str], np.ndarray]]:
-    t = np.array([d.fyear for d in days])
-    moving = {s: m.position(m.apriori_fit, t)  # one evaluation per station
-              for s, m in meta.items() if m.apriori_fit is not None}
-    out = []
-    for i, day in enumerate(days):
-        names = [s for s in day.stations if s in meta]
-        out.append((names, np.array([moving[s][i] if s in moving else meta[s].apriori for s in names]).reshape(-1, 3)))
-    return out
+@contextlib.contextmanager
+def _units_see(work: Work):
+    """While units run: this process's units (inline) find the work by its run id."""
+    work.register()
+    try:
+        yield
+    finally:
+        work.close()
 
 
-def _targets_from_models(days: list[Day], series, models: dict[str, np.ndarray]):
-    per_day: list[dict[str, np.ndarray]] = [{} for _ in days]
-    for stn, model in models.items():
-        for (d, _r), xyz in zip(series[stn][2], model):
-            per_day[d][stn] = xyz
-    out = []
-    for day, got in zip(days, per_day):
-        names = [s for s in day.stations if s in got]
-        out.append((names, np.array([got[s] for s in names]).reshape(-1, 3)))
-    return out
-
-
-def align_days(runner, days: list[Day], targets, *, progress=None, failures: dict[str, str] | None = None):
-    """Align every non-preserved day to its target; returns (aligned days, {day key: helmert summary})."""
-    from ..geodesy.helmert import apply_helmert
-    from .tasks import align_day
-
-    todo = [i for i, d in enumerate(days) if not d.preserved]
-    items = [(days[i].key, days[i].stations, days[i].xyz, targets[i][0], targets[i][1]) for i in todo]
-    summary = runner.map(align_day, items, progress=progress, description="daily alignment")
-    by_key = {o.result["day"]: o.result for o in summary.results}
-    aligned, helmert = [], {}
-    for day in days:
-        res = by_key.get(day.key)
-        if day.preserved:
-            aligned.append(day)
-        elif res is not None:
-            aligned.append(Day(day.year, day.doy, day.fyear, day.stations, apply_helmert(day.xyz, res["helmert"])))
-            helmert[day.key] = {**res["summary"], "params": [float(v) for v in res["helmert"]]}
+def run_units(runner, task, work: Work, items: list[tuple], *, progress=None, description: str = "",
+              failures: dict[str, str] | None = None, label=None) -> list[tuple[tuple, dict]]:
+    """Run ``task`` over ``items`` (each starting with the run id); returns [(item, result)] in item order.
+    A unit that fails is recorded in ``failures`` as ``label(item): message``."""
+    with _units_see(work):
+        summary = runner.map(task, items, progress=progress, description=description)
     if failures is not None:
         for f in summary.failures:
-            failures.setdefault(f"day {f.item[0]}", f.message)  # the first reason is the real one
-    return aligned, helmert
+            failures.setdefault(label(f.item) if label else str(f.item), f.message)
+    return sorted(((o.item, o.result) for o in summary.results), key=lambda r: r[0])
+
+
+def _day_label(work: Work):
+    keys = work.spec.keys
+    return lambda item: f"days {keys[item[2]]}..{keys[item[3] - 1]}"
+
+
+def _station_label(work: Work):
+    names = work.spec.stations
+    return lambda item: f"stations {names[item[2]]}..{names[item[3] - 1]}"
+
+
+def align_step(runner, work: Work, step: int, *, progress=None, failures: dict[str, str] | None = None
+               ) -> dict[int, dict]:
+    """Align the run's days for ``step``: {day index: {summary..., "params": [...]}} of the days aligned."""
+    items = [(work.spec.run, step, lo, hi) for lo, hi in work.spec.day_blocks()]
+    helmert: dict[int, dict] = {}
+    for _, res in run_units(runner, align_days_task, work, items, progress=progress, description="daily alignment",
+                            failures=failures, label=_day_label(work)):
+        for day, params, summary in res["days"]:
+            helmert[int(day)] = {**summary, "params": [float(v) for v in params]}
+        if failures is not None:
+            for key, message in res["failures"]:
+                failures.setdefault(f"day {key}", message)  # the first reason is the real one
+    return dict(sorted(helmert.items()))
+
+
+def fit_step(runner, work: Work, step: int, which: str = FIT_CONTROL, *, previous: int | None = None,
+             progress=None, failures: dict[str, str] | None = None) -> tuple[float, float] | None:
+    """Model the run's stations on the series of ``step`` (models stored in the work). With ``previous``:
+    returns (rms, largest) change of the aligned coordinates since that step, metres."""
+    items = [(work.spec.run, step, lo, hi, which, previous) for lo, hi in work.spec.station_blocks()]
+    total, count, largest = 0.0, 0, 0.0
+    for _, res in run_units(runner, fit_stations_task, work, items, progress=progress,
+                            description="trajectory models", failures=failures, label=_station_label(work)):
+        if failures is not None:
+            for name, message in res["failures"]:
+                failures.setdefault(name, message)
+        if res["change"] is not None:
+            total += res["change"][0]
+            count += res["change"][1]
+            largest = max(largest, res["change"][2])
+    if previous is None:
+        return None
+    return (float(np.sqrt(total / count)), largest) if count else (0.0, 0.0)
+
+
+def write_step(runner, work: Work, step: int, *, progress=None, failures: dict[str, str] | None = None) -> int:
+    """Write the final rows of ``step`` into the work (the caller moves them into ``stacks``)."""
+    items = [(work.spec.run, step, lo, hi) for lo, hi in work.spec.day_blocks()]
+    results = run_units(runner, write_days_task, work, items, progress=progress, description="stack rows",
+                        failures=failures, label=_day_label(work))
+    return sum(res["rows"] for _, res in results)
 
 
 def _datum_design(t: np.ndarray, t0: float) -> np.ndarray:
@@ -68,8 +105,8 @@ def _datum_design(t: np.ndarray, t0: float) -> np.ndarray:
     return np.column_stack([np.ones_like(t), t - t0, np.sin(w), np.cos(w), np.sin(2 * w), np.cos(2 * w)])
 
 
-def hold_datum(raw: list[Day], aligned: list[Day], helmert: dict[str, dict], datum: dict[str, np.ndarray]):
-    """Keep the stack in the a-priori frame of iteration 0.
+def hold_datum(fyears: np.ndarray, helmert: dict[int, dict], datum: dict[int, np.ndarray]) -> None:
+    """Keep the stack in the a-priori frame of iteration 0 (adjusts ``helmert``'s params in place).
 
     Aligning days to models fitted to those same days leaves the frame free to move by any Helmert
     transformation, Helmert rate and annual/semi-annual Helmert signal (the datum defect: every station's
@@ -77,75 +114,91 @@ def hold_datum(raw: list[Day], aligned: list[Day], helmert: dict[str, dict], dat
     terms to the per-day parameter differences from iteration 0 and remove them; for small angles the
     transformation is linear in its parameters, so this is exact.
     """
-    from ..geodesy.helmert import apply_helmert
-
-    used = [d for d in raw if d.key in helmert and d.key in datum]
+    used = [d for d in helmert if d in datum]
     if len(used) < 2:
-        return aligned
-    keys, t = [d.key for d in used], np.array([d.fyear for d in used])
-    diff = np.array([np.array(helmert[k]["params"]) - datum[k] for k in keys])
-    G = _datum_design(t, t.mean())
-    coef = np.linalg.lstsq(G, diff, rcond=None)[0]
-    by_key = {d.key: d for d in raw}
-    out = []
-    for day in aligned:
-        h = helmert.get(day.key)
-        if day.preserved or h is None:
-            out.append(day)
-            continue
-        params = np.array(h["params"]) - (_datum_design(np.array([day.fyear]), t.mean()) @ coef)[0]
+        return
+    t = np.array([fyears[d] for d in used])
+    diff = np.array([np.array(helmert[d]["params"]) - datum[d] for d in used])
+    coef = np.linalg.lstsq(_datum_design(t, t.mean()), diff, rcond=None)[0]
+    for d, h in helmert.items():
+        params = np.array(h["params"]) - (_datum_design(np.array([fyears[d]]), t.mean()) @ coef)[0]
         h["params"] = params.tolist()
         h["rotation_nrad"], h["translation_mm"] = params[:3].tolist(), (params[3:6] * 1e3).tolist()
-        out.append(Day(day.year, day.doy, day.fyear, day.stations, apply_helmert(by_key[day.key].xyz, params)))
-    return out
+
+
+def iterate(runner, work: Work, *, max_iterations: int = DEFAULT_MAX_ITERATIONS,
+            tolerance: float = DEFAULT_TOLERANCE, progress=None) -> StackResult:
+    """The stack's iterations on a run's work (see the package docstring)."""
+    spec = work.spec
+    failures: dict[str, str] = {}
+    history, converged = [], False
+    datum: dict[int, np.ndarray] = {}
+    helmert: dict[int, dict] = {}
+    step = 0
+    for step in range(max_iterations):
+        helmert = align_step(runner, work, step, progress=progress, failures=failures)
+        if step == 0:
+            datum = {d: np.array(h["params"]) for d, h in helmert.items()}
+        else:
+            hold_datum(spec.fyears, helmert, datum)
+        work.put_transforms(step, {d: [np.array(h["params"])] for d, h in helmert.items()})
+        moved = fit_step(runner, work, step, FIT_CONTROL, previous=step - 1 if step else None, progress=progress,
+                         failures=failures)
+        change, largest = moved if moved is not None else (None, None)
+        history.append({"iteration": step, "days_aligned": len(helmert),
+                        "rms_change_mm": None if change is None else change * 1e3,
+                        "max_change_mm": None if largest is None else largest * 1e3,
+                        "mean_wrms_mm": float(np.mean([h["wrms_mm"] for h in helmert.values()])) if helmert else None})
+        log.info("iteration %d: %d days aligned%s", step, len(helmert),
+                 "" if change is None else f", coordinates moved {change * 1e3:.3f} mm rms ({largest * 1e3:.3f} max)")
+        if change is not None and change < tolerance:
+            converged = True
+            break
+    # stations outside the control set still get a model of their aligned series
+    if any(m is not None for m, c in zip(spec.meta, spec.control) if not c):
+        fit_step(runner, work, step, FIT_EXTRA, progress=progress, failures=failures)
+    keys = spec.keys
+    return StackResult({keys[d]: h for d, h in helmert.items()}, models_by_name(work, step), history, converged,
+                       [f"{k}: {v}" for k, v in sorted(failures.items())], work, step, kept=work.kept(step))
+
+
+def models_by_name(work: Work, step: int) -> dict[str, object]:
+    names = work.spec.stations
+    return dict(sorted((names[s], fit) for s, (fit, _) in work.models(step).items()))
+
+
+def make_spec(kind: str, years, doys, fyears, preserved, stations: list[str], meta: dict[str, StationMeta], *,
+              config: EtmConfig | None = None, exclude=(), project: str = "", name: str | None = None) -> RunSpec:
+    """A run's definition: its days and stations (sorted), each station's metadata (None: not stackable) and
+    whether it is alignment control, and the blocks its units work on."""
+    years = np.asarray(years, dtype=np.int64)
+    stations = list(stations)
+    exclude = set(exclude)
+    return RunSpec(new_run_id(), kind, project, name, years, np.asarray(doys, dtype=np.int64),
+                   np.asarray(fyears, dtype=float), np.asarray(preserved, dtype=bool), stations,
+                   [meta.get(s) for s in stations],
+                   np.array([s in meta and s not in exclude for s in stations], dtype=bool), config or EtmConfig(),
+                   block_size(len(years), UNITS_PER_STEP, MAX_DAYS_PER_UNIT),
+                   block_size(len(stations), UNITS_PER_STEP, MAX_STATIONS_PER_UNIT))
+
+
+def memory_work(kind: str, days: list[Day], meta: dict[str, StationMeta], **spec_args) -> MemoryWork:
+    """A run's work in memory from Day objects (their order; each day's rows sorted by station)."""
+    stations = sorted({s for d in days for s in d.stations})
+    index = {s: i for i, s in enumerate(stations)}
+    day = np.concatenate([np.full(len(d.stations), i) for i, d in enumerate(days)]) if days else np.zeros(0, int)
+    stn = np.array([index[s] for d in days for s in d.stations], dtype=np.int64)
+    xyz = np.concatenate([np.asarray(d.xyz, dtype=float).reshape(-1, 3) for d in days]) if days else np.zeros((0, 3))
+    sol = Solutions(day.astype(np.int64), stn, xyz)
+    sol = sol.take(np.lexsort((sol.stn, sol.day)))
+    spec = make_spec(kind, [d.year for d in days], [d.doy for d in days], [d.fyear for d in days],
+                     [d.preserved for d in days], stations, meta, **spec_args)
+    return MemoryWork(spec, sol, source_days=days)
 
 
 def stack(runner, days: list[Day], meta: dict[str, StationMeta], *, config: EtmConfig | None = None,
           exclude=(), max_iterations: int = DEFAULT_MAX_ITERATIONS, tolerance: float = DEFAULT_TOLERANCE,
           progress=None) -> StackResult:
-    config = config or EtmConfig()
-    failures: dict[str, str] = {}
-    control = {s: m for s, m in meta.items() if s not in exclude}
-    targets = _targets_from_apriori(days, control)
-    previous: dict[str, np.ndarray] | None = None
-    history, converged = [], False
-    aligned, helmert, fits = days, {}, {}
-    datum: dict[str, np.ndarray] = {}
-    for iteration in range(max_iterations):
-        aligned, helmert = align_days(runner, days, targets, progress=progress, failures=failures)
-        if iteration == 0:
-            datum = {k: np.array(h["params"]) for k, h in helmert.items()}
-        else:
-            aligned = hold_datum(days, aligned, helmert, datum)
-        current = {d.key: d.xyz for d in aligned if not d.preserved and d.key in helmert}
-        change = largest = None
-        if previous is not None:
-            diffs = [current[k] - previous[k] for k in current if k in previous]
-            flat = np.concatenate([d.ravel() for d in diffs]) if diffs else np.zeros(1)
-            change, largest = float(np.sqrt(np.mean(flat ** 2))), float(np.max(np.abs(flat)))
-        history.append({"iteration": iteration, "days_aligned": len(helmert),
-                        "rms_change_mm": None if change is None else change * 1e3,
-                        "max_change_mm": None if largest is None else largest * 1e3,
-                        "mean_wrms_mm": float(np.mean([h["wrms_mm"] for h in helmert.values()])) if helmert else None})
-        log.info("iteration %d: %d days aligned%s", iteration, len(helmert),
-                 "" if change is None else f", coordinates moved {change * 1e3:.3f} mm rms ({largest * 1e3:.3f} max)")
-        kept = [d for d in aligned if d.preserved or d.key in helmert]
-        series = station_series(kept)
-        fits, models = fit_models(runner, kept, control, config, progress=progress, failures=failures, series=series)
-        if change is not None and change < tolerance:
-            converged = True
-            break
-        previous = current
-        model_targets = _targets_from_models(kept, series, models)
-        by_key = {d.key: t for d, t in zip(kept, model_targets)}
-        targets = [by_key.get(d.key, ([], np.zeros((0, 3)))) for d in days]
-    days_out = [d for d in aligned if d.preserved or d.key in helmert]
-    # stations outside the control set still get a model of their aligned series
-    extra = {s: m for s, m in meta.items() if s in exclude}
-    if extra:
-        more, _ = fit_models(runner, days_out, extra, config, progress=progress, failures=failures)
-        fits.update(more)
-    return StackResult(days_out, helmert, dict(sorted(fits.items())), history, converged,
-                       [f"{k}: {v}" for k, v in sorted(failures.items())])
-
-
+    """Stack days held in memory (inline runner: the units find them in this process)."""
+    work = memory_work("stack", days, meta, config=config, exclude=exclude)
+    return iterate(runner, work, max_iterations=max_iterations, tolerance=tolerance, progress=progress)

@@ -14,12 +14,12 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import UsageError
-from ..etm.model import EtmConfig
 from ..geodesy.coordinates import neu2xyz
-from ..geodesy.helmert import apply_helmert, estimate_helmert, helmert_design
+from ..geodesy.helmert import estimate_helmert, helmert_design
 from ..geodesy.lsq import robust_lsq
-from .data import Day, StackResult, StationMeta
-from .models import fit_models
+from .align import fit_step, models_by_name
+from .data import StackResult, StationMeta
+from .tasks import FIT_ALL
 
 
 def read_constraints(path) -> dict[str, dict]:
@@ -46,18 +46,29 @@ def read_constraints(path) -> dict[str, dict]:
     return out
 
 
-def _transform_days(days: list[Day], per_day) -> list[Day]:
-    return [d if d.preserved else replace(d, xyz=per_day(d)) for d in days]
+def _meta(result: StackResult) -> dict[str, StationMeta]:
+    spec = result.work.spec
+    return {s: m for s, m in zip(spec.stations, spec.meta) if m is not None}
 
 
-def remove_common_modes(runner, result: StackResult, meta: dict[str, StationMeta], config: EtmConfig,
-                        exclude=()) -> StackResult:
+def _transform_days(runner, result: StackResult, per_day, frame: dict) -> StackResult:
+    """Add the transformations ``per_day(fyear)`` (a list, applied in order) to every (non-preserved) day of
+    the result, as a new step; refit every station with metadata on the new series."""
+    work, step = result.work, result.step + 1
+    fyears = work.spec.fyears
+    work.put_transforms(step, {d: steps + [np.asarray(p, dtype=float) for p in per_day(fyears[d])]
+                               for d, steps in work.transforms(result.step).items()})
+    fit_step(runner, work, step, FIT_ALL)
+    return replace(result, step=step, fits=models_by_name(work, step), frame={**result.frame, **frame}, _days=None)
+
+
+def remove_common_modes(runner, result: StackResult, exclude=()) -> StackResult:
     # excluded stations carry no weight in the estimate (they are not control) but are corrected too
     """Fit, per frequency and sin/cos, one 7-parameter Helmert to the stations' periodic terms and remove
     that network-wide signal from every (non-preserved) day; then refit the models."""
-    report = {}
-    new_days = result.days
-    for f in config.frequencies:
+    meta = _meta(result)
+    report, modes = {}, []
+    for f in result.work.spec.config.frequencies:
         names = [s for s, fit in result.fits.items() if f in fit.frequencies and s in meta and s not in exclude]
         if len(names) < 4:
             continue
@@ -69,17 +80,17 @@ def remove_common_modes(runner, result: StackResult, meta: dict[str, StationMeta
             report[f"{'sin' if k == 0 else 'cos'}{f:g}"] = {"rotation_nrad": c[:3].tolist(),
                                                             "translation_mm": (c[3:6] * 1e3).tolist(),
                                                             "scale_ppb": float(c[6])}
-            new_days = _transform_days(new_days, lambda d, c=c, trig=trig, f=f:
-                                       apply_helmert(d.xyz, -trig(2 * np.pi * f * d.fyear) * c))
-    fits, _ = fit_models(runner, new_days, meta, config)
-    return replace(result, days=new_days, fits=fits, frame={**result.frame, "common_modes": report})
+            modes.append((f, trig, c))
+    # every mode comes from the models before the removal; the days get them one after the other
+    return _transform_days(runner, result, lambda t: [-trig(2 * np.pi * f * t) * c for f, trig, c in modes],
+                           {"common_modes": report})
 
 
-def tie_to_frame(runner, result: StackResult, meta: dict[str, StationMeta], config: EtmConfig,
-                 constraints: dict[str, dict]) -> StackResult:
+def tie_to_frame(runner, result: StackResult, constraints: dict[str, dict]) -> StackResult:
     """One Helmert at the constraints' epoch plus one Helmert rate, from the stack's models to the
     constraint positions and velocities, applied to every day. Models are evaluated at the epoch, so a
     reference station need not have observed that exact day."""
+    meta = _meta(result)
     names = [s for s in constraints if s in result.fits and s in meta]
     if len(names) < 3:
         raise UsageError(f"{len(names)} constraint station(s) are in the stack: the frame tie needs at least 3")
@@ -94,11 +105,11 @@ def tie_to_frame(runner, result: StackResult, meta: dict[str, StationMeta], conf
                             for i in with_v])
         v_target = np.array([constraints[names[i]]["velocity"] for i in with_v])
         rate = robust_lsq(helmert_design(pos[with_v]), (v_target - v_stack).ravel()).params
-    new_days = _transform_days(result.days, lambda d: apply_helmert(d.xyz, position.params + (d.fyear - epoch) * rate))
-    fits, _ = fit_models(runner, new_days, meta, config)
+    tied = _transform_days(runner, result, lambda t: [position.params + (t - epoch) * rate], {})
+    fits = tied.fits
     after = np.array([meta[s].position(fits[s], constraints[s]["epoch"]) for s in names if s in fits])
     report = {"epoch": epoch, "stations": names, "helmert": position.summary(),
               "rate": {"rotation_nrad_yr": rate[:3].tolist(), "translation_mm_yr": (rate[3:] * 1e3).tolist()},
               "position_residual_mm_before": float(np.sqrt(np.mean((pos - target) ** 2)) * 1e3),
               "position_residual_mm_after": float(np.sqrt(np.mean((after - target[:len(after)]) ** 2)) * 1e3)}
-    return replace(result, days=new_days, fits=fits, frame={**result.frame, "frame_tie": report})
+    return replace(tied, frame={**tied.frame, "frame_tie": report})

@@ -1,18 +1,26 @@
 """The whole commands: ``geode stack run`` (load, stack, post-process, store) and ``geode stack etm``
-(refit or reuse the stack's models)."""
+(refit or reuse the stack's models).
+
+Inline, the run's work lives in this process (one COPY in, one transaction out). On Celery workers it lives
+in PostgreSQL: the coordinator writes the run's definition, units read their blocks and write their results,
+and the coordinator moves the final rows into ``stacks`` in one transaction. Redis carries keys only.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from ..dates import GnssDate
 from ..errors import GeodeError, UsageError
 from ..etm.model import EtmConfig
-from .align import DEFAULT_MAX_ITERATIONS, DEFAULT_TOLERANCE, stack
-from .data import Day, StackResult, StationMeta, station_series
-from .models import fit_models
-from .read import load_days, load_meta, preserved_days, stack_exists
-from .write import save_models, save_stack
+from .align import DEFAULT_MAX_ITERATIONS, DEFAULT_TOLERANCE, fit_step, iterate, make_spec, write_step
+from .data import RunSpec, Solutions, StackResult, StationMeta
+from .read import load_meta, preserved_flags, read_rows, read_solutions, stack_exists
+from .tasks import FIT_CONTROL
+from .work import DatabaseWork, MemoryWork, Work
+from .write import commit_stack, save_models
 
 
 def alignment_summary(name: str, project: str, result: StackResult) -> dict:
@@ -27,9 +35,34 @@ def check_name(name: str) -> str:
     return name.lower()
 
 
-def require_days(days: list[Day], project: str) -> None:
-    if not days:
+def require_days(days, project: str) -> None:
+    if not len(days):
         raise GeodeError(f"no daily solutions in gamit_soln for project {project!r} and these stations")
+
+
+def open_work(runner, db, spec: RunSpec, sol: Solutions) -> Work:
+    """The run's work where its units will find it: in this process for the inline runner, else in PostgreSQL
+    (seeded here with the rows the coordinator has read)."""
+    if getattr(runner, "mode", "inline") == "inline":
+        return MemoryWork(spec, sol)
+    work = DatabaseWork.create(db, spec)
+    work.seed(sol)
+    return work
+
+
+def fyears_of(years, doys) -> np.ndarray:
+    return np.array([GnssDate.from_doy(y, d).fyear for y, d in zip(np.asarray(years).tolist(),
+                                                                   np.asarray(doys).tolist())])
+
+
+def _with_preserved(db, name: str, years, doys, stations: list[str], sol: Solutions, preserved) -> Solutions:
+    """Rows of the preserved days from the stack (the rest from gamit_soln as read)."""
+    if not preserved.any():
+        return sol
+    kept = read_rows(db, project="", name=name, years=years, doys=doys, preserved=preserved, day_offset=0,
+                     stations=stations, station_offset=0)
+    sol = Solutions.concat([sol.take(~preserved[sol.day]), kept])
+    return sol.take(np.lexsort((sol.stn, sol.day)))
 
 
 # --- the whole command --------------------------------------------------------------------------------------------
@@ -61,54 +94,75 @@ def run_stack(db, runner, *, name: str, project: str, stations: list[str], redo:
         from .frame import read_constraints
 
         constraints = read_constraints(constraints_file)
-    days = load_days(db, project, stations, end)
-    require_days(days, project)
+    years, doys, present, sol = read_solutions(db, project, stations, end)
+    require_days(years, project)
+    fyears = fyears_of(years, doys)
+    preserved = np.zeros(len(years), bool)
     if preserve and exists:
-        days = preserved_days(db, project, name, days)
-    present = sorted({s for d in days for s in d.stations})
-    meta = load_meta(db, present, span=(days[0].fyear, days[-1].fyear))
+        preserved = preserved_flags(db, name, years, doys, present, sol)
+        sol = _with_preserved(db, name, years, doys, present, sol, preserved)
+    meta = load_meta(db, present, span=(float(fyears[0]), float(fyears[-1])))
     skipped = [s for s in present if s not in meta]
-    result = stack(runner, days, meta, config=config, exclude=set(exclude), max_iterations=max_iterations,
-                   tolerance=tolerance, progress=progress)
-    if common_modes or constraints:
-        from .frame import remove_common_modes, tie_to_frame
+    spec = make_spec("stack", years, doys, fyears, preserved, present, meta, config=config, exclude=exclude,
+                     project=project, name=name)
+    work = open_work(runner, db, spec, sol)
+    try:
+        result = iterate(runner, work, max_iterations=max_iterations, tolerance=tolerance, progress=progress)
+        if common_modes or constraints:
+            from .frame import remove_common_modes, tie_to_frame
 
-        if common_modes:
-            result = remove_common_modes(runner, result, meta, config or EtmConfig(), exclude=set(exclude))
-        if constraints:
-            result = tie_to_frame(runner, result, meta, config or EtmConfig(), constraints)
-    written = save_stack(db, project, name, result, replace=redo)
-    models = save_models(db, name, result, meta, config)
-    return StackRun(result, written, sum(d.preserved for d in result.days), models,
+            if common_modes:
+                result = remove_common_modes(runner, result, exclude=set(exclude))
+            if constraints:
+                result = tie_to_frame(runner, result, constraints)
+        write_step(runner, work, result.step, progress=progress)
+        written = commit_stack(db, work, project, name, result, replace=redo)
+        models = save_models(db, name, result)
+    finally:
+        if isinstance(work, DatabaseWork):
+            work.finish()
+    return StackRun(result, written, int(spec.preserved[result.kept].sum()), models,
                     [f"{s}: no a-priori position in stations" for s in skipped], meta)
 
 
 def refit_models(db, runner, name: str, stations: list[str], config: EtmConfig | None = None, progress=None):
     """(Re)fit the stack's models for these stations with the current jumps; reuse unchanged ones.
 
-    Returns ({station: fit}, {station: "reused"|"fitted"}, failures)."""
-    from ..etm.store import checksum, load_fit, save_fit
+    Returns ({station: fit}, {station: "reused"|"fitted"}, failures, series, meta)."""
+    from ..etm.store import checksum, load_fits, save_fits
 
     config = config or EtmConfig()
-    days = load_days(db, "", stations, table="stacks", name=name)
-    if not days:
+    years, doys, present, sol = read_solutions(db, "", stations, table="stacks", name=name)
+    if not len(years):
         raise GeodeError(f"stack {name!r} has no rows for these stations: run 'geode stack run' first")
-    series = station_series(days)
-    meta = load_meta(db, sorted(series), span=(days[0].fyear, days[-1].fyear))
-    fits, how, todo, hashes = {}, {}, {}, {}
-    for stn, m in meta.items():
-        net, code = stn.split(".")
-        t, xyz, _ = series[stn]
-        hashes[stn] = checksum(t, xyz, m.etm_config(config))
-        old = load_fit(db, net, code, "gamit", name, hashes[stn])
-        if old is not None:
-            fits[stn], how[stn] = old, "reused"
-        else:
-            todo[stn] = m
+    fyears = fyears_of(years, doys)
+    meta = load_meta(db, present, span=(float(fyears[0]), float(fyears[-1])))
+    by_stn = sol.by_station()
+    bounds = np.searchsorted(by_stn.stn, np.arange(len(present) + 1))
+    series, hashes = {}, {}
+    for s, stn in enumerate(present):
+        t, xyz = fyears[by_stn.day[bounds[s]:bounds[s + 1]]], by_stn.xyz[bounds[s]:bounds[s + 1]]
+        series[stn] = (t, xyz, None)
+        if stn in meta:
+            hashes[stn] = checksum(t, xyz, meta[stn].etm_config(config))
+    reused = load_fits(db, "gamit", name, {tuple(s.split(".", 1)): h for s, h in hashes.items()})
+    fits = {s: reused[tuple(s.split(".", 1))] for s in hashes if tuple(s.split(".", 1)) in reused}
+    how = {s: "reused" for s in fits}
+    todo = {s: m for s, m in meta.items() if s not in fits}
     failures: dict[str, str] = {}
-    new, _ = fit_models(runner, days, todo, config, progress=progress, failures=failures, series=series)
-    for stn, fit in new.items():
-        net, code = stn.split(".")
-        save_fit(db, net, code, "gamit", name, fit, hashes[stn])
-        fits[stn], how[stn] = fit, "fitted"
+    if todo:
+        # every day is the stack's own ("preserved"): the models are fitted to the stack as it is
+        spec = make_spec("refit", years, doys, fyears, np.ones(len(years), bool), present, meta, config=config,
+                         exclude=[s for s in present if s not in todo], project="", name=name)
+        work = open_work(runner, db, spec, sol)
+        try:
+            fit_step(runner, work, 0, FIT_CONTROL, progress=progress, failures=failures)
+            new = work.models(0)
+        finally:
+            if isinstance(work, DatabaseWork):
+                work.finish()
+        save_fits(db, "gamit", name, [(*present[s].split(".", 1), fit, h) for s, (fit, h) in sorted(new.items())])
+        for s, (fit, _) in new.items():
+            fits[present[s]], how[present[s]] = fit, "fitted"
     return dict(sorted(fits.items())), how, [f"{k}: {v}" for k, v in sorted(failures.items())], series, meta
+

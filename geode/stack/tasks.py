@@ -1,51 +1,210 @@
-"""Dispatch tasks for stacking and repeatability: pure numerics on plain data, no database access, so an
-inline run and a run on Celery workers produce identical results."""
+"""The units of stack, refit and DRA runs: what one worker does for one block of days or stations.
+
+A unit's arguments are keys (run id, step, block bounds); it reads the run's definition and its rows through
+the run's ``Work`` (PostgreSQL on a worker, memory inline), writes what it produces there, and returns only a
+small summary (per day a Helmert's parameters and statistics, per block a few numbers and the failures). The
+same code runs inline and on workers, on the same blocks: the results are identical.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
-from ..etm.fit import fit_etm
-from ..etm.model import EtmConfig
-from ..geodesy.coordinates import xyz2neu
-from ..geodesy.helmert import estimate_helmert
 from ..jobs import task
+from .data import Solutions
+from .models import fit_series
+from .work import Work, aligned, lookup
+
+FIT_CONTROL, FIT_EXTRA, FIT_ALL = "control", "extra", "all"  # which stations a fit step models
 
 
-@task("geode.stack.align_day", queue="compute")
-def align_day(day: str, stations: list, xyz, target_stations: list, target_xyz) -> dict:
-    """Helmert parameters aligning one day's polyhedron to its target (common stations); the caller applies
-    them (``apply_helmert``), so only six numbers travel back."""
-    xyz = np.asarray(xyz, dtype=float).reshape(-1, 3)
-    index = {s: i for i, s in enumerate(stations)}
-    common = [(index[s], i) for i, s in enumerate(target_stations) if s in index]
-    src = xyz[[a for a, _ in common]]
-    tgt = np.asarray(target_xyz, dtype=float).reshape(-1, 3)[[b for _, b in common]]
-    helmert = estimate_helmert(src, tgt, names=[stations[a] for a, _ in common])
-    return {"day": day, "helmert": helmert.params, "summary": helmert.summary()}
+def fit_block(work: Work, step: int, lo: int, hi: int, which: str = FIT_CONTROL, previous: int | None = None) -> dict:
+    """Model the stations [lo, hi) on the aligned series of ``step`` and store the models in the work.
+
+    ``which``: the control stations, the stations with metadata that are not control (excluded ones), or all
+    with metadata. ``previous``: also measure how far the rows moved since that step (sum of squares, count,
+    largest), for the convergence test. Returns that and the stations that could not be modelled."""
+    from ..etm.store import checksum
+
+    spec = work.spec
+    sol = work.station_rows(lo, hi)
+    transforms = work.transforms(step)
+    kept = spec.preserved.copy()
+    kept[list(transforms)] = True
+    sol = sol.take(kept[sol.day])
+    xyz = aligned(sol, transforms)
+    change = None
+    if previous is not None:
+        before = work.transforms(previous)
+        both = np.zeros(len(spec.years), bool)
+        both[[d for d in transforms if d in before]] = True
+        both &= ~spec.preserved
+        moved = sol.take(both[sol.day])
+        diff = (xyz[both[sol.day]] - aligned(moved, before)).ravel()
+        change = [float(np.sum(diff * diff)), int(diff.size), float(np.max(np.abs(diff))) if diff.size else 0.0]
+    pick = {FIT_CONTROL: spec.control,
+            FIT_EXTRA: np.array([m is not None for m in spec.meta]) & ~spec.control,
+            FIT_ALL: np.array([m is not None for m in spec.meta])}[which]
+    bounds = np.searchsorted(sol.stn, np.arange(lo, hi + 1))
+    items, names, hashes = [], [], {}
+    for s in range(lo, hi):
+        a, b = bounds[s - lo], bounds[s - lo + 1]
+        if not pick[s] or a == b:
+            continue
+        meta = spec.meta[s]
+        t = spec.fyears[sol.day[a:b]]
+        config = meta.etm_config(spec.config)
+        items.append((t, xyz[a:b], meta.apriori, meta.lat, meta.lon, config))
+        names.append(s)
+        hashes[s] = checksum(t, xyz[a:b], config)
+    failures, models = [], {}
+    for s, fit in zip(names, fit_series(items)):
+        if isinstance(fit, Exception):
+            failures.append([spec.stations[s], f"{type(fit).__name__}: {fit}".splitlines()[0]])
+        else:
+            models[s] = (fit, hashes[s])
+    if models:
+        work.put_models(step, models)
+    return {"failures": failures, "change": change, "fitted": len(models)}
 
 
-@task("geode.stack.fit_station", queue="compute")
-def fit_station(station: str, lat: float, lon: float, ref_xyz, t, xyz, config: EtmConfig) -> dict:
-    """Fit the station's trajectory model in NEU about ``ref_xyz`` (the caller evaluates it where needed)."""
-    ref = np.asarray(ref_xyz, dtype=float)
-    neu = xyz2neu(np.asarray(xyz, dtype=float).reshape(-1, 3) - ref, lat, lon)
-    return {"station": station, "fit": fit_etm(t, neu, config)}
+def model_positions(work: Work, step: int, days: np.ndarray, stations: np.ndarray) -> np.ndarray:
+    """ECEF positions (k, 3) of the stations' step models at the days (rows: station ``stations[i]`` on day
+    ``days[i]``); NaN where the station has no model. ``step`` -1: the a-priori positions (the PPP trajectory
+    when the station has one, else its fixed a-priori coordinates)."""
+    spec = work.spec
+    out = np.full((len(days), 3), np.nan)
+    if not len(days):
+        return out
+    models = work.models(step) if step >= 0 else {}
+    order = np.argsort(stations, kind="stable")
+    stn = stations[order]
+    starts = np.flatnonzero(np.r_[True, stn[1:] != stn[:-1]])
+    for a, b in zip(starts, np.r_[starts[1:], len(stn)]):
+        s = int(stn[a])
+        meta = spec.meta[s]
+        rows = order[a:b]
+        if step >= 0:
+            if s in models:
+                out[rows] = meta.position(models[s][0], spec.fyears[days[rows]])
+        elif meta is not None:
+            if meta.apriori_fit is not None:
+                out[rows] = meta.position(meta.apriori_fit, spec.fyears[days[rows]])
+            else:
+                out[rows] = meta.apriori
+    return out
 
 
-@task("geode.dra.station", queue="compute")
-def dra_station(station: str, lat: float, lon: float, t, xyz, days: list) -> dict:
-    """Repeatability of one station: robust mean of its consecutive-epoch differences in NEU.
+def align_block(work: Work, step: int, lo: int, hi: int) -> dict:
+    """Helmert-align days [lo, hi) (the non-preserved ones) to their targets: the station models of step-1 on
+    the days that step kept (step 0: the a-priori positions), over the control stations the day has.
 
-    Differences span gaps and are tagged with the later epoch. Fewer than 3 epochs: no statistics.
-    """
-    t = np.asarray(t, dtype=float)
-    if len(t) < 3:
-        return {"station": station, "wrms_mm": None, "epochs": len(t), "outliers": []}
-    diff = xyz2neu(np.diff(np.asarray(xyz, dtype=float).reshape(-1, 3), axis=0), lat, lon)
-    fit = fit_etm(t[1:], diff, EtmConfig(poly_terms=1, frequencies=()))
-    residual = diff - fit.evaluate(t[1:])
-    outliers = [{"day": days[i + 1], "residual": float(np.linalg.norm(residual[i]))}
-                for i in np.flatnonzero(~fit.good)]
-    return {"station": station, "epochs": len(t), "wrms_mm": [float(w) * 1e3 for w in fit.wrms],
-            "t": t[1:], "diff_mm": diff * 1e3, "good": fit.good, "outliers": outliers}
+    Returns {"days": [[day, params, summary], ...], "failures": [[day key, message], ...]}; the caller holds the
+    datum and stores the transformations."""
+    from ..geodesy.helmert import estimate_helmert_batch
+
+    spec = work.spec
+    sol = work.day_rows(lo, hi)
+    usable = spec.control.copy()
+    if step > 0:
+        previous = work.transforms(step - 1)
+        kept = spec.preserved.copy()
+        kept[list(previous)] = True
+        models = work.models(step - 1)
+        usable &= np.isin(np.arange(len(usable)), list(models))
+        rows = sol.take(usable[sol.stn] & kept[sol.day] & ~spec.preserved[sol.day])
+    else:
+        rows = sol.take(usable[sol.stn] & ~spec.preserved[sol.day])
+    target = model_positions(work, step - 1 if step > 0 else -1, rows.day, rows.stn)
+    bounds = np.searchsorted(rows.day, np.arange(lo, hi + 1))
+    todo = [d for d in range(lo, hi) if not spec.preserved[d]]
+    sources, targets, names = [], [], []
+    for d in todo:
+        a, b = bounds[d - lo], bounds[d - lo + 1]
+        sources.append(rows.xyz[a:b])
+        targets.append(target[a:b])
+        names.append([spec.stations[s] for s in rows.stn[a:b].tolist()])
+    keys = spec.keys
+    out: dict = {"days": [], "failures": []}
+    for d, h in zip(todo, estimate_helmert_batch(sources, targets, names)):
+        if isinstance(h, Exception):
+            out["failures"].append([keys[d], f"{type(h).__name__}: {h}"])
+        else:
+            out["days"].append([d, [float(v) for v in h.params], h.summary()])
+    return out
+
+
+def write_block(work: Work, step: int, lo: int, hi: int) -> dict:
+    """The final rows of days [lo, hi): the days ``step`` aligned (preserved days are never written)."""
+    spec = work.spec
+    transforms = work.transforms(step)
+    sol = work.day_rows(lo, hi)
+    keep = np.zeros(len(spec.years), bool)
+    keep[list(transforms)] = True
+    keep &= ~spec.preserved
+    sol = sol.take(keep[sol.day])
+    work.put_rows(lo, hi, Solutions(sol.day, sol.stn, aligned(sol, transforms)))
+    return {"rows": len(sol)}
+
+
+def repeatability_block(work: Work, step: int, lo: int, hi: int) -> dict:
+    """Daily repeatability of stations [lo, hi) on the chain-aligned days of ``step``: the robust mean of each
+    station's consecutive-epoch differences in NEU (differences span gaps and are tagged with the later epoch).
+
+    Returns {"stations": [[station, {"wrms_mm", "epochs", "outliers"}], ...]}; fewer than 3 epochs: no
+    statistics."""
+    from ..etm.model import EtmConfig
+    from ..geodesy.coordinates import xyz2neu
+
+    spec = work.spec
+    transforms = work.transforms(step)
+    sol = work.station_rows(lo, hi)
+    xyz = aligned(sol, transforms)
+    keys = spec.keys
+    bounds = np.searchsorted(sol.stn, np.arange(lo, hi + 1))
+    config = EtmConfig(poly_terms=1, frequencies=())
+    out, items, who = [], [], []
+    for s in range(lo, hi):
+        a, b = bounds[s - lo], bounds[s - lo + 1]
+        meta = spec.meta[s]
+        if meta is None or a == b:
+            continue
+        t = spec.fyears[sol.day[a:b]]
+        if len(t) < 3:
+            out.append([spec.stations[s], {"wrms_mm": None, "epochs": len(t), "outliers": []}])
+            continue
+        diff = np.diff(xyz[a:b], axis=0)
+        items.append((t[1:], diff, np.zeros(3), meta.lat, meta.lon, config))
+        who.append((s, a, b, t, xyz2neu(diff, meta.lat, meta.lon)))
+    for (s, a, b, t, diff), fit in zip(who, fit_series(items)):
+        if isinstance(fit, Exception):
+            out.append([spec.stations[s], {"error": f"{type(fit).__name__}: {fit}"}])
+            continue
+        residual = diff - fit.evaluate(t[1:])
+        day = sol.day[a:b]
+        outliers = [{"day": keys[day[i + 1]], "residual": float(np.linalg.norm(residual[i]))}
+                    for i in np.flatnonzero(~fit.good)]
+        out.append([spec.stations[s], {"wrms_mm": [float(w) * 1e3 for w in fit.wrms], "epochs": len(t),
+                                       "outliers": outliers}])
+    return {"stations": out}
+
+
+@task("geode.stack.align_block", queue="compute")
+def align_days_task(run: str, step: int, lo: int, hi: int) -> dict:
+    return align_block(lookup(run), step, lo, hi)
+
+
+@task("geode.stack.fit_block", queue="compute")
+def fit_stations_task(run: str, step: int, lo: int, hi: int, which: str = FIT_CONTROL,
+                      previous: int | None = None) -> dict:
+    return fit_block(lookup(run), step, lo, hi, which, previous)
+
+
+@task("geode.stack.write_block", queue="compute")
+def write_days_task(run: str, step: int, lo: int, hi: int) -> dict:
+    return write_block(lookup(run), step, lo, hi)
+
+
+@task("geode.dra.block", queue="compute")
+def repeatability_task(run: str, step: int, lo: int, hi: int) -> dict:
+    return repeatability_block(lookup(run), step, lo, hi)

@@ -51,7 +51,6 @@ def test_dra_white_noise_gives_sqrt2_sigma_and_flags_a_step():
 def test_common_mode_removal_takes_out_a_network_annual_scale():
     # a network-wide annual translation would be absorbed by the 6-parameter daily alignment; an annual
     # scale (0.5 ppb ≈ 3 mm radial) survives it and is what the 7-parameter common-mode step must remove
-    from geode.etm import EtmConfig
     from geode.stack.frame import remove_common_modes
 
     rng = np.random.default_rng(10)
@@ -62,7 +61,7 @@ def test_common_mode_removal_takes_out_a_network_annual_scale():
         d.xyz += 0.5e-9 * np.sin(2 * np.pi * d.fyear) * d.xyz
     result = stack(InlineRunner(), days, meta)
     before = np.array([f.periodic()[1.0] for f in result.fits.values()])
-    cleaned = remove_common_modes(InlineRunner(), result, meta, EtmConfig())
+    cleaned = remove_common_modes(InlineRunner(), result)
     after = np.array([f.periodic()[1.0] for f in cleaned.fits.values()])
     assert np.abs(before[:, 2, 0]).mean() > 0.002  # the up annual sine term carries the scale signal
     # down to noise level: 73 epochs/yr at 2 mm give ~0.15 mm formal sigma per amplitude
@@ -71,7 +70,6 @@ def test_common_mode_removal_takes_out_a_network_annual_scale():
 
 
 def test_frame_tie_recovers_positions_and_velocities():
-    from geode.etm import EtmConfig
     from geode.geodesy.coordinates import neu2xyz
     from geode.stack.frame import tie_to_frame
 
@@ -84,7 +82,7 @@ def test_frame_tie_recovers_positions_and_velocities():
     for s, lat, lon, xyz in stations:
         constraints[s] = {"xyz": xyz + neu2xyz(vel[s] * (epoch - 2021.0), lat, lon), "epoch": epoch,
                           "velocity": neu2xyz(vel[s], lat, lon)}
-    tied = tie_to_frame(InlineRunner(), result, meta, EtmConfig(), constraints)
+    tied = tie_to_frame(InlineRunner(), result, constraints)
     for s, lat, lon, xyz in stations:
         pos = meta[s].apriori + neu2xyz(tied.fits[s].evaluate([epoch])[0], lat, lon)
         assert np.linalg.norm(pos - constraints[s]["xyz"]) < 0.001

@@ -1,0 +1,75 @@
+"""Bulk transfer with ``COPY``: PostgreSQL's binary COPY format straight to and from numpy arrays.
+
+Rows of fixed-width fields only (int4, int8, float8, bool, fixed-length text), so a whole result is one
+``np.frombuffer`` and a whole upload one ``tobytes``: no per-row Python, no text formatting or parsing, and
+float8 values travel exactly. Reading numeric columns: cast them to float8 in the query (PostgreSQL converts
+numeric's decimal text with a correctly rounded strtod, as psycopg2's float() does).
+
+    rows = copy_out(cur, 'SELECT "Year"::int4, "X"::float8 FROM gamit_soln WHERE "Project" = %s', ("p",),
+                    [("year", "i4"), ("x", "f8")])
+    copy_in(cur, "stack_work_rows", [("run", "S32", run_ids), ("x", "f8", x), ...])
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any, Sequence
+
+import numpy as np
+
+SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
+_HEADER = SIGNATURE + b"\x00\x00\x00\x00" + b"\x00\x00\x00\x00"  # flags 0, no header extension
+_TRAILER = b"\xff\xff"
+
+
+def _row_dtype(fields: Sequence[tuple[str, str]]) -> np.dtype:
+    parts: list[tuple[str, str]] = [("_n", ">i2")]
+    for k, (name, kind) in enumerate(fields):
+        dt = np.dtype(kind)
+        parts.append((f"_len{k}", ">i4"))
+        parts.append((name, dt.newbyteorder(">") if dt.kind in "iuf" else dt))
+    return np.dtype(parts)
+
+
+def copy_out(cur, sql: str, params: Any, fields: Sequence[tuple[str, str]]) -> np.ndarray:
+    """Run ``COPY (sql) TO STDOUT WITH BINARY`` and return a structured array (native byte order) with one field
+    per ``(name, numpy type)``; the query's columns must have those PostgreSQL types (int4 'i4', int8 'i8',
+    float8 'f8', bool '?'). A NULL anywhere is a ValueError (cast or filter them away in the query)."""
+    query = cur.mogrify(sql, params).decode() if params is not None else sql
+    buf = io.BytesIO()
+    cur.copy_expert(f"COPY ({query}) TO STDOUT WITH BINARY", buf)
+    data = buf.getbuffer()
+    if bytes(data[:11]) != SIGNATURE:
+        raise ValueError("not a PostgreSQL binary COPY stream")
+    start = 19 + int.from_bytes(data[15:19], "big")
+    body = data[start:len(data) - 2]
+    dtype = _row_dtype(fields)
+    if len(body) % dtype.itemsize:
+        raise ValueError("COPY returned rows of unexpected width (a NULL, or a column of another type)")
+    raw = np.frombuffer(body, dtype=dtype)
+    for k, (name, kind) in enumerate(fields):
+        if len(raw) and np.any(raw[f"_len{k}"] != np.dtype(kind).itemsize):
+            raise ValueError(f"COPY column {name}: NULL or unexpected width")
+    return np.array(raw[[name for name, _ in fields]].astype([(n, np.dtype(k)) for n, k in fields]))
+
+
+def binary_stream(columns: Sequence[tuple[str, str, Any]]) -> io.BytesIO:
+    """The binary COPY stream of columns ``(name, numpy type, values)``: a scalar value repeats on every row;
+    'S<n>' is text of exactly n bytes (pad nothing: PostgreSQL stores what is sent)."""
+    n = max((len(v) for _, _, v in columns if np.ndim(v)), default=0)
+    dtype = _row_dtype([(name, kind) for name, kind, _ in columns])
+    rows = np.empty(n, dtype=dtype)
+    rows["_n"] = len(columns)
+    for k, (name, kind, values) in enumerate(columns):
+        rows[f"_len{k}"] = np.dtype(kind).itemsize
+        rows[name] = values
+    return io.BytesIO(_HEADER + rows.tobytes() + _TRAILER)
+
+
+def copy_in(cur, table: str, columns: Sequence[tuple[str, str, Any]]) -> int:
+    """``COPY table (names) FROM STDIN WITH BINARY`` of columns ``(name, numpy type, values)``; returns the
+    number of rows. Names are quoted as given (pass '"Year"' for mixed case)."""
+    stream = binary_stream(columns)
+    names = ", ".join(name for name, _, _ in columns)
+    cur.copy_expert(f"COPY {table} ({names}) FROM STDIN WITH BINARY", stream)
+    return cur.rowcount

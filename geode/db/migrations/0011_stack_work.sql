@@ -1,0 +1,43 @@
+-- geode stack / dra: the working state a run shares with its units (the coordinator and Celery workers).
+-- A unit carries only keys (run, step, block); it reads the run's definition and its inputs from PostgreSQL and
+-- writes what it produces here. Unlogged: this is scratch state, rebuilt by re-running; a server crash empties
+-- it and the run fails and is run again. Rows are deleted when the run ends (and runs older than a day by the
+-- next run, should a coordinator have died).
+CREATE UNLOGGED TABLE IF NOT EXISTS stack_work_runs (
+    run varchar(32) PRIMARY KEY,      -- random hex id of one run
+    kind varchar(10) NOT NULL,        -- stack | refit | dra
+    name varchar(20),                 -- the stack (stacks.name), when there is one
+    definition text NOT NULL,         -- days, stations, station metadata, model configuration (geode codec JSON)
+    created timestamptz NOT NULL DEFAULT now()
+);
+
+-- per day and step, the Helmert transformations that align the day's input rows (applied in order)
+CREATE UNLOGGED TABLE IF NOT EXISTS stack_work_transforms (
+    run varchar(32) NOT NULL,
+    step integer NOT NULL,
+    day integer NOT NULL,             -- index into the run's days
+    sizes integer[] NOT NULL,         -- parameters of each transformation (6 or 7)
+    params float8[] NOT NULL,         -- all transformations' parameters, concatenated
+    PRIMARY KEY (run, step, day)
+);
+
+-- per station and step, the trajectory model fitted to the station's aligned series
+CREATE UNLOGGED TABLE IF NOT EXISTS stack_work_models (
+    run varchar(32) NOT NULL,
+    step integer NOT NULL,
+    station integer NOT NULL,         -- index into the run's stations
+    model text NOT NULL,              -- EtmFit, geode codec JSON
+    hash bigint NOT NULL,             -- etms.hash of the series it was fitted to
+    PRIMARY KEY (run, step, station)
+);
+
+-- the final aligned rows, written by the units and moved into `stacks` by the coordinator in one transaction
+CREATE UNLOGGED TABLE IF NOT EXISTS stack_work_rows (
+    run varchar(32) NOT NULL,
+    day integer NOT NULL,
+    station integer NOT NULL,
+    x float8 NOT NULL,
+    y float8 NOT NULL,
+    z float8 NOT NULL
+);
+CREATE INDEX IF NOT EXISTS stack_work_rows_day_idx ON stack_work_rows (run, day);  -- a unit replaces its days' rows

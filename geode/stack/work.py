@@ -1,0 +1,330 @@
+"""The working state of one stack, refit or DRA run, shared by the coordinator and the run's units.
+
+A unit carries keys only (run id, step, block); it finds the run's ``Work`` by id. In the coordinator's own
+process (inline runs) that is a ``MemoryWork`` holding the solutions the coordinator read; on a Celery worker
+it is a ``DatabaseWork`` that reads the run's definition and the unit's solutions from PostgreSQL (binary
+COPY, cached for the run's later steps) and writes what the unit produces to the ``stack_work_*`` tables. Both
+hold the same values (float8 and the task codec round-trip exactly), and the units compute the same way on the
+same blocks, so inline and parallel runs give identical results.
+
+What a run's steps produce, per step: for each day the Helmert transformations that align its rows (applied
+in order; a day without an entry is not part of that step's result, a preserved day is used as it is), and
+for each station its trajectory model with the checksum of the series it was fitted to.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+import numpy as np
+
+from .data import Day, RunSpec, Solutions, to_days
+from .read import read_rows
+
+log = logging.getLogger("geode.stack")
+
+_LOCAL: dict[str, "Work"] = {}  # works this process created (the coordinator), by run id
+_OPENED: dict[str, "DatabaseWork"] = {}  # works a worker opened from PostgreSQL, newest last
+_KEEP_OPENED = 2
+
+
+def new_run_id() -> str:
+    return uuid.uuid4().hex
+
+
+def lookup(run: str) -> "Work":
+    """The run's work: the coordinator's own (inline), else read from PostgreSQL (a worker)."""
+    work = _LOCAL.get(run) or _OPENED.get(run)
+    if work is None:
+        work = DatabaseWork.open(_worker_database(), run)
+        _OPENED[run] = work
+        while len(_OPENED) > _KEEP_OPENED:  # a worker serves one run after the other: keep the latest only
+            _OPENED.pop(next(iter(_OPENED)))
+    return work
+
+
+_conn: dict[str, object] = {}
+
+
+def _worker_database():
+    """One connection per worker process (TODO: the shared worker-side helper in geode.db, when it lands)."""
+    from ..config import load_settings
+    from ..db import open_database
+    from ..db.connection import resolve_target
+
+    settings = load_settings()
+    key = repr(resolve_target(settings))
+    db = _conn.get(key)
+    if db is None or getattr(db, "conn", None) is None or db.conn.closed:
+        db = open_database(settings, migrate=False)
+        for old in _conn.values():
+            old.close()
+        _conn.clear()
+        _conn[key] = db
+    return db
+
+
+def aligned(sol: Solutions, transforms: dict[int, list]) -> np.ndarray:
+    """The rows' coordinates after their day's transformations (days without any: as they are), applied day by
+    day with ``apply_helmert``, the way a day's polyhedron is transformed."""
+    from ..geodesy.helmert import apply_helmert
+
+    out = sol.xyz.copy()
+    if not len(sol):
+        return out
+    order = np.argsort(sol.day, kind="stable")
+    days = sol.day[order]
+    starts = np.flatnonzero(np.r_[True, days[1:] != days[:-1]])
+    for lo, hi in zip(starts, np.r_[starts[1:], len(days)]):
+        steps = transforms.get(int(days[lo]))
+        if steps:
+            rows = order[lo:hi]
+            xyz = sol.xyz[rows]
+            for params in steps:
+                xyz = apply_helmert(xyz, params)
+            out[rows] = xyz
+    return out
+
+
+class Work:
+    """One run's definition, inputs and per-step state (see the module docstring)."""
+
+    def __init__(self, spec: RunSpec):
+        self.spec = spec
+
+    # -- inputs ------------------------------------------------------------------------------------------------
+    def day_rows(self, lo: int, hi: int) -> Solutions:
+        """Input rows of days [lo, hi), by day then station."""
+        raise NotImplementedError
+
+    def station_rows(self, lo: int, hi: int) -> Solutions:
+        """Input rows of stations [lo, hi), by station then day."""
+        raise NotImplementedError
+
+    # -- per-step state ------------------------------------------------------------------------------------------
+    def transforms(self, step: int) -> dict[int, list]:
+        raise NotImplementedError
+
+    def put_transforms(self, step: int, mapping: dict[int, list]) -> None:
+        raise NotImplementedError
+
+    def models(self, step: int) -> dict[int, tuple[object, int]]:
+        """{station index: (EtmFit, series checksum)} of a step."""
+        raise NotImplementedError
+
+    def put_models(self, step: int, mapping: dict[int, tuple[object, int]]) -> None:
+        raise NotImplementedError
+
+    def put_rows(self, lo: int, hi: int, sol: Solutions) -> None:
+        """The final rows of days [lo, hi) (replacing any written before for those days)."""
+        raise NotImplementedError
+
+    # -- the coordinator ----------------------------------------------------------------------------------------
+    def kept(self, step: int) -> np.ndarray:
+        """(D,) bool: the days in a step's result (preserved, or transformed in that step)."""
+        keep = self.spec.preserved.copy()
+        keep[list(self.transforms(step))] = True
+        return keep
+
+    def all_rows(self) -> Solutions:
+        return self.day_rows(0, len(self.spec.years))
+
+    def days(self, step: int, kept: np.ndarray | None = None) -> list[Day]:
+        """The step's days as Day objects (aligned; preserved days as they are)."""
+        spec = self.spec
+        kept = self.kept(step) if kept is None else kept
+        sol = self.all_rows()
+        sol = sol.take(kept[sol.day])
+        sol = Solutions(sol.day, sol.stn, aligned(sol, self.transforms(step)))
+        return to_days(spec.years, spec.doys, spec.stations, sol, spec.preserved, spec.fyears)
+
+    def register(self) -> "Work":
+        _LOCAL[self.spec.run] = self
+        return self
+
+    def close(self) -> None:
+        _LOCAL.pop(self.spec.run, None)
+
+
+class MemoryWork(Work):
+    """A run's work in this process: the inline runner's units find it here, nothing goes to the database
+    until the coordinator writes the results."""
+
+    def __init__(self, spec: RunSpec, sol: Solutions, source_days: list[Day] | None = None):
+        super().__init__(spec)
+        self.sol = sol  # by day, then station
+        self._day_bounds = np.searchsorted(sol.day, np.arange(len(spec.years) + 1))
+        self._by_station = sol.by_station()
+        self._stn_bounds = np.searchsorted(self._by_station.stn, np.arange(len(spec.stations) + 1))
+        self._transforms: dict[int, dict[int, list]] = {}
+        self._models: dict[int, dict[int, tuple[object, int]]] = {}
+        self.rows: dict[tuple[int, int], Solutions] = {}
+        self.source_days = source_days  # the caller's Day objects: preserved days are returned as they were
+
+    def day_rows(self, lo, hi):
+        return self.sol.take(slice(self._day_bounds[lo], self._day_bounds[hi]))
+
+    def station_rows(self, lo, hi):
+        return self._by_station.take(slice(self._stn_bounds[lo], self._stn_bounds[hi]))
+
+    def all_rows(self):
+        return self.sol
+
+    def transforms(self, step):
+        return self._transforms.get(step, {})
+
+    def put_transforms(self, step, mapping):
+        self._transforms[step] = {int(k): [np.asarray(p, dtype=float) for p in v] for k, v in mapping.items()}
+
+    def models(self, step):
+        return self._models.get(step, {})
+
+    def put_models(self, step, mapping):
+        self._models.setdefault(step, {}).update({int(k): v for k, v in mapping.items()})
+
+    def put_rows(self, lo, hi, sol):
+        self.rows[(lo, hi)] = sol
+
+    def days(self, step, kept=None):
+        out = super().days(step, kept)
+        if self.source_days is not None:
+            by_key = {d.key: d for d in self.source_days if d.preserved}
+            out = [by_key.get(d.key, d) if d.preserved else d for d in out]
+        return out
+
+
+class DatabaseWork(Work):
+    """A run's work in PostgreSQL (``stack_work_*``), for runs on Celery workers. The coordinator creates it
+    (``create``), a worker opens it by run id; inputs and finished steps are cached in the process."""
+
+    def __init__(self, db, spec: RunSpec, *, coordinator: bool = False):
+        super().__init__(spec)
+        self.db = db
+        self.coordinator = coordinator  # units write models here: the coordinator never caches them
+        self._blocks: dict[tuple, Solutions] = {}
+        self._transforms: dict[int, dict[int, list]] = {}
+        self._models: dict[int, dict[int, tuple[object, int]]] = {}
+
+    def seed(self, sol: Solutions) -> None:
+        """All the run's rows, already read by the coordinator (by day, then station)."""
+        self._blocks[("day", 0, len(self.spec.years))] = sol
+
+    @classmethod
+    def create(cls, db, spec: RunSpec) -> "DatabaseWork":
+        from ..jobs import codec
+
+        with db.transaction() as cur:
+            cur.execute("SELECT run FROM stack_work_runs WHERE created < now() - interval '1 day'")
+            stale = [r["run"] for r in cur.fetchall()]
+            if stale:  # left by a coordinator that died
+                for table in ("stack_work_transforms", "stack_work_models", "stack_work_rows", "stack_work_runs"):
+                    cur.execute(f"DELETE FROM {table} WHERE run = ANY(%s)", (stale,))
+            cur.execute("INSERT INTO stack_work_runs (run, kind, name, definition) VALUES (%s, %s, %s, %s)",
+                        (spec.run, spec.kind, spec.name, codec.dumps(spec)))
+        return cls(db, spec, coordinator=True)
+
+    @classmethod
+    def open(cls, db, run: str) -> "DatabaseWork":
+        from ..errors import GeodeError
+        from ..jobs import codec
+
+        row = db.query_one("SELECT definition FROM stack_work_runs WHERE run = %s", (run,))
+        if row is None:
+            raise GeodeError(f"stack run {run} is not in stack_work_runs (finished, or another database)")
+        return cls(db, codec.loads(row["definition"]))
+
+    def finish(self) -> None:
+        """Delete the run's working state (the coordinator, when the run is over)."""
+        with self.db.transaction() as cur:
+            for table in ("stack_work_transforms", "stack_work_models", "stack_work_rows", "stack_work_runs"):
+                cur.execute(f"DELETE FROM {table} WHERE run = %s", (self.spec.run,))
+        self.close()
+
+    # -- inputs ------------------------------------------------------------------------------------------------
+    def _read(self, days: slice, stations: slice) -> Solutions:
+        spec = self.spec
+        return read_rows(self.db, project=spec.project, name=spec.name, years=spec.years[days],
+                         doys=spec.doys[days], preserved=spec.preserved[days], day_offset=days.start,
+                         stations=spec.stations[stations], station_offset=stations.start)
+
+    def day_rows(self, lo, hi):
+        key = ("day", lo, hi)
+        if key not in self._blocks:
+            self._blocks[key] = self._read(slice(lo, hi), slice(0, len(self.spec.stations)))
+        return self._blocks[key]
+
+    def station_rows(self, lo, hi):
+        key = ("station", lo, hi)
+        if key not in self._blocks:
+            self._blocks[key] = self._read(slice(0, len(self.spec.years)), slice(lo, hi)).by_station()
+        return self._blocks[key]
+
+    # -- per-step state ------------------------------------------------------------------------------------------
+    def transforms(self, step):
+        if step not in self._transforms:
+            rows = self.db.query("SELECT day, sizes, params FROM stack_work_transforms WHERE run = %s AND step = %s",
+                                 (self.spec.run, step))
+            out = {}
+            for r in rows:
+                params, at = np.asarray(r["params"], dtype=float), 0
+                out[int(r["day"])] = []
+                for size in r["sizes"]:
+                    out[int(r["day"])].append(params[at:at + size])
+                    at += size
+            self._transforms = {s: v for s, v in self._transforms.items() if s >= step - 1}
+            self._transforms[step] = out
+        return self._transforms[step]
+
+    def put_transforms(self, step, mapping):
+        from psycopg2.extras import execute_values
+
+        rows = [(self.spec.run, step, int(day), [len(p) for p in steps],
+                 [float(v) for p in steps for v in np.asarray(p, dtype=float)]) for day, steps in mapping.items()]
+        with self.db.transaction() as cur:
+            cur.execute("DELETE FROM stack_work_transforms WHERE run = %s AND step = %s", (self.spec.run, step))
+            execute_values(cur, "INSERT INTO stack_work_transforms (run, step, day, sizes, params) VALUES %s",
+                           rows, template="(%s, %s, %s, %s::integer[], %s::float8[])", page_size=10000)
+        self._transforms[step] = {int(k): [np.asarray(p, dtype=float) for p in v] for k, v in mapping.items()}
+
+    def models(self, step):
+        if step not in self._models or self.coordinator:
+            from ..jobs import codec
+
+            rows = self.db.query("SELECT station, model, hash FROM stack_work_models WHERE run = %s AND step = %s",
+                                 (self.spec.run, step))
+            self._models = {s: v for s, v in self._models.items() if s >= step - 1}
+            self._models[step] = {int(r["station"]): (codec.loads(r["model"]), int(r["hash"])) for r in rows}
+        return self._models[step]
+
+    def put_models(self, step, mapping):
+        import csv
+        import io
+
+        from ..jobs import codec
+
+        stations = sorted(int(k) for k in mapping)
+        buf = io.StringIO()
+        out = csv.writer(buf)
+        for k in stations:
+            fit, data_hash = mapping[k]
+            out.writerow([self.spec.run, step, k, codec.dumps(fit), int(data_hash)])
+        with self.db.transaction() as cur:
+            cur.execute("DELETE FROM stack_work_models WHERE run = %s AND step = %s AND station = ANY(%s)",
+                        (self.spec.run, step, stations))
+            buf.seek(0)
+            cur.copy_expert("COPY stack_work_models (run, step, station, model, hash) FROM STDIN WITH (FORMAT csv)",
+                            buf)
+        self._models.pop(step, None)
+
+    def put_rows(self, lo, hi, sol):
+        from ..db.bulk import copy_in
+
+        with self.db.transaction() as cur:
+            cur.execute("DELETE FROM stack_work_rows WHERE run = %s AND day >= %s AND day < %s",
+                        (self.spec.run, lo, hi))
+            if len(sol):
+                copy_in(cur, "stack_work_rows", [("run", f"S{len(self.spec.run)}", self.spec.run),
+                                                 ("day", "i4", sol.day), ("station", "i4", sol.stn),
+                                                 ("x", "f8", sol.xyz[:, 0]), ("y", "f8", sol.xyz[:, 1]),
+                                                 ("z", "f8", sol.xyz[:, 2])])
