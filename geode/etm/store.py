@@ -14,10 +14,16 @@ from .fit import EtmFit
 from .model import EtmConfig
 
 
-def checksum(t, xyz, config: EtmConfig) -> int:
-    """crc32 of the epochs, coordinates (0.1 mm) and model configuration."""
+def config_text(config: EtmConfig) -> bytes:
+    """The model configuration as the checksum sees it."""
+    return codec.dumps(config).encode()
+
+
+def checksum(t, xyz, config: EtmConfig, *, text: bytes | None = None) -> int:
+    """crc32 of the epochs, coordinates (0.1 mm) and model configuration (``text``: its ``config_text``, when
+    the caller has it already)."""
     data = np.round(np.column_stack([np.asarray(t, float), np.asarray(xyz, float).reshape(-1, 3)]), 4)
-    text = codec.dumps(config).encode()
+    text = config_text(config) if text is None else text
     return zlib.crc32(text, zlib.crc32(np.ascontiguousarray(data).tobytes()))
 
 

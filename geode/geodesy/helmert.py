@@ -82,6 +82,56 @@ def estimate_helmert(source: np.ndarray, target: np.ndarray, *, names: list[str]
                    fit.residuals.reshape(-1, 3))
 
 
+class HelmertDesign:
+    """The 6-parameter Helmert design of k point sets (k, n) without building it: its normal equations are a
+    few weighted sums of the coordinates. Observations are interleaved per point (x1, y1, z1, x2, ...), as
+    ``helmert_design`` orders them; points past a set's size must have zero weight."""
+
+    def __init__(self, xyz: np.ndarray):
+        xyz = np.asarray(xyz, dtype=float) * NANO
+        self.X, self.Y, self.Z = xyz[..., 0], xyz[..., 1], xyz[..., 2]
+        self.shape = (xyz.shape[0], 3 * xyz.shape[1], 6)
+
+    def _pick(self, idx):
+        return (self.X, self.Y, self.Z) if idx is None else (self.X[idx], self.Y[idx], self.Z[idx])
+
+    def normal(self, idx, p, l_):
+        X, Y, Z = self._pick(idx)
+        w = p.reshape(len(X), -1, 3)
+        wl = (p * l_).reshape(len(X), -1, 3)
+        wx, wy, wz = w[..., 0], w[..., 1], w[..., 2]
+        lx, ly, lz = wl[..., 0], wl[..., 1], wl[..., 2]
+
+        def S(a):
+            return np.sum(a, axis=1)
+
+        N = np.empty((len(X), 6, 6))
+        N[:, 0, 0] = S(wy * Z * Z + wz * Y * Y)
+        N[:, 1, 1] = S(wx * Z * Z + wz * X * X)
+        N[:, 2, 2] = S(wx * Y * Y + wy * X * X)
+        N[:, 0, 1] = N[:, 1, 0] = -S(wz * X * Y)
+        N[:, 0, 2] = N[:, 2, 0] = -S(wy * X * Z)
+        N[:, 1, 2] = N[:, 2, 1] = -S(wx * Y * Z)
+        N[:, 0, 3] = N[:, 3, 0] = 0.0
+        N[:, 0, 4] = N[:, 4, 0] = S(wy * Z)
+        N[:, 0, 5] = N[:, 5, 0] = -S(wz * Y)
+        N[:, 1, 3] = N[:, 3, 1] = -S(wx * Z)
+        N[:, 1, 4] = N[:, 4, 1] = 0.0
+        N[:, 1, 5] = N[:, 5, 1] = S(wz * X)
+        N[:, 2, 3] = N[:, 3, 2] = S(wx * Y)
+        N[:, 2, 4] = N[:, 4, 2] = -S(wy * X)
+        N[:, 2, 5] = N[:, 5, 2] = 0.0
+        N[:, 3:, 3:] = 0.0
+        N[:, 3, 3], N[:, 4, 4], N[:, 5, 5] = S(wx), S(wy), S(wz)
+        b = np.column_stack([S(Z * ly - Y * lz), S(X * lz - Z * lx), S(Y * lx - X * ly), S(lx), S(ly), S(lz)])
+        return N, b
+
+    def model(self, idx, x):
+        X, Y, Z = self._pick(idx)
+        e1, e2, e3, tx, ty, tz = (x[:, i, None] for i in range(6))
+        return np.stack([-Z * e2 + Y * e3 + tx, Z * e1 - X * e3 + ty, -Y * e1 + X * e2 + tz], axis=2).reshape(len(X), -1)
+
+
 def estimate_helmert_batch(sources: list, targets: list, names: list | None = None, *,
                            scale: bool = False) -> list[Helmert | ValueError]:
     """``estimate_helmert`` for many point sets at once (one robust adjustment each, solved together).
@@ -104,8 +154,13 @@ def estimate_helmert_batch(sources: list, targets: list, names: list | None = No
         src[j, :len(s)] = s
         dif[j, :len(s)] = np.asarray(targets[i], dtype=float).reshape(-1, 3) - s
     used = np.arange(width)[None, :] < sizes[:, None]
-    A = helmert_design(src.reshape(-1, 3), scale).reshape(k, 3 * width, -1)
-    fit = robust_lsq_batch(A, dif.reshape(k, -1), np.repeat(used, 3, axis=1))
+    rows = np.repeat(used, 3, axis=1)
+    if scale:
+        A = helmert_design(src.reshape(-1, 3), scale).reshape(k, 3 * width, -1)
+        A[~rows] = 0.0  # padding rows: no observation
+    else:
+        A = HelmertDesign(src)
+    fit = robust_lsq_batch(A, dif.reshape(k, -1), rows)
     for j, i in enumerate(todo):
         n = int(sizes[j])
         labels = names[i] if names is not None else [str(p) for p in range(n)]

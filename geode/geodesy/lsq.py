@@ -29,16 +29,23 @@ class LsqResult:
     converged: bool
 
 
-def robust_lsq(A: np.ndarray, L: np.ndarray, *, limit: float = LIMIT, max_passes: int = MAX_PASSES) -> LsqResult:
-    from scipy.stats import chi2
+def chi2_bounds(dof):
+    """The two-sided 95 % chi-square interval for ``dof`` degrees of freedom (scalar or array): exactly
+    ``scipy.stats.chi2.ppf(0.025 | 0.975, dof)``, without importing scipy.stats (a second of start-up)."""
+    from scipy.special import gammaincinv
 
+    half = np.asarray(dof, dtype=float) / 2
+    return 2 * gammaincinv(half, 0.025), 2 * gammaincinv(half, 0.975)
+
+
+def robust_lsq(A: np.ndarray, L: np.ndarray, *, limit: float = LIMIT, max_passes: int = MAX_PASSES) -> LsqResult:
     A = np.asarray(A, dtype=float)
     L = np.asarray(L, dtype=float)
     n, m = A.shape
     dof = n - m
     if dof <= 0:
         raise ValueError(f"not enough observations: {n} for {m} parameters")
-    lower, upper = chi2.ppf(0.025, dof), chi2.ppf(0.975, dof)
+    lower, upper = chi2_bounds(dof)
     P = np.ones(n)
     f = np.ones(n)
     factor = 1.0
@@ -97,29 +104,45 @@ def _solve_many(N: np.ndarray, b: np.ndarray) -> np.ndarray:
         return out
 
 
-def robust_lsq_batch(A: np.ndarray, L: np.ndarray, rows: np.ndarray | None = None, cols: np.ndarray | None = None,
+class DenseDesign:
+    """The normal equations and model of k stacked designs A (k, n, m): what ``robust_lsq_batch`` solves with.
+    A structured design (e.g. a Helmert's) can supply the same two methods without building A."""
+
+    def __init__(self, A: np.ndarray):
+        self.A = np.asarray(A, dtype=float)
+
+    def normal(self, idx, p: np.ndarray, l_: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(A'PA, A'Pl) of the problems ``idx`` (None: all) with weights p and observations l_ (k', n)."""
+        a = self.A if idx is None else self.A[idx]
+        at = a.transpose(0, 2, 1)
+        return at @ (a * p[:, :, None]), (at @ (p * l_)[:, :, None])[:, :, 0]
+
+    def model(self, idx, x: np.ndarray) -> np.ndarray:
+        """A x of the problems ``idx`` (None: all)."""
+        a = self.A if idx is None else self.A[idx]
+        return (a @ x[:, :, None])[:, :, 0]
+
+
+def robust_lsq_batch(A, L: np.ndarray, rows: np.ndarray | None = None, cols: np.ndarray | None = None,
                      *, limit: float = LIMIT, max_passes: int = MAX_PASSES) -> BatchLsqResult:
     """``robust_lsq`` for many independent problems at once: the same weighting, chi-square test and stop rule
     per problem, solved through stacked normal equations instead of one SVD per pass.
 
-    A: (k, n, m) designs, L: (k, n) observations; ``rows`` (k, n) and ``cols`` (k, m) mark the rows and
-    parameters each problem really has (ragged problems padded with anything finite). Every problem needs
-    more used rows than used parameters (ValueError otherwise, as ``robust_lsq``). Results agree with
-    ``robust_lsq`` to rounding (normal equations instead of SVD)."""
-    from scipy.stats import chi2
-
-    A = np.asarray(A, dtype=float)
+    A: (k, n, m) designs (or a DenseDesign-like object with ``A.shape``-free ``normal``/``model`` and ``shape``),
+    L: (k, n) observations; ``rows`` (k, n) and ``cols`` (k, m) mark the rows and parameters each problem really
+    has: ragged problems are padded, and A and L must be 0 in the padding. Every problem needs more used rows
+    than used parameters (ValueError otherwise, as ``robust_lsq``). Results agree with ``robust_lsq`` to
+    rounding (normal equations instead of SVD)."""
+    design = A if hasattr(A, "normal") else DenseDesign(A)
     L = np.asarray(L, dtype=float)
-    k, n, m = A.shape
+    k, n, m = design.shape if hasattr(design, "shape") else design.A.shape
     rows = np.ones((k, n), bool) if rows is None else np.asarray(rows, bool)
     cols = np.ones((k, m), bool) if cols is None else np.asarray(cols, bool)
-    A = np.where(rows[:, :, None] & cols[:, None, :], A, 0.0)
-    L = np.where(rows, L, 0.0)
     dof = rows.sum(1) - cols.sum(1)
     if k and dof.min() <= 0:
         bad = int(np.argmin(dof))
         raise ValueError(f"not enough observations: {rows[bad].sum()} for {cols[bad].sum()} parameters")
-    lower, upper = chi2.ppf(0.025, dof), chi2.ppf(0.975, dof)
+    lower, upper = chi2_bounds(dof)
     pad = np.zeros((k, m, m))
     pad[:, np.arange(m), np.arange(m)] = ~cols  # unused parameters: 1 on the diagonal, 0 on the right side
     P = rows.astype(float)
@@ -131,30 +154,30 @@ def robust_lsq_batch(A: np.ndarray, L: np.ndarray, rows: np.ndarray | None = Non
     passes = np.zeros(k, int)
     converged = np.zeros(k, bool)
     active = np.arange(k)
-    AT = A.transpose(0, 2, 1)
     while len(active):
-        a, at, p, l_ = A[active], AT[active], P[active], L[active]
-        N = at @ (a * p[:, :, None]) + pad[active]
-        xa = _solve_many(N, (at @ (p * l_)[:, :, None])[:, :, 0])
-        va = l_ - (a @ xa[:, :, None])[:, :, 0]
+        idx = None if len(active) == k else active
+        p, l_ = (P, L) if idx is None else (P[active], L[active])
+        N, b = design.normal(idx, p, l_)
+        xa = _solve_many(N + (pad if idx is None else pad[active]), b)
+        va = l_ - design.model(idx, xa)
         soa = np.sqrt(np.sum(p * va * va, axis=1) / dof[active])
         x[active], v[active], so[active] = xa, va, soa
         passes[active] += 1
         zero = soa == 0.0
-        fa = factor[active] * np.where(zero, 1.0, soa)
-        factor[active] = fa
+        factor[active] = factor[active] * np.where(zero, 1.0, soa)
         chi = soa * soa * dof[active]
         done = zero | ((lower[active] <= chi) & (chi <= upper[active]))
         converged[active[done]] = True
         go = ~done & (passes[active] < max_passes)
         left = active[~done]
-        s = np.abs(v[left]) / factor[left, None]
-        fl = np.where(s > limit, np.maximum(10.0 ** (limit - s), np.finfo(float).eps), 1.0)
-        f[left] = np.where(rows[left], fl, 1.0)
-        P[left] = np.where(rows[left], (fl / factor[left, None]) ** 2, 0.0)
+        if len(left):
+            s = np.abs(v[left]) / factor[left, None]
+            fl = np.where(s > limit, np.maximum(10.0 ** (limit - s), np.finfo(float).eps), 1.0)
+            f[left] = fl
+            P[left] = np.where(rows[left], (fl / factor[left, None]) ** 2, 0.0)
         active = active[go]
-    N = AT @ (A * P[:, :, None])
+    N, _ = design.normal(None, P, L)
     cov = np.linalg.pinv(N) * (so * so)[:, None, None]
     sig = np.sqrt(np.abs(np.diagonal(cov, axis1=1, axis2=2))) * cols
     s = np.abs(v) / factor[:, None]
-    return BatchLsqResult(x * cols, sig, np.where(rows, v, 0.0), factor, f, (s <= limit) & rows, passes, converged)
+    return BatchLsqResult(x * cols, sig, v, factor, np.where(rows, f, 1.0), (s <= limit) & rows, passes, converged)

@@ -21,9 +21,13 @@ def batched(config: EtmConfig) -> bool:
     return getattr(config, "noise_model", "white") == "white"
 
 
-def fit_series(items: list[tuple]) -> list[EtmFit | Exception]:
+def fit_series(items: list[tuple], *, keys: list | None = None, designs: dict | None = None
+               ) -> list[EtmFit | Exception]:
     """Fit each ``(t, xyz, reference, lat, lon, config)``: the series' ECEF coordinates are modelled in
-    north/east/up about ``reference``. Returns per item its EtmFit or the EtmError/ValueError fit_etm raises."""
+    north/east/up about ``reference``. Returns per item its EtmFit or the EtmError/ValueError fit_etm raises.
+
+    ``designs`` (with ``keys``, one per item): a cache of design matrices between calls, e.g. the iterations of a
+    stack, where a station's epochs and configuration rarely change."""
     from ..geodesy.coordinates import xyz2neu
 
     out: list[EtmFit | Exception | None] = [None] * len(items)
@@ -40,7 +44,15 @@ def fit_series(items: list[tuple]) -> list[EtmFit | Exception]:
         if len(t) < MIN_SOLUTIONS:
             out[i] = EtmError(f"{len(t)} solutions: a trajectory model needs at least {MIN_SOLUTIONS}")
             continue
-        design = build_design(t, config)
+        design = None
+        if designs is not None and keys is not None:
+            hit = designs.get(keys[i])
+            if hit is not None and hit[1] is config and np.array_equal(hit[0], t):
+                design = hit[2]
+        if design is None:
+            design = build_design(t, config)
+            if designs is not None and keys is not None:
+                designs[keys[i]] = (t, config, design)
         if design.A.shape[1] >= len(t):
             out[i] = EtmError(f"{len(t)} solutions for {design.A.shape[1]} model parameters")
             continue
@@ -84,4 +96,59 @@ def _fit_batch(batch) -> list[tuple[int, EtmFit]]:
                               fit.params[c, :mc].copy(), fit.sigmas[c, :mc].copy(), fit.wrms[c].copy(),
                               keep[0] & keep[1] & keep[2], [int(v) for v in fit.iterations[c]], nt,
                               (float(t.min()), float(t.max())))))
+    return out
+
+
+def model_xyz(fits: dict[int, EtmFit], meta: list, stations: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """ECEF positions (k, 3) of the models ``fits`` ({station: fit}, NEU about ``meta[station].apriori``) of
+    the stations ``stations[i]`` at epochs ``t[i]``; NaN for stations without a fit. Every row at once: the
+    polynomial and periodic terms of all stations from coefficient tables, jumps station by station; the same
+    values as ``StationMeta.position`` to rounding."""
+    out = np.full((len(t), 3), np.nan)
+    index = sorted(fits)
+    if not len(t) or not index:
+        return out
+    lookup = np.full(max(int(stations.max()), index[-1]) + 1, -1)
+    lookup[index] = np.arange(len(index))
+    slot_of_row = lookup[stations]
+    have = slot_of_row >= 0
+    if not have.any():
+        return out
+    freqs = sorted({f for fit in fits.values() for f in fit.frequencies})
+    terms = max(fit.poly_terms for fit in fits.values())
+    poly = np.zeros((len(index), terms, 3))
+    sin_c = np.zeros((len(index), len(freqs), 3))
+    cos_c = np.zeros((len(index), len(freqs), 3))
+    t_ref = np.zeros(len(index))
+    ref = np.zeros((len(index), 3))
+    rot = np.zeros((len(index), 3, 3))
+    jumps = []
+    from ..geodesy.coordinates import neu_rotation
+
+    for i, s in enumerate(index):
+        fit, m = fits[s], meta[s]
+        t_ref[i], ref[i], rot[i] = fit.t_ref, m.apriori, neu_rotation(m.lat, m.lon)
+        for k in range(fit.poly_terms):
+            poly[i, k] = fit.params[:, k]
+        for f in fit.frequencies:
+            sin_c[i, freqs.index(f)] = fit.params[:, fit.column(f"sin{f:g}")]
+            cos_c[i, freqs.index(f)] = fit.params[:, fit.column(f"cos{f:g}")]
+        if fit.jumps:
+            jumps.append(s)
+    rows = np.flatnonzero(have)
+    j = slot_of_row[rows]
+    tr = t[rows]
+    dt = tr - t_ref[j]
+    neu = np.zeros((len(rows), 3))
+    for k in range(terms):
+        neu += poly[j, k] * (dt ** k)[:, None]
+    for q, f in enumerate(freqs):
+        w = 2 * np.pi * f * tr
+        neu += sin_c[j, q] * np.sin(w)[:, None] + cos_c[j, q] * np.cos(w)[:, None]
+    xyz = ref[j] + np.einsum("ri,rij->rj", neu, rot[j])
+    for s in jumps:  # jump terms: the model's own columns
+        mine = stations[rows] == s
+        m = meta[s]
+        xyz[mine] = m.position(fits[s], tr[mine])
+    out[rows] = xyz
     return out

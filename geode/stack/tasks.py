@@ -12,7 +12,7 @@ import numpy as np
 
 from ..jobs import task
 from .data import Solutions
-from .models import fit_series
+from .models import fit_series, model_xyz
 from .work import Work, aligned, lookup
 
 FIT_CONTROL, FIT_EXTRA, FIT_ALL = "control", "extra", "all"  # which stations a fit step models
@@ -24,7 +24,7 @@ def fit_block(work: Work, step: int, lo: int, hi: int, which: str = FIT_CONTROL,
     ``which``: the control stations, the stations with metadata that are not control (excluded ones), or all
     with metadata. ``previous``: also measure how far the rows moved since that step (sum of squares, count,
     largest), for the convergence test. Returns that and the stations that could not be modelled."""
-    from ..etm.store import checksum
+    from ..etm.store import checksum, config_text
 
     spec = work.spec
     sol = work.station_rows(lo, hi)
@@ -46,6 +46,7 @@ def fit_block(work: Work, step: int, lo: int, hi: int, which: str = FIT_CONTROL,
             FIT_EXTRA: np.array([m is not None for m in spec.meta]) & ~spec.control,
             FIT_ALL: np.array([m is not None for m in spec.meta])}[which]
     bounds = np.searchsorted(sol.stn, np.arange(lo, hi + 1))
+    configs = work.cache.setdefault("configs", {})  # per station: its model configuration and checksum text
     items, names, hashes = [], [], {}
     for s in range(lo, hi):
         a, b = bounds[s - lo], bounds[s - lo + 1]
@@ -53,12 +54,15 @@ def fit_block(work: Work, step: int, lo: int, hi: int, which: str = FIT_CONTROL,
             continue
         meta = spec.meta[s]
         t = spec.fyears[sol.day[a:b]]
-        config = meta.etm_config(spec.config)
+        if s not in configs:
+            config = meta.etm_config(spec.config)
+            configs[s] = (config, config_text(config))
+        config, text = configs[s]
         items.append((t, xyz[a:b], meta.apriori, meta.lat, meta.lon, config))
         names.append(s)
-        hashes[s] = checksum(t, xyz[a:b], config)
+        hashes[s] = checksum(t, xyz[a:b], config, text=text)
     failures, models = [], {}
-    for s, fit in zip(names, fit_series(items)):
+    for s, fit in zip(names, fit_series(items, keys=names, designs=work.cache.setdefault("designs", {}))):
         if isinstance(fit, Exception):
             failures.append([spec.stations[s], f"{type(fit).__name__}: {fit}".splitlines()[0]])
         else:
@@ -73,25 +77,14 @@ def model_positions(work: Work, step: int, days: np.ndarray, stations: np.ndarra
     ``days[i]``); NaN where the station has no model. ``step`` -1: the a-priori positions (the PPP trajectory
     when the station has one, else its fixed a-priori coordinates)."""
     spec = work.spec
-    out = np.full((len(days), 3), np.nan)
-    if not len(days):
-        return out
-    models = work.models(step) if step >= 0 else {}
-    order = np.argsort(stations, kind="stable")
-    stn = stations[order]
-    starts = np.flatnonzero(np.r_[True, stn[1:] != stn[:-1]])
-    for a, b in zip(starts, np.r_[starts[1:], len(stn)]):
-        s = int(stn[a])
-        meta = spec.meta[s]
-        rows = order[a:b]
-        if step >= 0:
-            if s in models:
-                out[rows] = meta.position(models[s][0], spec.fyears[days[rows]])
-        elif meta is not None:
-            if meta.apriori_fit is not None:
-                out[rows] = meta.position(meta.apriori_fit, spec.fyears[days[rows]])
-            else:
-                out[rows] = meta.apriori
+    t = spec.fyears[days]
+    if step >= 0:
+        return model_xyz({s: fit for s, (fit, _) in work.models(step).items()}, spec.meta, stations, t)
+    ppp = {s: m.apriori_fit for s, m in enumerate(spec.meta) if m is not None and m.apriori_fit is not None}
+    out = model_xyz(ppp, spec.meta, stations, t)
+    fixed = np.array([s not in ppp and spec.meta[s] is not None for s in stations.tolist()], dtype=bool)
+    if fixed.any():
+        out[fixed] = np.array([spec.meta[s].apriori for s in stations[fixed].tolist()])
     return out
 
 
@@ -118,12 +111,15 @@ def align_block(work: Work, step: int, lo: int, hi: int) -> dict:
     target = model_positions(work, step - 1 if step > 0 else -1, rows.day, rows.stn)
     bounds = np.searchsorted(rows.day, np.arange(lo, hi + 1))
     todo = [d for d in range(lo, hi) if not spec.preserved[d]]
+    station_names = work.cache.get("names")
+    if station_names is None:
+        station_names = work.cache["names"] = np.array(spec.stations, dtype=object)
     sources, targets, names = [], [], []
     for d in todo:
         a, b = bounds[d - lo], bounds[d - lo + 1]
         sources.append(rows.xyz[a:b])
         targets.append(target[a:b])
-        names.append([spec.stations[s] for s in rows.stn[a:b].tolist()])
+        names.append(station_names[rows.stn[a:b]])
     keys = spec.keys
     out: dict = {"days": [], "failures": []}
     for d, h in zip(todo, estimate_helmert_batch(sources, targets, names)):

@@ -66,24 +66,32 @@ def _worker_database():
 
 
 def aligned(sol: Solutions, transforms: dict[int, list]) -> np.ndarray:
-    """The rows' coordinates after their day's transformations (days without any: as they are), applied day by
-    day with ``apply_helmert``, the way a day's polyhedron is transformed."""
-    from ..geodesy.helmert import apply_helmert
+    """The rows' coordinates after their day's transformations (Helmert parameters, applied in order; days
+    without any: as they are): x + A(x)·c for every row at once, the ``apply_helmert`` formula."""
+    from ..geodesy.helmert import NANO
 
     out = sol.xyz.copy()
-    if not len(sol):
+    if not len(sol) or not transforms:
         return out
-    order = np.argsort(sol.day, kind="stable")
-    days = sol.day[order]
-    starts = np.flatnonzero(np.r_[True, days[1:] != days[:-1]])
-    for lo, hi in zip(starts, np.r_[starts[1:], len(days)]):
-        steps = transforms.get(int(days[lo]))
-        if steps:
-            rows = order[lo:hi]
-            xyz = sol.xyz[rows]
-            for params in steps:
-                xyz = apply_helmert(xyz, params)
-            out[rows] = xyz
+    depth = max(len(v) for v in transforms.values())
+    days = np.fromiter(transforms, dtype=np.int64, count=len(transforms))
+    n_days = int(max(days.max(), sol.day.max())) + 1
+    for j in range(depth):
+        params = np.zeros((n_days, 7))
+        has = np.zeros(n_days, bool)
+        for d, steps in transforms.items():
+            if len(steps) > j:
+                p = np.asarray(steps[j], dtype=float)
+                params[d, :len(p)] = p
+                has[d] = True
+        rows = has[sol.day]
+        if not rows.any():
+            continue
+        xyz = out[rows]
+        e1, e2, e3, tx, ty, tz, sc = params[sol.day[rows]].T
+        X, Y, Z = xyz[:, 0] * NANO, xyz[:, 1] * NANO, xyz[:, 2] * NANO
+        out[rows] = xyz + np.column_stack([-Z * e2 + Y * e3 + tx + X * sc, Z * e1 - X * e3 + ty + Y * sc,
+                                           -Y * e1 + X * e2 + tz + Z * sc])
     return out
 
 
@@ -92,6 +100,7 @@ class Work:
 
     def __init__(self, spec: RunSpec):
         self.spec = spec
+        self.cache: dict = {}  # what units may keep between steps in this process (designs, configurations)
 
     # -- inputs ------------------------------------------------------------------------------------------------
     def day_rows(self, lo: int, hi: int) -> Solutions:

@@ -18,6 +18,11 @@ _KEY = ('s."NetworkCode" = r.net AND s."StationCode" = r.stn AND s."Year" = r.ye
         's.name = %(name)s')
 
 
+_COLUMNS = ('"NetworkCode", "StationCode", "Project", "Year", "DOY", "FYear", "X", "Y", "Z", sigmax, sigmay, sigmaz, '
+            '"VarianceFactor", name')
+_VALUES = "r.net, r.stn, %(project)s, r.year, r.doy, r.fyear, r.x, r.y, r.z, 0.0, 0.0, 0.0, r.vf, %(name)s"
+
+
 def _staged(source: str) -> str:
     """The staged rows with their keys and values as ``stacks`` holds them (float8 → shortest exact text →
     numeric: the same value psycopg2 writes for a Python float)."""
@@ -32,7 +37,7 @@ def _staged(source: str) -> str:
 
 def commit_stack(db, work: Work, project: str, name: str, result: StackResult, *, replace: bool) -> int:
     """Move the units' final rows into ``stacks`` in one transaction (see the module docstring); returns the
-    number of rows written (new or changed or unchanged: the result's rows)."""
+    number of the result's rows (new, changed or unchanged)."""
     from ..db.bulk import copy_in
 
     spec = work.spec
@@ -43,6 +48,7 @@ def commit_stack(db, work: Work, project: str, name: str, result: StackResult, *
               "stns": [s.split(".", 1)[1] for s in spec.stations], "run": spec.run}
     with db.transaction() as cur:
         cur.execute("SET LOCAL extra_float_digits = 3")  # float8 text is the shortest exact one
+        cur.execute("SET LOCAL work_mem = '256MB'")  # sorts and hashes of a whole stack in memory
         if isinstance(work, MemoryWork):
             cur.execute("CREATE TEMP TABLE stack_stage (day int4 NOT NULL, station int4 NOT NULL, x float8 NOT NULL, "
                         "y float8 NOT NULL, z float8 NOT NULL) ON COMMIT DROP")
@@ -57,21 +63,24 @@ def commit_stack(db, work: Work, project: str, name: str, result: StackResult, *
         else:
             source = "(SELECT * FROM stack_work_rows WHERE run = %(run)s)"
         staged = _staged(source)
-        cur.execute(f"CREATE TEMP TABLE stack_new ON COMMIT DROP AS {staged}", params)
-        cur.execute("ANALYZE stack_new")
-        if replace:
-            cur.execute('DELETE FROM stacks s WHERE s.name = %(name)s AND NOT EXISTS (SELECT 1 FROM stack_new r '
-                        f'WHERE {_KEY})', params)
-        cur.execute('UPDATE stacks s SET "X" = r.x, "Y" = r.y, "Z" = r.z, "FYear" = r.fyear, "VarianceFactor" = r.vf, '
-                    f'"Project" = %(project)s FROM stack_new r WHERE {_KEY} AND (s."X", s."Y", s."Z", s."FYear", '
-                    's."VarianceFactor", s."Project") IS DISTINCT FROM (r.x, r.y, r.z, r.fyear, r.vf, '
-                    '%(project)s::varchar)', params)
-        cur.execute('INSERT INTO stacks ("NetworkCode", "StationCode", "Project", "Year", "DOY", "FYear", "X", "Y", '
-                    '"Z", sigmax, sigmay, sigmaz, "VarianceFactor", name) SELECT r.net, r.stn, %(project)s, r.year, '
-                    'r.doy, r.fyear, r.x, r.y, r.z, 0.0, 0.0, 0.0, r.vf, %(name)s FROM stack_new r WHERE NOT EXISTS '
-                    f'(SELECT 1 FROM stacks s WHERE {_KEY}) ORDER BY r.net, r.stn, r.year, r.doy', params)
-        cur.execute("SELECT count(*) AS n FROM stack_new")
-        written = int(cur.fetchone()["n"])
+        cur.execute("SELECT 1 FROM stacks WHERE name = %(name)s LIMIT 1", params)
+        if cur.fetchone() is None:  # a new stack: every row is an INSERT
+            cur.execute(f"INSERT INTO stacks ({_COLUMNS}) SELECT {_VALUES} FROM ({staged}) r", params)
+            written = cur.rowcount
+        else:
+            cur.execute(f"CREATE TEMP TABLE stack_new ON COMMIT DROP AS {staged}", params)
+            cur.execute("ANALYZE stack_new")
+            if replace:
+                cur.execute('DELETE FROM stacks s WHERE s.name = %(name)s AND NOT EXISTS (SELECT 1 FROM stack_new r '
+                            f'WHERE {_KEY})', params)
+            cur.execute('UPDATE stacks s SET "X" = r.x, "Y" = r.y, "Z" = r.z, "FYear" = r.fyear, '
+                        f'"VarianceFactor" = r.vf, "Project" = %(project)s FROM stack_new r WHERE {_KEY} AND '
+                        '(s."X", s."Y", s."Z", s."FYear", s."VarianceFactor", s."Project") IS DISTINCT FROM '
+                        '(r.x, r.y, r.z, r.fyear, r.vf, %(project)s::varchar)', params)
+            cur.execute(f"INSERT INTO stacks ({_COLUMNS}) SELECT {_VALUES} FROM stack_new r WHERE NOT EXISTS "
+                        f"(SELECT 1 FROM stacks s WHERE {_KEY})", params)
+            cur.execute("SELECT count(*) AS n FROM stack_new")
+            written = int(cur.fetchone()["n"])
         if isinstance(work, DatabaseWork):
             cur.execute("DELETE FROM stack_work_rows WHERE run = %(run)s", params)
     return written
