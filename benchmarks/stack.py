@@ -1,17 +1,25 @@
-"""Stack speed: N stations × D daily solutions (generated), inline and on Celery workers.
+"""Stack speed against the I/O floor: N stations × D daily solutions (generated), inline and on Celery workers.
 
-    python3 benchmarks/stack.py [--stations 1000] [--days 365] [--workers 2]
+    python3 benchmarks/stack.py [--stations 1000] [--days 365] [--workers 2] [--repeat 1]
 
-Starts a private PostgreSQL (pgserver) and redis-server plus the worker processes, loads a generated
-project into gamit_soln (known velocities, 2 mm noise, per-day Helmert perturbations), then times
-`geode.stack.run_stack`'s phases for an inline run and a run on the workers: database (loading polyhedra and
-station metadata, writing stack rows and models) versus numerics (alignments and trajectory fits, including
-dispatch). Prints figures and ratios; stops everything it started.
+Starts a private PostgreSQL (pgserver) and redis-server plus the worker processes, loads a generated project
+into gamit_soln (known velocities, 2 mm noise, per-day Helmert perturbations), then measures in the same run:
+
+* the floor of this work: COPY out of the input rows, COPY in of as many result-shaped rows (the columns of
+  ``stacks``, formatted from numpy) into a fresh table without constraints, and a plain numpy estimate of one
+  iteration (one 6-parameter least squares per day and one 6-term trajectory fit per station, two passes each,
+  as a robust adjustment needs at least);
+* the COPY of the same rows into ``stacks`` itself, with its primary key, indexes and two foreign keys;
+* ``geode.stack.run_stack`` inline and on the workers, by phase (load, compute, write), the bytes that went
+  through the broker during the worker run, and whether both runs wrote identical rows.
+
+Prints figures and ratios (inline / floor, workers / inline) and the machine's load; stops everything it started.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import shutil
 import sys
@@ -56,22 +64,125 @@ def generate(db, n_stations: int, n_days: int) -> None:
                             for i in range(n_stations)], page_size=2000)
 
 
-def timed_run(db, runner, name: str, stations: list[str]) -> dict:
-    """run_stack's phases, timed separately: the same calls it makes, in the same order."""
-    from geode import stack as st
+STACK_COLUMNS = ('"NetworkCode", "StationCode", "Project", "Year", "DOY", "FYear", "X", "Y", "Z", sigmax, sigmay, '
+                 'sigmaz, "VarianceFactor", name')
 
-    t0 = time.perf_counter()
-    days = st.load_days(db, "bench", stations)
-    meta = st.load_meta(db, stations, span=(days[0].fyear, days[-1].fyear))
-    t1 = time.perf_counter()
-    result = st.stack(runner, days, meta)
-    t2 = time.perf_counter()
-    rows = st.save_stack(db, "bench", name, result, replace=True)
-    st.save_models(db, name, result, meta)
-    t3 = time.perf_counter()
-    assert result.converged and not result.failures, result.failures[:3]
-    return {"load": t1 - t0, "numerics": t2 - t1, "save": t3 - t2, "total": t3 - t0, "rows": rows,
-            "iterations": len(result.iterations)}
+
+def result_rows(db, stations: list[str], name: str) -> str:
+    """The stack's rows as COPY text, formatted from numpy arrays (shortest exact floats): what a writer sends."""
+    from geode.stack import read_solutions
+    from geode.stack.run import fyears_of
+
+    years, doys, names, sol = read_solutions(db, "bench", stations)
+    fy = fyears_of(years, doys)[sol.day].tolist()
+    y, d = years[sol.day].tolist(), doys[sol.day].tolist()
+    nets = [names[s].split(".") for s in sol.stn.tolist()]
+    x, yy, z = (sol.xyz[:, i].tolist() for i in range(3))
+    return "".join(f"{n}\t{s}\tbench\t{a}\t{b}\t{f!r}\t{p!r}\t{q!r}\t{r!r}\t0.0\t0.0\t0.0\t2.0\t{name}\n"
+                   for (n, s), a, b, f, p, q, r in zip(nets, y, d, fy, x, yy, z))
+
+
+def numpy_estimate(db, stations: list[str]) -> float:
+    """One iteration's numerics the plain numpy way: per day a 6-parameter least squares (to the a-priori
+    positions), per station a 6-term trajectory fit of the three components; two passes each."""
+    import numpy as np
+
+    from geode.geodesy.helmert import helmert_design
+    from geode.stack import read_solutions
+    from geode.stack.run import fyears_of
+
+    years, doys, names, sol = read_solutions(db, "bench", stations)
+    fy = fyears_of(years, doys)
+    ref = {r["n"]: np.array([r["x"], r["y"], r["z"]]) for r in db.query(
+        'SELECT "NetworkCode" || \'.\' || "StationCode" AS n, auto_x AS x, auto_y AS y, auto_z AS z FROM stations')}
+    apriori = np.array([ref[n] for n in names])
+    start = time.perf_counter()
+    bounds = np.searchsorted(sol.day, np.arange(len(years) + 1))
+    for d in range(len(years)):
+        src = sol.xyz[bounds[d]:bounds[d + 1]]
+        A, L = helmert_design(src), (apriori[sol.stn[bounds[d]:bounds[d + 1]]] - src).ravel()
+        w = np.ones(len(L))
+        for _ in range(2):
+            c = np.linalg.lstsq(A * w[:, None], L * w, rcond=None)[0]
+            w = 1.0 / np.maximum(np.abs(L - A @ c) / 0.002, 1.0)
+    by = sol.by_station()
+    sb = np.searchsorted(by.stn, np.arange(len(names) + 1))
+    for s in range(len(names)):
+        t, xyz = fy[by.day[sb[s]:sb[s + 1]]], by.xyz[sb[s]:sb[s + 1]] - apriori[s]
+        w2 = 2 * np.pi * t
+        A = np.column_stack([np.ones_like(t), t - t[0], np.sin(w2), np.cos(w2), np.sin(2 * w2), np.cos(2 * w2)])
+        w = np.ones(len(t))
+        for _ in range(2):
+            c = np.linalg.lstsq(A * w[:, None], xyz * w[:, None], rcond=None)[0]
+            w = 1.0 / np.maximum(np.abs(xyz - A @ c).max(axis=1) / 0.002, 1.0)
+    return time.perf_counter() - start
+
+
+def floor(db, stations: list[str]) -> dict:
+    out = {}
+    with db.transaction() as cur:
+        buf = io.BytesIO()
+        start = time.perf_counter()
+        cur.copy_expert('COPY (SELECT "NetworkCode", "StationCode", "Year", "DOY", "X", "Y", "Z" FROM gamit_soln '
+                        "WHERE \"Project\" = 'bench') TO STDOUT", buf)
+        out["copy_out"] = time.perf_counter() - start
+        out["copy_out_bytes"] = buf.tell()
+    start = time.perf_counter()
+    text = result_rows(db, stations, "floor")
+    out["format"] = time.perf_counter() - start
+    with db.transaction() as cur:
+        cur.execute("DROP TABLE IF EXISTS floor_rows")
+        cur.execute("CREATE TABLE floor_rows AS SELECT " + STACK_COLUMNS + " FROM stacks WITH NO DATA")
+    with db.transaction() as cur:
+        start = time.perf_counter()
+        cur.copy_expert(f"COPY floor_rows ({STACK_COLUMNS}) FROM STDIN", io.StringIO(text))
+        out["copy_in"] = time.perf_counter() - start
+    db.execute("DROP TABLE floor_rows")
+    out["numpy"] = numpy_estimate(db, stations)
+    out["floor"] = out["copy_out"] + out["format"] + out["copy_in"] + out["numpy"]
+    with db.transaction() as cur:  # the same rows into stacks itself: primary key, indexes, two foreign keys
+        start = time.perf_counter()
+        cur.copy_expert(f"COPY stacks ({STACK_COLUMNS}) FROM STDIN", io.StringIO(text))
+        out["copy_stacks"] = time.perf_counter() - start
+    db.execute("DELETE FROM stacks WHERE name = 'floor'")
+    vacuum(db, "stacks")
+    return out
+
+
+def vacuum(db, table: str = "") -> None:
+    db.conn.autocommit = True
+    try:
+        with db.conn.cursor() as cur:
+            cur.execute(f"VACUUM ANALYZE {table}")
+    finally:
+        db.conn.autocommit = False
+
+
+def broker_bytes(url: str) -> int:
+    import redis
+
+    info = redis.Redis.from_url(url).info("stats")
+    return int(info["total_net_input_bytes"]) + int(info["total_net_output_bytes"])
+
+
+def timed_run(db, runner, name: str, stations: list[str]) -> dict:
+    from geode.stack import run_stack
+
+    timings: dict[str, float] = {}
+    start = time.perf_counter()
+    run = run_stack(db, runner, name=name, project="bench", stations=stations, redo=True, timings=timings)
+    total = time.perf_counter() - start
+    assert run.result.converged and not run.result.failures, run.result.failures[:3]
+    write = sum(timings.get(k, 0.0) for k in ("rows", "stacks", "etms", "cleanup"))
+    return {"total": total, "load": timings["load"], "compute": timings["compute"], "write": write,
+            "stacks": timings["stacks"], "rows": run.written_rows, "iterations": len(run.result.iterations)}
+
+
+def load_average() -> str:
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "?"
 
 
 def main() -> None:
@@ -79,6 +190,7 @@ def main() -> None:
     parser.add_argument("--stations", type=int, default=1000)
     parser.add_argument("--days", type=int, default=365)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--repeat", type=int, default=1, help="measure everything this many times")
     opts = parser.parse_args()
 
     from tests.fixtures.services import clear_isolated_env, launch_postgres, launch_redis
@@ -103,30 +215,44 @@ def main() -> None:
         t = time.perf_counter()
         generate(db, opts.stations, opts.days)
         gen = time.perf_counter() - t
+        vacuum(db)
         stations = [f"bnc.{i:04d}" for i in range(opts.stations)]
-
         pool = launch_workers(opts.workers, "compute", 1, workdir, loglevel="WARNING", cwd=workdir)
-
-        inline = timed_run(db, InlineRunner(), "bench_inline", stations)
-        runner = CeleryRunner(settings)
-        try:
-            par = timed_run(db, runner, "bench_par", stations)
-        finally:
-            runner.close()
-        same = db.query_one("SELECT count(*) AS n FROM stacks a JOIN stacks b USING (\"NetworkCode\", \"StationCode\", "
-                            "\"Year\", \"DOY\") WHERE a.name = 'bench_inline' AND b.name = 'bench_par' AND "
-                            "a.\"X\" = b.\"X\" AND a.\"Y\" = b.\"Y\" AND a.\"Z\" = b.\"Z\"")["n"]
-
-        print(f"{opts.stations} stations x {opts.days} days = {inline['rows']} solutions "
-              f"(generated and inserted in {gen:.1f} s)")
-        for label, r in (("inline", inline), (f"{opts.workers} workers", par)):
-            db_time = r["load"] + r["save"]
-            print(f"{label:>10}: total {r['total']:7.1f} s | database {db_time:6.1f} s ({db_time / r['total']:4.0%}: "
-                  f"load {r['load']:.1f}, save {r['save']:.1f}) | numerics+dispatch {r['numerics']:6.1f} s "
-                  f"({r['numerics'] / r['total']:4.0%}) | {r['iterations']} iterations")
-        print(f"speed-up with {opts.workers} workers: total {inline['total'] / par['total']:.2f}x, "
-              f"numerics {inline['numerics'] / par['numerics']:.2f}x")
-        print(f"identical rows inline vs workers: {same} of {inline['rows']}")
+        print(f"{opts.stations} stations x {opts.days} days = {opts.stations * opts.days} solutions "
+              f"(generated and inserted in {gen:.1f} s); {os.cpu_count()} cpus, load average {load_average()}")
+        for rep in range(opts.repeat):
+            f = floor(db, stations)
+            inline = timed_run(db, InlineRunner(), "bench_inline", stations)
+            runner = CeleryRunner(settings)
+            try:
+                before = broker_bytes(url)
+                par = timed_run(db, runner, "bench_par", stations)
+                sent = broker_bytes(url) - before
+            finally:
+                runner.close()
+            same = db.query_one('SELECT count(*) AS n FROM stacks a JOIN stacks b USING ("NetworkCode", "StationCode", '
+                                '"Year", "DOY") WHERE a.name = \'bench_inline\' AND b.name = \'bench_par\' AND '
+                                'a."X" = b."X" AND a."Y" = b."Y" AND a."Z" = b."Z"')["n"]
+            print(f"\nrun {rep + 1} (load average {load_average()}):")
+            print(f"  floor {f['floor']:6.2f} s = COPY out {f['copy_out']:.2f} s ({f['copy_out_bytes'] / 1e6:.0f} MB) "
+                  f"+ format {f['format']:.2f} s + COPY in (no constraints) {f['copy_in']:.2f} s "
+                  f"+ numpy {f['numpy']:.2f} s")
+            print(f"  COPY of the same rows into stacks (primary key, 2 indexes, 2 foreign keys): {f['copy_stacks']:.2f} s "
+                  f"= {f['copy_stacks'] / f['copy_in']:.1f}x the unconstrained COPY, {f['copy_stacks'] / f['floor']:.1f}x "
+                  "the floor")
+            for label, r in (("inline", inline), (f"{opts.workers} workers", par)):
+                print(f"  {label:>10}: total {r['total']:6.2f} s | load {r['load']:5.2f} | compute {r['compute']:5.2f} "
+                      f"({r['iterations']} iterations) | write {r['write']:5.2f} (of which into stacks "
+                      f"{r['stacks']:.2f}) | {r['rows']} rows")
+            print(f"  inline / floor: {inline['total'] / f['floor']:.2f}  (target <= 4; without the stacks write: "
+                  f"{(inline['total'] - inline['stacks']) / f['floor']:.2f})")
+            print(f"  {opts.workers} workers / inline: {par['total'] / inline['total']:.2f}  (target <= 1.1)")
+            print(f"  bytes through the broker (worker run, all clients): {sent / 1e3:.0f} kB "
+                  f"({sent / (opts.stations * opts.days):.2f} B per solution)")
+            print(f"  identical rows inline vs workers: {same} of {inline['rows']}")
+            db.execute("DELETE FROM stacks WHERE name IN ('bench_inline', 'bench_par')")
+            db.execute("DELETE FROM etms WHERE stack IN ('bench_inline', 'bench_par')")
+            vacuum(db, "stacks")
         db.close()
     finally:
         if pool is not None:

@@ -81,8 +81,20 @@ def run_stack(db, runner, *, name: str, project: str, stations: list[str], redo:
               preserve: bool = False, exclude=(), end: GnssDate | None = None,
               max_iterations: int = DEFAULT_MAX_ITERATIONS, tolerance: float = DEFAULT_TOLERANCE,
               config: EtmConfig | None = None, common_modes: bool = False, constraints_file=None,
-              progress=None) -> StackRun:
-    """Load, stack, post-process and store. Without --redo/--preserve an existing stack is an error."""
+              progress=None, timings: dict | None = None) -> StackRun:
+    """Load, stack, post-process and store. Without --redo/--preserve an existing stack is an error.
+
+    ``timings``: filled with the seconds spent loading, computing and writing (benchmarks)."""
+    import time
+
+    clock = {"start": time.perf_counter()}
+
+    def lap(what: str) -> None:
+        now = time.perf_counter()
+        if timings is not None:
+            timings[what] = timings.get(what, 0.0) + now - clock["start"]
+        clock["start"] = now
+
     name = check_name(name)
     if redo and preserve:
         raise UsageError("--redo rebuilds the stack and --preserve keeps it: choose one")
@@ -106,6 +118,7 @@ def run_stack(db, runner, *, name: str, project: str, stations: list[str], redo:
     spec = make_spec("stack", years, doys, fyears, preserved, present, meta, config=config, exclude=exclude,
                      project=project, name=name)
     work = open_work(runner, db, spec, sol)
+    lap("load")
     try:
         result = iterate(runner, work, max_iterations=max_iterations, tolerance=tolerance, progress=progress)
         if common_modes or constraints:
@@ -115,12 +128,17 @@ def run_stack(db, runner, *, name: str, project: str, stations: list[str], redo:
                 result = remove_common_modes(runner, result, exclude=set(exclude))
             if constraints:
                 result = tie_to_frame(runner, result, constraints)
+        lap("compute")
         write_step(runner, work, result.step, progress=progress)
+        lap("rows")
         written = commit_stack(db, work, project, name, result, replace=redo)
+        lap("stacks")
         models = save_models(db, name, result)
+        lap("etms")
     finally:
         if isinstance(work, DatabaseWork):
             work.finish()
+    lap("cleanup")
     return StackRun(result, written, int(spec.preserved[result.kept].sum()), models,
                     [f"{s}: no a-priori position in stations" for s in skipped], meta)
 
