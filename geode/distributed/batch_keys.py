@@ -3,6 +3,8 @@ the units of one ``runner.map`` call).
 
     geode:batch:<id>:state      open | cancelled | closed: a worker skips units of a batch that is not open
     geode:batch:<id>:results    a list: each finished unit's outcome, pushed by its worker, read by the coordinator
+    geode:batch:<id>:taken      outcomes the coordinator took but has not yet written to the run history: a
+                                coordinator killed in between leaves them for `geode runs resume` to collect
     geode:batch:<id>:finished   a set of unit indices with an outcome: a late duplicate of one of them is skipped
     geode:batch:<id>:running    a hash: Celery task id -> "<unit> <worker> <pid>", while the unit runs
     geode:lease:<task id>       the holder's lease: refreshed every few seconds, expires [jobs] lease_timeout after
@@ -84,6 +86,18 @@ for i = 1, #entries, 2 do
   end
 end
 return out
+"""
+
+
+# KEYS: results, taken   ARGV: how many, key ttl  -> the outcomes moved (oldest first)
+TAKE = """
+local items = redis.call('LRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)
+if #items > 0 then
+  redis.call('LTRIM', KEYS[1], #items, -1)
+  redis.call('RPUSH', KEYS[2], unpack(items))
+end
+redis.call('EXPIRE', KEYS[2], ARGV[2])
+return items
 """
 
 

@@ -25,6 +25,7 @@ import signal
 import threading
 import time
 import uuid
+from collections import deque
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
@@ -70,6 +71,7 @@ class _Batch:
     leases_checked: float = 0.0
     idle_since: float | None = None  # nothing running and nothing queued while units are pending
     resend_at: float | None = None  # the broker lost its data: send what is neither finished nor running
+    taken: deque[int] = field(default_factory=deque)  # per taken outcome: its history sequence number (0: none)
     cancelled: bool = False
     broker_lost: bool = False
 
@@ -161,17 +163,36 @@ class CeleryRunner(Runner):
                 self._wait_for_broker(exc)
 
     def _receive(self) -> Iterator[Outcome]:
-        """Outcomes pushed by workers: a blocking pop (1 s), then whatever else is waiting, in one round trip."""
+        """Outcomes pushed by workers: a blocking move (1 s), then whatever else is waiting, in one round trip.
+        They move to the batch's 'taken' list and leave it once the run history holds them (``_trim``)."""
+        from ..distributed.batch_keys import TAKE, key_ttl
+
         batch = self._batch
-        key = batch.key("results")
-        first = self._broker(lambda: self.client.blpop([key], timeout=1))
+        results, taken = batch.key("results"), batch.key("taken")
+        first = self._broker(lambda: self.client.blmove(results, taken, 1, "LEFT", "RIGHT"))
         if first is None:
             return
-        raw = [first[1]] + list(self._broker(lambda: self.client.lpop(key, DRAIN)) or [])
-        for payload in raw:
+        rest = self._broker(lambda: self.client.eval(TAKE, 2, results, taken, DRAIN, key_ttl(self.settings)))
+        for payload in [first, *rest]:
             outcome = self._outcome(json.loads(payload))
-            if outcome is not None:
-                yield outcome
+            if outcome is None:
+                batch.taken.append(0)
+                continue
+            yield outcome
+            history = self.history
+            batch.taken.append(history.appended if history is not None and history.active else 0)
+
+    def _trim(self) -> None:
+        """Drop taken outcomes the run history has written (all of them when there is no history)."""
+        batch = self._batch
+        history = self.history
+        durable = history.flushed if history is not None and history.active else float("inf")
+        count = 0
+        while batch.taken and batch.taken[0] <= durable:
+            batch.taken.popleft()
+            count += 1
+        if count:
+            self._broker(lambda: self.client.ltrim(batch.key("taken"), count, -1))
 
     def _outcome(self, data: dict) -> Outcome | None:
         batch = self._batch
@@ -203,6 +224,7 @@ class CeleryRunner(Runner):
         now = time.monotonic()
         if now - batch.polled >= 0.5:
             batch.polled = now
+            self._trim()
             batch.running = {_text(k): _text(v) for k, v in
                              self._broker(lambda: self.client.hgetall(batch.key("running"))).items()}
         if batch.resend_at is not None and now >= batch.resend_at:

@@ -97,6 +97,8 @@ class RunRecorder:
         self.run_id: int | None = None
         self.cancel_requested = False
         self.disabled = False
+        self.appended = 0  # finished units handed to the recorder so far (their sequence numbers)
+        self.flushed = 0  # ... of which this many are written: an outcome up to here is safe in PostgreSQL
         self._db = None
         self._rows: deque[tuple] = deque()
         self._batches: list[str] = []
@@ -120,9 +122,14 @@ class RunRecorder:
         self._rows.extend(self._row(task, u, "queued") for u in units if u.index not in replayed)
         return replayed
 
+    @property
+    def active(self) -> bool:
+        return self.run_id is not None
+
     def finished(self, task: Task, unit: Unit, outcome: Outcome) -> None:
         if self.run_id is None or outcome.replayed:
             return
+        self.appended += 1
         failure = outcome.failure
         if failure is None:
             self._rows.append(self._row(task, unit, "done", outcome, result=codec.dumps(outcome.result)))
@@ -257,6 +264,7 @@ class RunRecorder:
         except Exception:
             self._rows.extendleft(reversed(taken))  # written next time, in the same order
             raise
+        self.flushed += sum(row[4] != "queued" for row in taken)
 
     def _heartbeat(self) -> None:
         with self._db.transaction() as cur:

@@ -123,15 +123,20 @@ def harvest(db, settings, run: dict[str, Any]) -> int:
         log.warning("run %s: waiting for %d unit(s) of the earlier attempt still running on workers", run["id"], live)
         time.sleep(min(5.0, max(0.5, deadline - time.monotonic())))
     rows = []
-    for batch in batches:
+    for batch in batches:  # outcomes its coordinator took but did not write, then those nobody took
+        raws = list(client.lrange(batch_key(batch, "taken"), 0, -1))
         while True:
             chunk = client.lpop(batch_key(batch, "results"), 500) or []
             if not chunk:
                 break
-            rows += [_harvested_row(run["id"], json.loads(raw)) for raw in chunk]
+            raws += chunk
+        rows += [_harvested_row(run["id"], json.loads(raw)) for raw in raws]
     rows = [r for r in rows if r is not None]
     if rows:
         record_units(db, rows, keep_done=True)
+    for batch in batches:
+        client.delete(batch_key(batch, "taken"))
+    if rows:
         log.warning("run %s: collected %d outcome(s) reported after its coordinator stopped", run["id"], len(rows))
     return len(rows)
 
