@@ -103,7 +103,7 @@ URL = KeyType(_to_str, url=True)
 SCHEMA: dict[str, dict[str, KeyType]] = {
     "postgres": {
         "hostname": STR, "port": INT, "username": STR, "password": SECRET, "database": STR,
-        "url": URL, "connect_timeout": INT, "embedded_dir": PATH,
+        "url": URL, "connect_timeout": INT, "embedded_dir": PATH, "reconnect_timeout": FLOAT,
     },
     "archive": {
         "path": PATH, "repository": PATH, "media": PATH, "format_scripts_path": PATH, "parallel": BOOL,
@@ -114,9 +114,10 @@ SCHEMA: dict[str, dict[str, KeyType]] = {
     "ppp": {"ppp_path": PATH, "ppp_exe": PATH, "institution": STR, "info": STR, "frames": LIST, "atx": LIST},
     "celery": {
         "broker_url": URL, "result_backend": URL, "visibility_timeout": INT, "allow_pickle": BOOL,
-        "result_expires": INT, "redelivery_limit": INT,
+        "result_expires": INT, "redelivery_limit": INT, "restore_interval": INT,
     },
-    "jobs": {"parallel": BOOL, "worker_timeout": FLOAT},
+    "jobs": {"parallel": BOOL, "worker_timeout": FLOAT, "lease_timeout": FLOAT, "broker_timeout": FLOAT,
+             "worker_grace": FLOAT},
     "gamit": {"gamit_path": PATH, "tables": PATH},
 }
 
