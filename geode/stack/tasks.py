@@ -185,22 +185,23 @@ def repeatability_block(work: Work, step: int, lo: int, hi: int) -> dict:
     return {"stations": out}
 
 
-@task("geode.stack.align_block", queue="compute")
+@task("geode.stack.align_block", queue="compute", label=lambda run, step, lo, hi: f"iteration {step}: days {lo}-{hi - 1}")
 def align_days_task(run: str, step: int, lo: int, hi: int) -> dict:
     return align_block(lookup(run), step, lo, hi)
 
 
-@task("geode.stack.fit_block", queue="compute")
+@task("geode.stack.fit_block", queue="compute",
+      label=lambda run, step, lo, hi, *rest: f"step {step}: stations {lo}-{hi - 1}")
 def fit_stations_task(run: str, step: int, lo: int, hi: int, which: str = FIT_CONTROL,
                       previous: int | None = None) -> dict:
     return fit_block(lookup(run), step, lo, hi, which, previous)
 
 
-@task("geode.stack.write_block", queue="compute")
+@task("geode.stack.write_block", queue="compute", label=lambda run, step, lo, hi: f"rows of days {lo}-{hi - 1}")
 def write_days_task(run: str, step: int, lo: int, hi: int) -> dict:
     return write_block(lookup(run), step, lo, hi)
 
 
-@task("geode.dra.block", queue="compute")
+@task("geode.dra.block", queue="compute", label=lambda run, step, lo, hi: f"stations {lo}-{hi - 1}")
 def repeatability_task(run: str, step: int, lo: int, hi: int) -> dict:
     return repeatability_block(lookup(run), step, lo, hi)

@@ -19,6 +19,7 @@ import uuid
 
 import numpy as np
 
+from ..db.live import shared_database
 from .data import Day, RunSpec, Solutions, to_days
 from .read import read_rows
 
@@ -37,32 +38,11 @@ def lookup(run: str) -> "Work":
     """The run's work: the coordinator's own (inline), else read from PostgreSQL (a worker)."""
     work = _LOCAL.get(run) or _OPENED.get(run)
     if work is None:
-        work = DatabaseWork.open(_worker_database(), run)
+        work = DatabaseWork.open(None, run)
         _OPENED[run] = work
         while len(_OPENED) > _KEEP_OPENED:  # a worker serves one run after the other: keep the latest only
             _OPENED.pop(next(iter(_OPENED)))
     return work
-
-
-_conn: dict[str, object] = {}
-
-
-def _worker_database():
-    """One connection per worker process (TODO: the shared worker-side helper in geode.db, when it lands)."""
-    from ..config import load_settings
-    from ..db import open_database
-    from ..db.connection import resolve_target
-
-    settings = load_settings()
-    key = repr(resolve_target(settings))
-    db = _conn.get(key)
-    if db is None or getattr(db, "conn", None) is None or db.conn.closed:
-        db = open_database(settings, migrate=False)
-        for old in _conn.values():
-            old.close()
-        _conn.clear()
-        _conn[key] = db
-    return db
 
 
 def aligned(sol: Solutions, transforms: dict[int, list]) -> np.ndarray:
@@ -209,11 +189,15 @@ class DatabaseWork(Work):
 
     def __init__(self, db, spec: RunSpec, *, coordinator: bool = False):
         super().__init__(spec)
-        self.db = db
+        self._db = db  # None on a worker: this process's shared connection, re-opened after a server restart
         self.coordinator = coordinator  # units write models here: the coordinator never caches them
         self._blocks: dict[tuple, Solutions] = {}
         self._transforms: dict[int, dict[int, list]] = {}
         self._models: dict[int, dict[int, tuple[object, int]]] = {}
+
+    @property
+    def db(self):
+        return self._db if self._db is not None else shared_database()
 
     def seed(self, sol: Solutions) -> None:
         """All the run's rows, already read by the coordinator (by day, then station)."""
@@ -238,7 +222,7 @@ class DatabaseWork(Work):
         from ..errors import GeodeError
         from ..jobs import codec
 
-        row = db.query_one("SELECT definition FROM stack_work_runs WHERE run = %s", (run,))
+        row = (db or shared_database()).query_one("SELECT definition FROM stack_work_runs WHERE run = %s", (run,))
         if row is None:
             raise GeodeError(f"stack run {run} is not in stack_work_runs (finished, or another database)")
         return cls(db, codec.loads(row["definition"]))
