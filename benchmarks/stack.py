@@ -68,13 +68,19 @@ STACK_COLUMNS = ('"NetworkCode", "StationCode", "Project", "Year", "DOY", "FYear
                  'sigmaz, "VarianceFactor", name')
 
 
-def result_rows(db, stations: list[str], name: str) -> str:
-    """The stack's rows as COPY text, formatted from numpy arrays (shortest exact floats): what a writer sends."""
+def result_arrays(db, stations: list[str]):
+    """The result-shaped columns of a stack of the benchmark project, as arrays (the input rows, read once)."""
     from geode.stack import read_solutions
     from geode.stack.run import fyears_of
 
     years, doys, names, sol = read_solutions(db, "bench", stations)
-    fy = fyears_of(years, doys)[sol.day].tolist()
+    return years, doys, fyears_of(years, doys), names, sol
+
+
+def result_rows(arrays, name: str) -> str:
+    """The stack's rows as COPY text, formatted from numpy arrays (shortest exact floats): what a writer sends."""
+    years, doys, fyears, names, sol = arrays
+    fy = fyears[sol.day].tolist()
     y, d = years[sol.day].tolist(), doys[sol.day].tolist()
     nets = [names[s].split(".") for s in sol.stn.tolist()]
     x, yy, z = (sol.xyz[:, i].tolist() for i in range(3))
@@ -127,8 +133,9 @@ def floor(db, stations: list[str]) -> dict:
                         "WHERE \"Project\" = 'bench') TO STDOUT", buf)
         out["copy_out"] = time.perf_counter() - start
         out["copy_out_bytes"] = buf.tell()
+    arrays = result_arrays(db, stations)
     start = time.perf_counter()
-    text = result_rows(db, stations, "floor")
+    text = result_rows(arrays, "floor")
     out["format"] = time.perf_counter() - start
     with db.transaction() as cur:
         cur.execute("DROP TABLE IF EXISTS floor_rows")

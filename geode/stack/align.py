@@ -168,7 +168,8 @@ def models_by_name(work: Work, step: int) -> dict[str, object]:
 
 
 def make_spec(kind: str, years, doys, fyears, preserved, stations: list[str], meta: dict[str, StationMeta], *,
-              config: EtmConfig | None = None, exclude=(), project: str = "", name: str | None = None) -> RunSpec:
+              config: EtmConfig | None = None, exclude=(), project: str = "", name: str | None = None,
+              size: int = 0) -> RunSpec:
     """A run's definition: its days and stations (sorted), each station's metadata (None: not stackable) and
     whether it is alignment control, and the blocks its units work on."""
     years = np.asarray(years, dtype=np.int64)
@@ -179,7 +180,7 @@ def make_spec(kind: str, years, doys, fyears, preserved, stations: list[str], me
                    [meta.get(s) for s in stations],
                    np.array([s in meta and s not in exclude for s in stations], dtype=bool), config or EtmConfig(),
                    block_size(len(years), UNITS_PER_STEP, MAX_DAYS_PER_UNIT),
-                   block_size(len(stations), UNITS_PER_STEP, MAX_STATIONS_PER_UNIT))
+                   block_size(len(stations), UNITS_PER_STEP, MAX_STATIONS_PER_UNIT), size)
 
 
 def memory_work(kind: str, days: list[Day], meta: dict[str, StationMeta], **spec_args) -> MemoryWork:
@@ -192,7 +193,7 @@ def memory_work(kind: str, days: list[Day], meta: dict[str, StationMeta], **spec
     sol = Solutions(day.astype(np.int64), stn, xyz)
     sol = sol.take(np.lexsort((sol.stn, sol.day)))
     spec = make_spec(kind, [d.year for d in days], [d.doy for d in days], [d.fyear for d in days],
-                     [d.preserved for d in days], stations, meta, **spec_args)
+                     [d.preserved for d in days], stations, meta, size=len(sol), **spec_args)
     return MemoryWork(spec, sol, source_days=days)
 
 

@@ -98,6 +98,7 @@ class RunSpec:
     config: EtmConfig
     day_block: int  # days per unit
     station_block: int  # stations per unit
+    size: int = 0  # solutions in the run (all days and stations)
 
     @property
     def keys(self) -> list[str]:

@@ -75,6 +75,25 @@ def aligned(sol: Solutions, transforms: dict[int, list]) -> np.ndarray:
     return out
 
 
+WHOLE_RUN_ROWS = 4_000_000  # a worker reads a run this small whole at its first unit (about 40 bytes a row)
+
+
+class RowIndex:
+    """A run's rows in memory, by day and by station, for block slices without copies."""
+
+    def __init__(self, sol: Solutions, days: int, stations: int):
+        self.sol = sol  # by day, then station
+        self.day_bounds = np.searchsorted(sol.day, np.arange(days + 1))
+        self.by_station = sol.by_station()
+        self.stn_bounds = np.searchsorted(self.by_station.stn, np.arange(stations + 1))
+
+    def day_rows(self, lo: int, hi: int) -> Solutions:
+        return self.sol.take(slice(self.day_bounds[lo], self.day_bounds[hi]))
+
+    def station_rows(self, lo: int, hi: int) -> Solutions:
+        return self.by_station.take(slice(self.stn_bounds[lo], self.stn_bounds[hi]))
+
+
 class Work:
     """One run's definition, inputs and per-step state (see the module docstring)."""
 
@@ -143,19 +162,17 @@ class MemoryWork(Work):
     def __init__(self, spec: RunSpec, sol: Solutions, source_days: list[Day] | None = None):
         super().__init__(spec)
         self.sol = sol  # by day, then station
-        self._day_bounds = np.searchsorted(sol.day, np.arange(len(spec.years) + 1))
-        self._by_station = sol.by_station()
-        self._stn_bounds = np.searchsorted(self._by_station.stn, np.arange(len(spec.stations) + 1))
+        self._index = RowIndex(sol, len(spec.years), len(spec.stations))
         self._transforms: dict[int, dict[int, list]] = {}
         self._models: dict[int, dict[int, tuple[object, int]]] = {}
         self.rows: dict[tuple[int, int], Solutions] = {}
         self.source_days = source_days  # the caller's Day objects: preserved days are returned as they were
 
     def day_rows(self, lo, hi):
-        return self.sol.take(slice(self._day_bounds[lo], self._day_bounds[hi]))
+        return self._index.day_rows(lo, hi)
 
     def station_rows(self, lo, hi):
-        return self._by_station.take(slice(self._stn_bounds[lo], self._stn_bounds[hi]))
+        return self._index.station_rows(lo, hi)
 
     def all_rows(self):
         return self.sol
@@ -192,6 +209,7 @@ class DatabaseWork(Work):
         self._db = db  # None on a worker: this process's shared connection, re-opened after a server restart
         self.coordinator = coordinator  # units write models here: the coordinator never caches them
         self._blocks: dict[tuple, Solutions] = {}
+        self._whole: RowIndex | None = None
         self._transforms: dict[int, dict[int, list]] = {}
         self._models: dict[int, dict[int, tuple[object, int]]] = {}
 
@@ -201,7 +219,7 @@ class DatabaseWork(Work):
 
     def seed(self, sol: Solutions) -> None:
         """All the run's rows, already read by the coordinator (by day, then station)."""
-        self._blocks[("day", 0, len(self.spec.years))] = sol
+        self._whole = RowIndex(sol, len(self.spec.years), len(self.spec.stations))
 
     @classmethod
     def create(cls, db, spec: RunSpec) -> "DatabaseWork":
@@ -241,13 +259,31 @@ class DatabaseWork(Work):
                          doys=spec.doys[days], preserved=spec.preserved[days], day_offset=days.start,
                          stations=spec.stations[stations], station_offset=stations.start)
 
+    def _whole_run(self) -> RowIndex | None:
+        """A small run is read whole, once: every later block of any step is then at hand."""
+        if self._whole is None and 0 < self.spec.size <= WHOLE_RUN_ROWS:
+            spec = self.spec
+            self._whole = RowIndex(self._read(slice(0, len(spec.years)), slice(0, len(spec.stations))),
+                                   len(spec.years), len(spec.stations))
+        return self._whole
+
+    def all_rows(self):
+        whole = self._whole_run()
+        return whole.sol if whole is not None else self.day_rows(0, len(self.spec.years))
+
     def day_rows(self, lo, hi):
+        whole = self._whole_run()
+        if whole is not None:
+            return whole.day_rows(lo, hi)
         key = ("day", lo, hi)
         if key not in self._blocks:
             self._blocks[key] = self._read(slice(lo, hi), slice(0, len(self.spec.stations)))
         return self._blocks[key]
 
     def station_rows(self, lo, hi):
+        whole = self._whole_run()
+        if whole is not None:
+            return whole.station_rows(lo, hi)
         key = ("station", lo, hi)
         if key not in self._blocks:
             self._blocks[key] = self._read(slice(0, len(self.spec.years)), slice(lo, hi)).by_station()
