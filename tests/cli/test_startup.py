@@ -24,3 +24,22 @@ def test_installed_script_runs():
     help_ = subprocess.run(["geode", "--help"], capture_output=True, text=True, timeout=60)
     for group in ("gamit", "stack", "dra", "kml", "scan", "download", "worker", "doctor", "db", "config"):
         assert group in help_.stdout
+
+
+def _help(args: list[str], named: list[str] | None) -> str:
+    code = ("import sys, json\nfrom geode_cli.main import app\nfrom geode_cli.entry import only_named_groups\n"
+            "from typer.testing import CliRunner\nargs = json.loads(sys.argv[1])\nnamed = json.loads(sys.argv[2])\n"
+            "if named is not None:\n    only_named_groups(app, named)\n"
+            "r = CliRunner().invoke(app, args, prog_name='geode')\nprint(json.dumps([r.exit_code, r.output]))")
+    out = subprocess.run([sys.executable, "-c", code, json.dumps(args), json.dumps(named)], capture_output=True,
+                         text=True, check=True).stdout
+    code_, text = json.loads(out.strip().splitlines()[-1])
+    assert code_ == 0, text
+    return text
+
+
+def test_console_script_builds_only_the_named_group_and_helps_the_same():
+    # the console script leaves the groups a command line does not name hollow (name and help only)
+    assert _help(["--help"], ["--help"]) == _help(["--help"], None)
+    assert _help(["stack", "run", "--help"], ["stack", "run", "--help"]) == _help(["stack", "run", "--help"], None)
+    assert "--max-iterations" in _help(["-v", "stack", "run", "--help"], ["-v", "stack", "run", "--help"])
