@@ -67,6 +67,25 @@ def test_stack_run_recovers_example_velocities_and_stores_everything(cli, db, wo
     assert db.query_one("SELECT count(*) AS n FROM stacks WHERE name = 'ex'")["n"] == n_soln
 
 
+def test_redo_replaces_the_stack_in_one_transaction(cli, db, workspace, monkeypatch):
+    import geode.stack.write as write
+
+    assert cli("stack", "run", "ex", "all", "--project", PROJECT, "--noparallel").exit_code == 0
+    before = db.query('SELECT "X", "Y", "Z", api_id FROM stacks WHERE name = %s ORDER BY api_id', ("ex",))
+    db.execute('UPDATE gamit_soln SET "X" = "X" + 0.01 WHERE "Project" = %s AND "Year" = 2022', (PROJECT,))
+    values = write._VALUES
+    monkeypatch.setattr(write, "_VALUES", values.replace("r.vf", "r.no_such_column"))  # the last statement fails
+    failed = cli("stack", "run", "ex", "all", "--project", PROJECT, "--redo", "--noparallel")
+    assert failed.exit_code == 1
+    assert db.query('SELECT "X", "Y", "Z", api_id FROM stacks WHERE name = %s ORDER BY api_id', ("ex",)) == before
+    monkeypatch.setattr(write, "_VALUES", values)
+    redo = cli("stack", "run", "ex", "all", "--project", PROJECT, "--redo", "--noparallel")
+    assert redo.exit_code == 0, redo.stderr
+    after = db.query('SELECT "X", "Y", "Z", api_id FROM stacks WHERE name = %s ORDER BY api_id', ("ex",))
+    assert [r["api_id"] for r in after] == [r["api_id"] for r in before]  # rows kept, values updated in place
+    assert after != before
+
+
 def test_stack_etm_reuses_models_and_applies_user_jumps(cli, db, workspace, tmp_path):
     assert cli("stack", "run", "ex", "igs.all", "--project", PROJECT, "--noparallel").exit_code == 0
     show = cli("stack", "show", "--json")

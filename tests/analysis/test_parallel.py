@@ -1,4 +1,5 @@
-"""Stacking and DRA on two real Celery workers give exactly what the inline runs give."""
+"""Stacking and DRA on two real Celery workers give exactly what the inline runs give (the units read their
+rows from PostgreSQL there and from memory inline)."""
 
 from __future__ import annotations
 
@@ -28,6 +29,16 @@ def test_parallel_stack_and_dra_identical_to_inline(cli, db, redis_url, start_wo
     ja = json.loads((ws / "inl_alignment.json").read_text())
     jb = json.loads((ws / "par_alignment.json").read_text())
     assert ja["days"] == jb["days"]
+
+    # an existing stack rebuilt on workers (rows updated in place), and one kept (--preserve): still identical
+    again = cli("stack", "run", "par", "all", "--project", PROJECT, "--redo", "--parallel", "--json")
+    assert again.exit_code == 0, again.stderr
+    assert json.loads(again.stdout)["stations"] == a["stations"] and _stack_rows(db, "par") == _stack_rows(db, "inl")
+    kept = [cli("stack", "run", name, "all", "--project", PROJECT, "--preserve", mode, "--json")
+            for name, mode in (("inl", "--noparallel"), ("par", "--parallel"))]
+    assert all(k.exit_code == 0 for k in kept), kept[1].stderr
+    ka, kb = (json.loads(k.stdout) for k in kept)
+    assert ka["stations"] == kb["stations"] and ka["preserved_days"] == kb["preserved_days"] == a["days"]
 
     d_inline = cli("dra", PROJECT, "--noparallel", "--json", "-o", "a")
     d_par = cli("dra", PROJECT, "--parallel", "--json", "-o", "b")
