@@ -29,13 +29,27 @@ Modules (each imports only those listed before it):
     run.py      the whole commands (``geode stack run`` and ``geode stack etm``)
 """
 
-from .align import DEFAULT_MAX_ITERATIONS, DEFAULT_TOLERANCE, hold_datum, iterate, stack
-from .data import Day, RunSpec, Solutions, StackResult, StationMeta, station_series
-from .read import list_stacks, load_days, load_meta, ppp_trajectory, read_solutions, stack_exists, stored_models
-from .run import StackRun, alignment_summary, check_name, refit_models, require_days, run_stack
-from .write import commit_stack, save_models
+import importlib
 
-__all__ = ["DEFAULT_MAX_ITERATIONS", "DEFAULT_TOLERANCE", "Day", "RunSpec", "Solutions", "StackResult", "StackRun",
-           "StationMeta", "alignment_summary", "check_name", "commit_stack", "hold_datum", "iterate", "list_stacks",
-           "load_days", "load_meta", "ppp_trajectory", "read_solutions", "refit_models", "require_days", "run_stack",
-           "save_models", "stack", "stack_exists", "station_series", "stored_models"]
+# name -> module: loaded on first use, so `from geode.stack import list_stacks` does not load the numerics
+_EXPORTS = {
+    "DEFAULT_MAX_ITERATIONS": "align", "DEFAULT_TOLERANCE": "align", "hold_datum": "align", "iterate": "align",
+    "stack": "align",
+    "Day": "data", "RunSpec": "data", "Solutions": "data", "StackResult": "data", "StationMeta": "data",
+    "station_series": "data",
+    "list_stacks": "read", "load_days": "read", "load_meta": "read", "ppp_trajectory": "read",
+    "read_solutions": "read", "stack_exists": "read", "stored_models": "read",
+    "StackRun": "run", "alignment_summary": "run", "check_name": "run", "refit_models": "run",
+    "require_days": "run", "run_stack": "run",
+    "commit_stack": "write", "save_models": "write",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value

@@ -8,6 +8,8 @@ same code runs inline and on workers, on the same blocks: the results are identi
 
 from __future__ import annotations
 
+import importlib
+
 import numpy as np
 
 from ..jobs import task
@@ -16,6 +18,9 @@ from .models import fit_series, model_xyz
 from .work import Work, aligned, lookup
 
 FIT_CONTROL, FIT_EXTRA, FIT_ALL = "control", "extra", "all"  # which stations a fit step models
+
+# the robust fits' chi-square bounds: loaded when a worker starts (it imports the task modules), not in its first unit
+importlib.import_module("scipy.special")
 
 
 def fit_block(work: Work, step: int, lo: int, hi: int, which: str = FIT_CONTROL, previous: int | None = None) -> dict:

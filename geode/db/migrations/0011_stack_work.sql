@@ -31,7 +31,8 @@ CREATE UNLOGGED TABLE IF NOT EXISTS stack_work_models (
     PRIMARY KEY (run, step, station)
 );
 
--- the final aligned rows, written by the units and moved into `stacks` by the coordinator in one transaction
+-- the final aligned rows, written by the units and moved into `stacks` by the coordinator in one transaction;
+-- no index: it holds the rows of the runs under way only, and an index would triple the cost of writing them
 CREATE UNLOGGED TABLE IF NOT EXISTS stack_work_rows (
     run varchar(32) NOT NULL,
     day integer NOT NULL,
@@ -40,4 +41,3 @@ CREATE UNLOGGED TABLE IF NOT EXISTS stack_work_rows (
     y float8 NOT NULL,
     z float8 NOT NULL
 );
-CREATE INDEX IF NOT EXISTS stack_work_rows_day_idx ON stack_work_rows (run, day);  -- a unit replaces its days' rows
