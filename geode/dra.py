@@ -125,19 +125,18 @@ def run_dra(runner, days: list[Day], meta: dict[str, StationMeta], *, db=None, p
         items = [(work.spec.run, 0, lo, hi) for lo, hi in work.spec.station_blocks()]
         names = work.spec.stations
         unit_failures: dict[str, str] = {}
-        results = run_units(runner, repeatability_task, work, items, progress=progress,
-                            description="station repeatability", failures=unit_failures,
-                            label=lambda item: f"stations {names[item[2]]}..{names[item[3] - 1]}")
+        run_units(runner, repeatability_task, work, items, progress=progress, description="station repeatability",
+                  failures=unit_failures, label=lambda item: f"stations {names[item[2]]}..{names[item[3] - 1]}")
+        found = work.results(0, "dra")
     finally:
         if isinstance(work, DatabaseWork):
             work.finish()
     stations = {}
-    for _, res in results:
-        for stn, s in res["stations"]:
-            if "error" in s:
-                failures.append(f"{stn}: {s['error']}")
-            else:
-                stations[stn] = s
+    for s, result in found.items():
+        if "error" in result:
+            failures.append(f"{names[s]}: {result['error']}")
+        else:
+            stations[names[s]] = result
     failures += [f"{k}: {v}" for k, v in sorted(unit_failures.items())]
     return DraResult(stats, dict(sorted(stations.items())), failures, aligned, meta)
 

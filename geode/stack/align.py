@@ -61,15 +61,17 @@ def align_step(runner, work: Work, step: int, *, progress=None, failures: dict[s
                ) -> dict[int, dict]:
     """Align the run's days for ``step``: {day index: {summary..., "params": [...]}} of the days aligned."""
     items = [(work.spec.run, step, lo, hi) for lo, hi in work.spec.day_blocks()]
+    run_units(runner, align_days_task, work, items, progress=progress, description="daily alignment",
+              failures=failures, label=_day_label(work))
+    keys = work.spec.keys
     helmert: dict[int, dict] = {}
-    for _, res in run_units(runner, align_days_task, work, items, progress=progress, description="daily alignment",
-                            failures=failures, label=_day_label(work)):
-        for day, params, summary in res["days"]:
-            helmert[int(day)] = {**summary, "params": [float(v) for v in params]}
-        if failures is not None:
-            for key, message in res["failures"]:
-                failures.setdefault(f"day {key}", message)  # the first reason is the real one
-    return dict(sorted(helmert.items()))
+    for day, found in work.results(step, "align").items():
+        if "failure" in found:
+            if failures is not None:
+                failures.setdefault(f"day {keys[day]}", found["failure"])  # the first reason is the real one
+        else:
+            helmert[day] = {**found["summary"], "params": found["params"]}
+    return helmert
 
 
 def fit_step(runner, work: Work, step: int, which: str = FIT_CONTROL, *, previous: int | None = None,

@@ -97,8 +97,8 @@ def align_block(work: Work, step: int, lo: int, hi: int) -> dict:
     """Helmert-align days [lo, hi) (the non-preserved ones) to their targets: the station models of step-1 on
     the days that step kept (step 0: the a-priori positions), over the control stations the day has.
 
-    Returns {"days": [[day, params, summary], ...], "failures": [[day key, message], ...]}; the caller holds the
-    datum and stores the transformations."""
+    Each day's outcome goes to the work's results (kind 'align': {"params", "summary"} or {"failure"}); the
+    caller reads them, holds the datum and stores the transformations. Returns counts only."""
     from ..geodesy.helmert import estimate_helmert_batch
 
     spec = work.spec
@@ -126,13 +126,15 @@ def align_block(work: Work, step: int, lo: int, hi: int) -> dict:
         targets.append(target[a:b])
         names.append(station_names[rows.stn[a:b]])
     keys = spec.keys
-    out: dict = {"days": [], "failures": []}
+    found: dict[int, dict] = {}
     for d, h in zip(todo, estimate_helmert_batch(sources, targets, names)):
         if isinstance(h, Exception):
-            out["failures"].append([keys[d], f"{type(h).__name__}: {h}"])
+            found[d] = {"failure": f"{type(h).__name__}: {h}"}
         else:
-            out["days"].append([d, [float(v) for v in h.params], h.summary()])
-    return out
+            found[d] = {"params": [float(v) for v in h.params], "summary": h.summary()}
+    work.put_results(step, "align", found)
+    failed = sum(1 for v in found.values() if "failure" in v)
+    return {"aligned": len(found) - failed, "failed": failed, "days": [keys[lo], keys[hi - 1]]}
 
 
 def write_block(work: Work, step: int, lo: int, hi: int) -> dict:
@@ -152,8 +154,8 @@ def repeatability_block(work: Work, step: int, lo: int, hi: int) -> dict:
     """Daily repeatability of stations [lo, hi) on the chain-aligned days of ``step``: the robust mean of each
     station's consecutive-epoch differences in NEU (differences span gaps and are tagged with the later epoch).
 
-    Returns {"stations": [[station, {"wrms_mm", "epochs", "outliers"}], ...]}; fewer than 3 epochs: no
-    statistics."""
+    Per station {"wrms_mm", "epochs", "outliers"} (fewer than 3 epochs: no statistics) or {"error"} goes to the
+    work's results (kind 'dra'); returns the count only."""
     from ..etm.model import EtmConfig
     from ..geodesy.coordinates import xyz2neu
 
@@ -172,22 +174,22 @@ def repeatability_block(work: Work, step: int, lo: int, hi: int) -> dict:
             continue
         t = spec.fyears[sol.day[a:b]]
         if len(t) < 3:
-            out.append([spec.stations[s], {"wrms_mm": None, "epochs": len(t), "outliers": []}])
+            out.append([s, {"wrms_mm": None, "epochs": len(t), "outliers": []}])
             continue
         diff = np.diff(xyz[a:b], axis=0)
         items.append((t[1:], diff, np.zeros(3), meta.lat, meta.lon, config))
         who.append((s, a, b, t, xyz2neu(diff, meta.lat, meta.lon)))
     for (s, a, b, t, diff), fit in zip(who, fit_series(items)):
         if isinstance(fit, Exception):
-            out.append([spec.stations[s], {"error": f"{type(fit).__name__}: {fit}"}])
+            out.append([s, {"error": f"{type(fit).__name__}: {fit}"}])
             continue
         residual = diff - fit.evaluate(t[1:])
         day = sol.day[a:b]
         outliers = [{"day": keys[day[i + 1]], "residual": float(np.linalg.norm(residual[i]))}
                     for i in np.flatnonzero(~fit.good)]
-        out.append([spec.stations[s], {"wrms_mm": [float(w) * 1e3 for w in fit.wrms], "epochs": len(t),
-                                       "outliers": outliers}])
-    return {"stations": out}
+        out.append([s, {"wrms_mm": [float(w) * 1e3 for w in fit.wrms], "epochs": len(t), "outliers": outliers}])
+    work.put_results(step, "dra", dict(out))
+    return {"stations": len(out)}
 
 
 @task("geode.stack.align_block", queue="compute", label=lambda run, step, lo, hi: f"iteration {step}: days {lo}-{hi - 1}")

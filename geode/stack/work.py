@@ -75,6 +75,8 @@ def aligned(sol: Solutions, transforms: dict[int, list]) -> np.ndarray:
     return out
 
 
+WORK_TABLES = ("stack_work_transforms", "stack_work_models", "stack_work_results", "stack_work_rows",
+               "stack_work_runs")
 WHOLE_RUN_ROWS = 4_000_000  # a worker reads a run this small whole at its first unit (about 40 bytes a row)
 
 
@@ -128,6 +130,13 @@ class Work:
         """The final rows of days [lo, hi) (replacing any written before for those days)."""
         raise NotImplementedError
 
+    def results(self, step: int, kind: str) -> dict[int, object]:
+        """What units found, per day or station ({key: JSON-able value}), e.g. kind 'align'."""
+        raise NotImplementedError
+
+    def put_results(self, step: int, kind: str, mapping: dict[int, object]) -> None:
+        raise NotImplementedError
+
     # -- the coordinator ----------------------------------------------------------------------------------------
     def kept(self, step: int) -> np.ndarray:
         """(D,) bool: the days in a step's result (preserved, or transformed in that step)."""
@@ -166,6 +175,7 @@ class MemoryWork(Work):
         self._transforms: dict[int, dict[int, list]] = {}
         self._models: dict[int, dict[int, tuple[object, int]]] = {}
         self.rows: dict[tuple[int, int], Solutions] = {}
+        self._results: dict[tuple[int, str], dict[int, object]] = {}
         self.source_days = source_days  # the caller's Day objects: preserved days are returned as they were
 
     def day_rows(self, lo, hi):
@@ -191,6 +201,12 @@ class MemoryWork(Work):
 
     def put_rows(self, lo, hi, sol):
         self.rows[(lo, hi)] = sol
+
+    def results(self, step, kind):
+        return dict(sorted(self._results.get((step, kind), {}).items()))
+
+    def put_results(self, step, kind, mapping):
+        self._results.setdefault((step, kind), {}).update({int(k): v for k, v in mapping.items()})
 
     def days(self, step, kept=None):
         out = super().days(step, kept)
@@ -229,7 +245,7 @@ class DatabaseWork(Work):
             cur.execute("SELECT run FROM stack_work_runs WHERE created < now() - interval '1 day'")
             stale = [r["run"] for r in cur.fetchall()]
             if stale:  # left by a coordinator that died
-                for table in ("stack_work_transforms", "stack_work_models", "stack_work_rows", "stack_work_runs"):
+                for table in WORK_TABLES:
                     cur.execute(f"DELETE FROM {table} WHERE run = ANY(%s)", (stale,))
             cur.execute("INSERT INTO stack_work_runs (run, kind, name, definition) VALUES (%s, %s, %s, %s)",
                         (spec.run, spec.kind, spec.name, codec.dumps(spec)))
@@ -248,7 +264,7 @@ class DatabaseWork(Work):
     def finish(self) -> None:
         """Delete the run's working state (the coordinator, when the run is over)."""
         with self.db.transaction() as cur:
-            for table in ("stack_work_transforms", "stack_work_models", "stack_work_rows", "stack_work_runs"):
+            for table in WORK_TABLES:
                 cur.execute(f"DELETE FROM {table} WHERE run = %s", (self.spec.run,))
         self.close()
 
@@ -357,3 +373,26 @@ class DatabaseWork(Work):
                                                  ("day", "i4", sol.day), ("station", "i4", sol.stn),
                                                  ("x", "f8", sol.xyz[:, 0]), ("y", "f8", sol.xyz[:, 1]),
                                                  ("z", "f8", sol.xyz[:, 2])])
+
+    def results(self, step, kind):
+        import json
+
+        rows = self.db.query("SELECT key, result FROM stack_work_results WHERE run = %s AND step = %s AND kind = %s "
+                             "ORDER BY key", (self.spec.run, step, kind))
+        return {int(r["key"]): json.loads(r["result"]) for r in rows}
+
+    def put_results(self, step, kind, mapping):
+        import csv
+        import io
+        import json
+
+        keys = sorted(int(k) for k in mapping)
+        buf = io.StringIO()
+        out = csv.writer(buf)
+        for k in keys:
+            out.writerow([self.spec.run, step, kind, k, json.dumps(mapping[k], allow_nan=True)])
+        with self.db.transaction() as cur:
+            cur.execute("DELETE FROM stack_work_results WHERE run = %s AND step = %s AND kind = %s AND key = ANY(%s)",
+                        (self.spec.run, step, kind, keys))
+            buf.seek(0)
+            cur.copy_expert("COPY stack_work_results (run, step, kind, key, result) FROM STDIN WITH (FORMAT csv)", buf)

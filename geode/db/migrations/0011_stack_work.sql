@@ -31,6 +31,17 @@ CREATE UNLOGGED TABLE IF NOT EXISTS stack_work_models (
     PRIMARY KEY (run, step, station)
 );
 
+-- what a unit found, per day or station (e.g. a day's Helmert parameters and statistics), for the coordinator
+-- to read in one query: the broker carries counts only
+CREATE UNLOGGED TABLE IF NOT EXISTS stack_work_results (
+    run varchar(32) NOT NULL,
+    step integer NOT NULL,
+    kind varchar(10) NOT NULL,        -- align | dra
+    key integer NOT NULL,             -- index into the run's days or stations
+    result text NOT NULL,             -- JSON
+    PRIMARY KEY (run, step, kind, key)
+);
+
 -- the final aligned rows, written by the units and moved into `stacks` by the coordinator in one transaction;
 -- no index: it holds the rows of the runs under way only, and an index would triple the cost of writing them
 CREATE UNLOGGED TABLE IF NOT EXISTS stack_work_rows (
