@@ -113,6 +113,8 @@ def compare(label: str, url_a: str, url_b: str, name: str, dra_a: dict, dra_b: d
     dwrms = max((abs(days_a[k]["wrms_mm"] - days_b[k]["wrms_mm"]) for k in days_a.keys() & days_b.keys()),
                 default=0.0)
     ok = xyz <= limit and params <= limit and not only and not e_only and same_days
+    if not limit:  # identical: every statistic too
+        ok = ok and hel == 0 and wrms == 0 and dwrms == 0 and not outl and sig == 0 and not hashes and not fy and not vf
     print(f"  {label}:")
     print(f"    stack rows {len(sa)} vs {len(sb)} (keys in one only: {only}); max |dXYZ| {xyz:.3g} m, "
           f"|dFYear| {fy:.3g}, |dVarianceFactor| {vf:.3g} mm")
@@ -123,7 +125,7 @@ def compare(label: str, url_a: str, url_b: str, name: str, dra_a: dict, dra_b: d
           f"{align_a['converged']} vs {align_b['converged']}")
     print(f"    dra: stations {len(pa)} vs {len(pb)}, max |dwrms| {wrms:.3g} mm, daily max |dwrms| {dwrms:.3g} mm, "
           f"stations with other outliers {outl}, flagged days equal {dra_a['flagged_days'] == dra_b['flagged_days']}")
-    print(f"    => {'within' if ok else 'OUTSIDE'} {limit:g} m")
+    print(f"    => {'within' if ok else 'OUTSIDE'} {limit:g} m" if limit else f"    => {'identical' if ok else 'NOT identical'}")
     return ok
 
 
@@ -194,12 +196,15 @@ def main() -> int:
                 full = json.loads((cwd / f"dra-{name}" / f"{project}_dra.json").read_text())
                 out[label][name] = (align, {**dra, "per_day": full["per_day"]})
         ok = True
-        for other in [k for k in trees if k != "baseline"]:
-            print(f"\n{other} vs baseline {opts.baseline}:")
+        pairs = [(k, "baseline", opts.limit) for k in trees if k != "baseline"]
+        if opts.parallel:  # the same code inline and on workers: identical
+            pairs.append(("this tree, 2 workers", "this tree", 0.0))
+        for other, ref, limit in pairs:
+            print(f"\n{other} vs {ref}{' ' + opts.baseline if ref == 'baseline' else ''}:")
             for name, what in (("ex", "example workspace"), ("bn", f"generated {opts.stations} x {opts.days}")):
-                (aa, da), (ab, dbr) = out["baseline"][name], out[other][name]
-                ok &= compare(what, urls["baseline"], urls[other], name, da, dbr, aa, ab, opts.limit)
-            excl = [fetch(urls[k], 'SELECT count(*) FROM gamit_soln_excl')[0][0] for k in ("baseline", other)]
+                (aa, da), (ab, dbr) = out[ref][name], out[other][name]
+                ok &= compare(what, urls[ref], urls[other], name, da, dbr, aa, ab, limit)
+            excl = [fetch(urls[k], 'SELECT count(*) FROM gamit_soln_excl')[0][0] for k in (ref, other)]
             print(f"  gamit_soln_excl rows: {excl[0]} vs {excl[1]}")
             ok &= excl[0] == excl[1]
         return 0 if ok else 1
