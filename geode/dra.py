@@ -117,9 +117,7 @@ def run_dra(runner, days: list[Day], meta: dict[str, StationMeta], *, db=None, p
     if getattr(runner, "mode", "inline") != "inline":
         if db is None:
             raise ValueError("a DRA on workers needs the database its days come from")
-        sol = work.sol
-        work = DatabaseWork.create(db, work.spec)
-        work.seed(sol)
+        work = DatabaseWork.create(db, work.spec, work.sol)
     try:
         work.put_transforms(0, transforms)
         items = [(work.spec.run, 0, lo, hi) for lo, hi in work.spec.station_blocks()]

@@ -64,26 +64,6 @@ def read_solutions(db, project: str, stations: list[str] | None = None, end: Gns
     return yd // 1000, yd % 1000, [wanted[i] for i in present.tolist()], sol
 
 
-def read_index(db, project: str, stations: list[str], end: GnssDate | None = None
-               ) -> tuple[np.ndarray, np.ndarray, list[str], int]:
-    """What ``read_solutions`` would return but the rows: (years, doys, station names, number of rows), from
-    one aggregate query (for a coordinator whose workers read the rows themselves)."""
-    wanted = sorted(set(stations))
-    nets, codes = _split(wanted)
-    end_sql, end_args = _end_clause(end)
-    rows = db.query(
-        'SELECT g."Year"::int AS y, g."DOY"::int AS d, s.i::int AS i, count(*) AS n '
-        'FROM unnest(%s::varchar[], %s::varchar[]) WITH ORDINALITY AS s(net, stn, i) JOIN gamit_soln g '
-        f'ON g."NetworkCode" = s.net AND g."StationCode" = s.stn AND g."Project" = %s{end_sql} AND '
-        'g."X" IS NOT NULL AND g."Y" IS NOT NULL AND g."Z" IS NOT NULL '
-        'GROUP BY GROUPING SETS ((g."Year", g."DOY"), (s.i))', [nets, codes, project] + end_args)
-    days = sorted((r["y"], r["d"]) for r in rows if r["y"] is not None)
-    present = sorted(r["i"] - 1 for r in rows if r["i"] is not None)
-    size = sum(int(r["n"]) for r in rows if r["i"] is not None)
-    return (np.array([y for y, _ in days], dtype=np.int64), np.array([d for _, d in days], dtype=np.int64),
-            [wanted[i] for i in present], size)
-
-
 def read_rows(db, *, project: str, name: str | None, years, doys, preserved, day_offset: int, stations: list[str],
               station_offset: int) -> Solutions:
     """The solutions of the given days (gamit_soln of ``project``, or stack ``name`` for preserved days) and

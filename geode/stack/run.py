@@ -17,7 +17,7 @@ from ..errors import GeodeError, UsageError
 from ..etm.model import EtmConfig
 from .align import DEFAULT_MAX_ITERATIONS, DEFAULT_TOLERANCE, fit_step, iterate, make_spec, write_step
 from .data import RunSpec, Solutions, StackResult, StationMeta
-from .read import load_meta, preserved_flags, read_index, read_rows, read_solutions, stack_exists
+from .read import load_meta, preserved_flags, read_rows, read_solutions, stack_exists
 from .tasks import FIT_CONTROL
 from .work import DatabaseWork, MemoryWork, Work
 from .write import commit_stack, save_models
@@ -42,13 +42,10 @@ def require_days(days, project: str) -> None:
 
 def open_work(runner, db, spec: RunSpec, sol: Solutions | None) -> Work:
     """The run's work where its units will find it: in this process for the inline runner, else in PostgreSQL
-    (with the rows the coordinator has read, if it has)."""
+    (with a snapshot of the rows the coordinator has read: every unit works on the same data)."""
     if getattr(runner, "mode", "inline") == "inline":
         return MemoryWork(spec, sol)
-    work = DatabaseWork.create(db, spec)
-    if sol is not None:
-        work.seed(sol)
-    return work
+    return DatabaseWork.create(db, spec, sol)
 
 
 def fyears_of(years, doys) -> np.ndarray:
@@ -107,12 +104,7 @@ def run_stack(db, runner, *, name: str, project: str, stations: list[str], redo:
         from .frame import read_constraints
 
         constraints = read_constraints(constraints_file)
-    inline = getattr(runner, "mode", "inline") == "inline"
-    if inline or (preserve and exists):
-        years, doys, present, sol = read_solutions(db, project, stations, end)
-    else:  # the workers read the rows: here only which days and stations there are
-        years, doys, present, size = read_index(db, project, stations, end)
-        sol = None
+    years, doys, present, sol = read_solutions(db, project, stations, end)
     require_days(years, project)
     fyears = fyears_of(years, doys)
     preserved = np.zeros(len(years), bool)
@@ -122,7 +114,7 @@ def run_stack(db, runner, *, name: str, project: str, stations: list[str], redo:
     meta = load_meta(db, present, span=(float(fyears[0]), float(fyears[-1])))
     skipped = [s for s in present if s not in meta]
     spec = make_spec("stack", years, doys, fyears, preserved, present, meta, config=config, exclude=exclude,
-                     project=project, name=name, size=len(sol) if sol is not None else size)
+                     project=project, name=name, size=len(sol))
     work = open_work(runner, db, spec, sol)
     lap("load")
     try:

@@ -75,9 +75,22 @@ def aligned(sol: Solutions, transforms: dict[int, list]) -> np.ndarray:
     return out
 
 
-WORK_TABLES = ("stack_work_transforms", "stack_work_models", "stack_work_results", "stack_work_rows",
-               "stack_work_runs")
+WORK_TABLES = ("stack_work_snapshots", "stack_work_transforms", "stack_work_models", "stack_work_results",
+               "stack_work_rows", "stack_work_runs")
 WHOLE_RUN_ROWS = 4_000_000  # a worker reads a run this small whole at its first unit (about 40 bytes a row)
+
+
+def _pack(sol: Solutions) -> bytes:
+    n = np.array([len(sol)], dtype="<i8")
+    return b"".join(a.tobytes() for a in (n, sol.day.astype("<i4"), sol.stn.astype("<i4"), sol.xyz.astype("<f8")))
+
+
+def _unpack(blob: bytes) -> Solutions:
+    n = int(np.frombuffer(blob, dtype="<i8", count=1)[0])
+    day = np.frombuffer(blob, dtype="<i4", count=n, offset=8).astype(np.int64)
+    stn = np.frombuffer(blob, dtype="<i4", count=n, offset=8 + 4 * n).astype(np.int64)
+    xyz = np.frombuffer(blob, dtype="<f8", count=3 * n, offset=8 + 8 * n).reshape(n, 3).astype(float)
+    return Solutions(day, stn, xyz)
 
 
 class RowIndex:
@@ -238,7 +251,10 @@ class DatabaseWork(Work):
         self._whole = RowIndex(sol, len(self.spec.years), len(self.spec.stations))
 
     @classmethod
-    def create(cls, db, spec: RunSpec) -> "DatabaseWork":
+    def create(cls, db, spec: RunSpec, sol: Solutions | None = None) -> "DatabaseWork":
+        """The run's definition in PostgreSQL, and with ``sol`` (the coordinator's rows, a run up to
+        WHOLE_RUN_ROWS) a snapshot of them the units fetch instead of querying the source tables."""
+        from ..db.bulk import copy_in_blob
         from ..jobs import codec
 
         with db.transaction() as cur:
@@ -249,7 +265,12 @@ class DatabaseWork(Work):
                     cur.execute(f"DELETE FROM {table} WHERE run = ANY(%s)", (stale,))
             cur.execute("INSERT INTO stack_work_runs (run, kind, name, definition) VALUES (%s, %s, %s, %s)",
                         (spec.run, spec.kind, spec.name, codec.dumps(spec)))
-        return cls(db, spec, coordinator=True)
+            if sol is not None and len(sol) <= WHOLE_RUN_ROWS:
+                copy_in_blob(cur, "stack_work_snapshots", "run", spec.run, "rows", _pack(sol))
+        work = cls(db, spec, coordinator=True)
+        if sol is not None:
+            work.seed(sol)
+        return work
 
     @classmethod
     def open(cls, db, run: str) -> "DatabaseWork":
@@ -276,11 +297,17 @@ class DatabaseWork(Work):
                          stations=spec.stations[stations], station_offset=stations.start)
 
     def _whole_run(self) -> RowIndex | None:
-        """A small run is read whole, once: every later block of any step is then at hand."""
+        """A run up to WHOLE_RUN_ROWS is read whole, once (its snapshot, else its source rows): every later
+        block of any step is then at hand."""
         if self._whole is None and 0 < self.spec.size <= WHOLE_RUN_ROWS:
+            from ..db.bulk import copy_out_blob
+
             spec = self.spec
-            self._whole = RowIndex(self._read(slice(0, len(spec.years)), slice(0, len(spec.stations))),
-                                   len(spec.years), len(spec.stations))
+            with self.db.transaction() as cur:
+                blob = copy_out_blob(cur, "SELECT rows FROM stack_work_snapshots WHERE run = %s", (spec.run,))
+            sol = _unpack(blob) if blob is not None else self._read(slice(0, len(spec.years)),
+                                                                     slice(0, len(spec.stations)))
+            self._whole = RowIndex(sol, len(spec.years), len(spec.stations))
         return self._whole
 
     def all_rows(self):

@@ -11,6 +11,14 @@ CREATE UNLOGGED TABLE IF NOT EXISTS stack_work_runs (
     created timestamptz NOT NULL DEFAULT now()
 );
 
+-- the run's input rows as the coordinator read them (day, station, x, y, z as little-endian arrays): every unit
+-- works on this one snapshot, fetched whole in one COPY; stored uncompressed (floats do not compress)
+CREATE UNLOGGED TABLE IF NOT EXISTS stack_work_snapshots (
+    run varchar(32) PRIMARY KEY,
+    rows bytea NOT NULL
+);
+ALTER TABLE stack_work_snapshots ALTER COLUMN rows SET STORAGE EXTERNAL;
+
 -- per day and step, the Helmert transformations that align the day's input rows (applied in order)
 CREATE UNLOGGED TABLE IF NOT EXISTS stack_work_transforms (
     run varchar(32) NOT NULL,
