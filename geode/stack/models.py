@@ -8,6 +8,8 @@ all of them are solved together with ``robust_lsq_batch``, giving what ``fit_etm
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from ..etm.fit import MIN_SOLUTIONS, EtmError, EtmFit, fit_etm
@@ -99,56 +101,73 @@ def _fit_batch(batch) -> list[tuple[int, EtmFit]]:
     return out
 
 
-def model_xyz(fits: dict[int, EtmFit], meta: list, stations: np.ndarray, t: np.ndarray) -> np.ndarray:
+@dataclass
+class ModelTable:
+    """Many stations' models as coefficient tables, for evaluating them all at once (``model_xyz``)."""
+
+    index: list[int]  # stations, sorted
+    lookup: np.ndarray  # station -> row of the tables, -1 without a model
+    freqs: list[float]
+    poly: np.ndarray  # (k, terms, 3) NEU
+    sin_c: np.ndarray  # (k, freqs, 3)
+    cos_c: np.ndarray
+    t_ref: np.ndarray  # (k,)
+    ref: np.ndarray  # (k, 3) ECEF reference the NEU are about
+    rot: np.ndarray  # (k, 3, 3) NEU -> ECEF rows
+    jumps: list[int]  # stations whose models have jumps (evaluated with their own columns)
+
+    @classmethod
+    def build(cls, fits: dict[int, EtmFit], meta: list) -> "ModelTable":
+        from ..geodesy.coordinates import neu_rotation
+
+        index = sorted(fits)
+        lookup = np.full((index[-1] + 1) if index else 0, -1)
+        lookup[index] = np.arange(len(index))
+        freqs = sorted({f for fit in fits.values() for f in fit.frequencies})
+        terms = max((fit.poly_terms for fit in fits.values()), default=0)
+        k = len(index)
+        table = cls(index, lookup, freqs, np.zeros((k, terms, 3)), np.zeros((k, len(freqs), 3)),
+                    np.zeros((k, len(freqs), 3)), np.zeros(k), np.zeros((k, 3)), np.zeros((k, 3, 3)), [])
+        for i, s in enumerate(index):
+            fit, m = fits[s], meta[s]
+            table.t_ref[i], table.ref[i], table.rot[i] = fit.t_ref, m.apriori, neu_rotation(m.lat, m.lon)
+            table.poly[i, :fit.poly_terms] = fit.params[:, :fit.poly_terms].T
+            for f in fit.frequencies:
+                table.sin_c[i, freqs.index(f)] = fit.params[:, fit.column(f"sin{f:g}")]
+                table.cos_c[i, freqs.index(f)] = fit.params[:, fit.column(f"cos{f:g}")]
+            if fit.jumps:
+                table.jumps.append(s)
+        return table
+
+
+def model_xyz(fits: dict[int, EtmFit], meta: list, stations: np.ndarray, t: np.ndarray,
+              table: ModelTable | None = None) -> np.ndarray:
     """ECEF positions (k, 3) of the models ``fits`` ({station: fit}, NEU about ``meta[station].apriori``) of
     the stations ``stations[i]`` at epochs ``t[i]``; NaN for stations without a fit. Every row at once: the
-    polynomial and periodic terms of all stations from coefficient tables, jumps station by station; the same
-    values as ``StationMeta.position`` to rounding."""
+    polynomial and periodic terms of all stations from coefficient tables (``table``: built once for many
+    calls), jumps station by station; the same values as ``StationMeta.position`` to rounding."""
     out = np.full((len(t), 3), np.nan)
-    index = sorted(fits)
-    if not len(t) or not index:
+    if not len(t) or not fits:
         return out
-    lookup = np.full(max(int(stations.max()), index[-1]) + 1, -1)
-    lookup[index] = np.arange(len(index))
-    slot_of_row = lookup[stations]
-    have = slot_of_row >= 0
-    if not have.any():
+    table = table if table is not None else ModelTable.build(fits, meta)
+    slot = np.full(len(stations), -1)
+    inside = stations < len(table.lookup)
+    slot[inside] = table.lookup[stations[inside]]
+    rows = np.flatnonzero(slot >= 0)
+    if not len(rows):
         return out
-    freqs = sorted({f for fit in fits.values() for f in fit.frequencies})
-    terms = max(fit.poly_terms for fit in fits.values())
-    poly = np.zeros((len(index), terms, 3))
-    sin_c = np.zeros((len(index), len(freqs), 3))
-    cos_c = np.zeros((len(index), len(freqs), 3))
-    t_ref = np.zeros(len(index))
-    ref = np.zeros((len(index), 3))
-    rot = np.zeros((len(index), 3, 3))
-    jumps = []
-    from ..geodesy.coordinates import neu_rotation
-
-    for i, s in enumerate(index):
-        fit, m = fits[s], meta[s]
-        t_ref[i], ref[i], rot[i] = fit.t_ref, m.apriori, neu_rotation(m.lat, m.lon)
-        for k in range(fit.poly_terms):
-            poly[i, k] = fit.params[:, k]
-        for f in fit.frequencies:
-            sin_c[i, freqs.index(f)] = fit.params[:, fit.column(f"sin{f:g}")]
-            cos_c[i, freqs.index(f)] = fit.params[:, fit.column(f"cos{f:g}")]
-        if fit.jumps:
-            jumps.append(s)
-    rows = np.flatnonzero(have)
-    j = slot_of_row[rows]
+    j = slot[rows]
     tr = t[rows]
-    dt = tr - t_ref[j]
+    dt = tr - table.t_ref[j]
     neu = np.zeros((len(rows), 3))
-    for k in range(terms):
-        neu += poly[j, k] * (dt ** k)[:, None]
-    for q, f in enumerate(freqs):
+    for k in range(table.poly.shape[1]):
+        neu += table.poly[j, k] * (dt ** k)[:, None]
+    for q, f in enumerate(table.freqs):
         w = 2 * np.pi * f * tr
-        neu += sin_c[j, q] * np.sin(w)[:, None] + cos_c[j, q] * np.cos(w)[:, None]
-    xyz = ref[j] + np.einsum("ri,rij->rj", neu, rot[j])
-    for s in jumps:  # jump terms: the model's own columns
+        neu += table.sin_c[j, q] * np.sin(w)[:, None] + table.cos_c[j, q] * np.cos(w)[:, None]
+    xyz = table.ref[j] + np.einsum("ri,rij->rj", neu, table.rot[j])
+    for s in table.jumps:  # jump terms: the model's own columns
         mine = stations[rows] == s
-        m = meta[s]
-        xyz[mine] = m.position(fits[s], tr[mine])
+        xyz[mine] = meta[s].position(fits[s], tr[mine])
     out[rows] = xyz
     return out

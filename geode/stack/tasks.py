@@ -14,7 +14,7 @@ import numpy as np
 
 from ..jobs import task
 from .data import Solutions
-from .models import fit_series, model_xyz
+from .models import ModelTable, fit_series, model_xyz
 from .work import Work, aligned, lookup
 
 FIT_CONTROL, FIT_EXTRA, FIT_ALL = "control", "extra", "all"  # which stations a fit step models
@@ -84,12 +84,20 @@ def model_positions(work: Work, step: int, days: np.ndarray, stations: np.ndarra
     spec = work.spec
     t = spec.fyears[days]
     if step >= 0:
-        return model_xyz({s: fit for s, (fit, _) in work.models(step).items()}, spec.meta, stations, t)
-    ppp = {s: m.apriori_fit for s, m in enumerate(spec.meta) if m is not None and m.apriori_fit is not None}
-    out = model_xyz(ppp, spec.meta, stations, t)
-    fixed = np.array([s not in ppp and spec.meta[s] is not None for s in stations.tolist()], dtype=bool)
-    if fixed.any():
-        out[fixed] = np.array([spec.meta[s].apriori for s in stations[fixed].tolist()])
+        fits = {s: fit for s, (fit, _) in work.models(step).items()}
+    else:
+        fits = {s: m.apriori_fit for s, m in enumerate(spec.meta) if m is not None and m.apriori_fit is not None}
+    key, ids = ("model table", step), [(s, id(fit)) for s, fit in sorted(fits.items())]
+    cached = work.cache.get(key)
+    if cached is None or cached[0] != ids:  # built once per step and process, for all its blocks
+        cached = work.cache[key] = (ids, ModelTable.build(fits, spec.meta) if fits else None)
+    out = model_xyz(fits, spec.meta, stations, t, cached[1])
+    if step < 0:  # stations without a PPP trajectory: their fixed a-priori position
+        apriori = np.array([m.apriori if m is not None else np.full(3, np.nan) for m in spec.meta]).reshape(-1, 3)
+        fixed = np.ones(len(spec.meta), bool)
+        fixed[list(fits)] = False
+        rows = fixed[stations]
+        out[rows] = apriori[stations[rows]]
     return out
 
 
