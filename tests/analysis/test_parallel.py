@@ -39,6 +39,11 @@ def test_parallel_stack_and_dra_identical_to_inline(cli, db, redis_url, start_wo
     assert all(k.exit_code == 0 for k in kept), kept[1].stderr
     ka, kb = (json.loads(k.stdout) for k in kept)
     assert ka["stations"] == kb["stations"] and ka["preserved_days"] == kb["preserved_days"] == a["days"]
+    refits = [cli("stack", "etm", name, "igs.cord", "--jump", "2023_100", mode, "--json")
+              for name, mode in (("inl", "--noparallel"), ("par", "--parallel"))]
+    assert all(r.exit_code == 0 for r in refits), refits[1].stderr
+    ra, rb = (json.loads(r.stdout)["stations"]["igs.cord"] for r in refits)
+    assert ra == rb and ra["model"] == "fitted"
 
     d_inline = cli("dra", PROJECT, "--noparallel", "--json", "-o", "a")
     d_par = cli("dra", PROJECT, "--parallel", "--json", "-o", "b")
