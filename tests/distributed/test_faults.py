@@ -194,25 +194,20 @@ def test_sigterm_exits_143_and_leaves_nothing_of_the_run_queued_or_running(db, s
 
 def test_workers_survive_an_embedded_database_restart_between_two_runs(start_workers):
     """No GEODE_DATABASE_URL: the CLI and the workers share the embedded server under XDG_DATA_HOME."""
-    from geode.config import user_data_dir
     from geode.db import open_database
-    from geode.db.embedded import stop_embedded
 
     start_workers(count=2, queues="compute", concurrency=1)
-    try:
-        for attempt in range(2):
-            proc = _selftest(8, 0)
-            out, err = proc.communicate(timeout=120)
-            assert proc.returncode == 0, err  # the workers' connections from the first run died with the server
-            if attempt == 0:
-                stop = _geode("db", "stop")
-                stop.communicate(timeout=60)
-                assert stop.returncode == 0
-        with open_database(load_settings()) as db:
-            rows = _rows(db)
-        assert sorted(rows) == [f"selftest-{i:04d}" for i in range(8)] and set(rows.values()) == {2}
-    finally:
-        stop_embedded(user_data_dir() / "postgres")
+    for attempt in range(2):
+        proc = _selftest(8, 0)
+        out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err  # the workers' connections from the first run died with the server
+        if attempt == 0:
+            stop = _geode("db", "stop")
+            stop.communicate(timeout=60)
+            assert stop.returncode == 0
+    with open_database(load_settings()) as db:
+        rows = _rows(db)
+    assert sorted(rows) == [f"selftest-{i:04d}" for i in range(8)] and set(rows.values()) == {2}
 
 
 def test_a_killed_coordinator_is_lost_within_the_lease_and_resume_runs_only_what_was_not_done(
