@@ -71,6 +71,15 @@ class NoiseEstimate:
     covariance: np.ndarray  # (m, m)
     loglik: float  # the (restricted) log-likelihood at the estimate
     evaluations: int = 0
+    log_ratio: float | None = None  # ln(per-sample power-law variance / white variance); None: white only
+
+
+def gls_gram(t, B, estimate: NoiseEstimate) -> np.ndarray:
+    """B' C^-1 B for the columns of B at epochs t under an estimated noise model (fixed)."""
+    lik = _Likelihood(t, np.asarray(B)[:, :-1], np.asarray(B)[:, -1], True)
+    if estimate.log_ratio is None:
+        return lik.BtB / estimate.white ** 2
+    return lik.gram(estimate.log_ratio, estimate.kappa)[0] / estimate.white ** 2
 
 
 class _PowerLawStates:
@@ -219,7 +228,7 @@ def estimate_noise(t, A, y, model: str = FLICKER, *, reml: bool = True) -> Noise
     if obj_w <= obj:  # the coloured model does not beat white noise (ratio at its lower bound)
         obj, x, cov, s2 = lik.profile(None, 0.0)
         return NoiseEstimate(model, math.sqrt(s2), 0.0, kappa, x, cov * s2, -0.5 * obj, lik.evaluations)
-    return NoiseEstimate(model, white, pl, kappa, x, cov * s2, -0.5 * obj, lik.evaluations)
+    return NoiseEstimate(model, white, pl, kappa, x, cov * s2, -0.5 * obj, lik.evaluations, lr)
 
 
 # --- reference formulas and simulation (tests and benchmarks) ------------------------------------------------------
