@@ -52,14 +52,19 @@ class StationMeta:
     apriori: np.ndarray  # (3,) stations.auto_x/y/z
     jumps: list[Jump] = field(default_factory=list)
     apriori_fit: object = None  # EtmFit of the station's PPP series (NEU about ``apriori``), when there is one
+    candidates: list[Jump] = field(default_factory=list)  # metadata offset candidates (only with detection)
+    rejected: tuple[float, ...] = ()  # epochs whose jumps the user switched off (never detected again)
 
     def position(self, fit, t) -> np.ndarray:
         """ECEF position(s) at epoch(s) t of a model of this station (fitted in NEU about ``apriori``)."""
         return fit.xyz(t, self.apriori, self.lat, self.lon)
 
     def etm_config(self, config: EtmConfig) -> EtmConfig:
-        """The stack's model configuration with this station's jumps."""
-        return replace(config, jumps=list(self.jumps))
+        """The stack's model configuration with this station's jumps (and, with offset detection, its metadata
+        candidates and rejected epochs)."""
+        if not config.detect_offsets:
+            return replace(config, jumps=list(self.jumps))
+        return replace(config, jumps=list(self.jumps), candidates=list(self.candidates), rejected=tuple(self.rejected))
 
 
 @dataclass
@@ -261,11 +266,12 @@ def load_days(db, project: str, stations: list[str] | None = None, end: GnssDate
 
 
 def load_meta(db, stations: list[str], soln: str = "gamit", with_jumps: bool = True,
-              span: tuple[float, float] = (1980.0, 2100.0)) -> dict[str, StationMeta]:
+              span: tuple[float, float] = (1980.0, 2100.0), detect: bool = False) -> dict[str, StationMeta]:
     """Metadata of stations named in gamit_soln/stacks rows (so, by foreign key, in ``stations``); one without
-    any a-priori position is left out, and the caller reports it as not stackable."""
+    any a-priori position is left out, and the caller reports it as not stackable. ``detect``: also the offset
+    candidates from station information and the earthquake catalogue."""
     from .etm.apriori import reference_position
-    from .etm.sources import earthquake_rows, station_jumps
+    from .etm.sources import earthquake_rows, metadata_candidates, station_jumps
     from .stations import StationRef, station_rows
 
     rows = station_rows(db, [StationRef(*name.split(".")) for name in stations])
@@ -276,9 +282,12 @@ def load_meta(db, stations: list[str], soln: str = "gamit", with_jumps: bool = T
         if ref is None:
             continue
         apriori, lat, lon = ref
-        jumps = station_jumps(db, row, span[0], quakes, soln) if with_jumps else []
+        removed: list[float] = []
+        jumps = station_jumps(db, row, span[0], quakes, soln, removed) if with_jumps else []
         out[name] = StationMeta(name, lat, lon, apriori, jumps, ppp_trajectory(
-            db, row["NetworkCode"], row["StationCode"], lat, lon, apriori, jumps) if with_jumps else None)
+            db, row["NetworkCode"], row["StationCode"], lat, lon, apriori, jumps) if with_jumps else None,
+            metadata_candidates(db, row["NetworkCode"], row["StationCode"], quakes, row.get("lat"), row.get("lon"),
+                                span[0], jumps) if detect and with_jumps else [], tuple(removed))
     return out
 
 
@@ -296,7 +305,7 @@ def ppp_trajectory(db, net: str, stn: str, lat: float, lon: float, apriori: np.n
     t = np.array([GnssDate.from_doy(int(r["y"]), int(r["d"])).fyear for r in rows])
     xyz = np.array([(r["X"], r["Y"], r["Z"]) for r in rows], dtype=float)
     try:
-        return fit_etm(t, xyz2neu(xyz - apriori, lat, lon), EtmConfig(jumps=list(jumps)))
+        return fit_etm(t, xyz2neu(xyz - apriori, lat, lon), EtmConfig(jumps=list(jumps), noise_model="white"))
     except EtmError:
         return None
 
@@ -414,7 +423,8 @@ def run_stack(db, runner, *, name: str, project: str, stations: list[str], redo:
     if preserve and exists:
         days = preserved_days(db, project, name, days)
     present = sorted({s for d in days for s in d.stations})
-    meta = load_meta(db, present, span=(days[0].fyear, days[-1].fyear))
+    meta = load_meta(db, present, span=(days[0].fyear, days[-1].fyear),
+                     detect=bool(config is not None and config.detect_offsets))
     skipped = [s for s in present if s not in meta]
     result = stack(runner, days, meta, config=config, exclude=set(exclude), max_iterations=max_iterations,
                    tolerance=tolerance, progress=progress)
@@ -456,7 +466,7 @@ def refit_models(db, runner, name: str, stations: list[str], config: EtmConfig |
     if not days:
         raise GeodeError(f"stack {name!r} has no rows for these stations: run 'geode stack run' first")
     series = station_series(days)
-    meta = load_meta(db, sorted(series), span=(days[0].fyear, days[-1].fyear))
+    meta = load_meta(db, sorted(series), span=(days[0].fyear, days[-1].fyear), detect=config.detect_offsets)
     fits, how, todo, hashes = {}, {}, {}, {}
     for stn, m in meta.items():
         net, code = stn.split(".")
