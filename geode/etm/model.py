@@ -49,7 +49,7 @@ class EtmConfig:
     noise_model: str = "white+flicker"  # white | white+flicker | powerlaw+white (geode.etm.noise)
     detect_offsets: bool = False  # search for unknown offsets (geode.etm.offsets)
     candidates: list[Jump] = field(default_factory=list)  # metadata epochs the detection tests first
-    rejected: tuple[float, ...] = ()  # epochs an operator rejected: never proposed again (within a day)
+    rejected: tuple[float, ...] = ()  # epochs an operator rejected: never proposed again (within merge_jump_days)
     merge_jump_days: float = 5.0
     min_relaxation_years: float = 0.5
 

@@ -33,7 +33,8 @@ so each likelihood evaluation is one banded Cholesky factorisation (LAPACK dpbtr
 solve for the design matrix and data, O(n K^3): about 25 ms for 9000 daily epochs. This is the exact
 likelihood of the Gauss-Markov-sum model (the approximation is only in representing the power law by that sum),
 the same footing as Hector's Toeplitz approximation of power-law noise (Bos et al. 2013, J. Geodesy 87:351-360).
-The test suite checks it against the closed-form white+flicker rate uncertainty of Williams (2003).
+The test suite checks its rate uncertainties against generalised least squares with Williams' exact (dense)
+covariance, and its amplitudes and rate sigmas against simulations.
 
 Estimation: x is profiled out by generalised least squares and the overall variance scale analytically, so
 the optimiser works on log(sigma_pl^2 / sigma_w^2) alone for white+flicker (bounded Brent) and on that plus
@@ -252,12 +253,3 @@ def simulate_powerlaw(rng, n: int, kappa: float, amplitude: float, dt: float, si
     nfft = 1 << (2 * n - 1).bit_length()
     out = np.fft.irfft(np.fft.rfft(w, nfft) * np.fft.rfft(psi, nfft), nfft)[..., :n]
     return out * amplitude * dt ** (-kappa / 4.0)
-
-
-def williams_rate_sigma(white: float, flicker: float, n: int, dt: float) -> float:
-    """Closed-form rate uncertainty (m/yr) for n equally spaced epochs dt years apart with white (m) and flicker
-    (m/yr^0.25) noise, Williams (2003) eqs. for white noise, 12 a^2 / (dt^2 n (n^2 - 1)), and flicker noise,
-    9 b^2 dt^0.5 / (16 dt^2 (n^2 - 1)), combined as a sum of variances."""
-    var_w = 12.0 * white ** 2 / (dt ** 2 * n * (n ** 2 - 1))
-    var_f = 9.0 * flicker ** 2 * dt ** 0.5 / (16.0 * dt ** 2 * (n ** 2 - 1))
-    return math.sqrt(var_w + var_f)

@@ -6,7 +6,7 @@ Candidates
     * data-driven: on the residuals of the current model, a two-sample statistic (difference of the means of
       w epochs before and after each epoch, normalised, summed over N, E, U) for windows of 10, 40 and 160
       epochs; its strongest local maxima (and their neighbouring epochs) are candidates.
-    Candidates within ``merge_jump_days`` of a modelled jump, within a day of an operator-rejected epoch, or
+    Candidates within ``merge_jump_days`` of a modelled jump or of an operator-rejected epoch, or
     with fewer than ``MIN_SIDE`` epochs on a side are skipped.
 
 Test (N, E and U together, under the coloured-noise model)
@@ -128,7 +128,7 @@ def detect(t, neu, good, design, config, noise_model: str) -> list[DetectedOffse
                 return False
             if any(abs(tau - b) * 365.25 < config.merge_jump_days for b in blocked):
                 return False
-            return all(abs(tau - r) * 365.25 > 1.0 for r in config.rejected)
+            return all(abs(tau - r) * 365.25 >= config.merge_jump_days for r in config.rejected)
 
         for c in tested_meta.values():
             if usable(c.fyear):
