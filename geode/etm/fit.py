@@ -16,6 +16,7 @@ from ..geodesy.lsq import robust_lsq
 from .model import GEOPHYSICAL, MECHANICAL, EtmConfig, Jump, build_design, columns
 
 MIN_SOLUTIONS = 4
+DETECTION_PASSES = 3
 
 
 class EtmError(ValueError):
@@ -128,10 +129,17 @@ def fit_etm(t, neu, config: EtmConfig | None = None) -> EtmFit:
     fits, good = _robust(design, neu)
     detected = []
     if config.detect_offsets:
-        from .offsets import as_jumps, detect
+        from .offsets import as_jumps, detect, local_blunders
 
-        detected = detect(t, neu, good, design, config, config.noise_model)
-        if detected:
+        usable = ~local_blunders(neu)
+
+        # detection works on all epochs but blunders (an undetected offset makes the epochs after it look like
+        # outliers of the model); each pass starts from the model with the offsets found so far
+        for _ in range(DETECTION_PASSES):
+            new = detect(t, neu, usable, design, config, config.noise_model)
+            if not new:
+                break
+            detected = sorted(detected + new, key=lambda d: d.fyear)
             design = build_design(t, replace(config, jumps=list(config.jumps) + as_jumps(detected)))
             fits, good = _robust(design, neu)
     params = np.array([f.params for f in fits])
@@ -143,6 +151,14 @@ def fit_etm(t, neu, config: EtmConfig | None = None) -> EtmFit:
             est = estimate_noise(t[good], design.A[good], neu[good, i], config.noise_model)
             params[i], sigmas[i] = est.params, np.sqrt(np.abs(np.diag(est.covariance)))
             white[i], powerlaw[i], kappa[i] = est.white, est.powerlaw, est.kappa
+    kept = []
+    for off in detected:  # sizes and sigmas from the final model (the detection saw intermediate ones)
+        label = f"step@{off.fyear:.4f}"
+        if label in design.labels:
+            k = design.labels.index(label)
+            off.size, off.sigma = params[:, k].copy(), sigmas[:, k].copy()
+            kept.append(off)
+    detected = kept
     steps = [j.fyear for j in design.jumps if j.kind in (MECHANICAL, GEOPHYSICAL)]
     mid = midas(t[good], neu[good], steps)
     return EtmFit(design.t_ref, config.poly_terms, design.frequencies, design.jumps, design.labels, params, sigmas,

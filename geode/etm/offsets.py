@@ -15,9 +15,10 @@ Test (N, E and U together, under the coloured-noise model)
     [model columns | candidate steps | data] per component. Greedy forward selection adds the candidate with
     the largest decrease of the chi-square summed over N, E, U, while that decrease exceeds its BIC cost
     (Schwarz 1978): 3 ln n for a metadata candidate (three step sizes; the epoch is known) and 4 ln n for a
-    data-driven one (the epoch is a fourth, searched parameter). n is the number of epochs. Two rounds: after
-    the first, the noise is re-estimated with the accepted offsets in the model (missed offsets inflate it)
-    and the remaining candidates are tested again.
+    data-driven one (the epoch is a fourth, searched parameter). n is the number of epochs. Up to MAX_ROUNDS
+    rounds: after each, the noise is re-estimated with the accepted offsets in the model (missed offsets
+    inflate it), the residuals are scanned again (offsets hidden behind larger ones surface) and the
+    remaining candidates are tested; the search stops when a round accepts nothing.
 
 Each accepted offset carries its epoch (the last epoch before the offset, as every jump here: a solution at the
 jump epoch is before it), its size and sigma per component, the chi-square decrease and the BIC cost, and where
@@ -36,9 +37,10 @@ import numpy as np
 from .model import MECHANICAL, Jump, columns
 
 WINDOWS = (10, 40, 160)
-PEAKS_PER_WINDOW = 8
+PEAKS_PER_WINDOW = 12
 MIN_SIDE = 5
 MAX_OFFSETS = 25
+MAX_ROUNDS = 5
 
 
 @dataclass
@@ -60,6 +62,21 @@ class DetectedOffset:
                 "sigma_mm": [round(float(v) * 1e3, 2) for v in self.sigma], "chi2": round(self.chi2, 1),
                 "bic_cost": round(self.cost, 1), "source": "detected", "origin": self.origin,
                 "description": self.description}
+
+
+LOCAL_WINDOW = 15
+LOCAL_LIMIT = 5.0
+
+
+def local_blunders(neu: np.ndarray) -> np.ndarray:
+    """Epochs far (> LOCAL_LIMIT robust sigmas) from the running median of LOCAL_WINDOW epochs in some component:
+    blunders, not offsets (an offset moves the running median with it). The model's own 2.5-sigma outlier flags
+    are no use before the offsets are known: everything after a missed offset may be flagged."""
+    from scipy.ndimage import median_filter
+
+    hp = neu - median_filter(neu, size=(LOCAL_WINDOW, 1), mode="nearest")
+    mad = 1.4826 * np.median(np.abs(hp), axis=0)
+    return np.any(np.abs(hp) > LOCAL_LIMIT * np.maximum(mad, 1e-9), axis=1)
 
 
 def _scan(t: np.ndarray, resid: np.ndarray, scale: np.ndarray) -> list[int]:
@@ -114,7 +131,7 @@ def detect(t, neu, good, design, config, noise_model: str) -> list[DetectedOffse
     jumps = list(design.jumps)
     accepted: list[DetectedOffset] = []
     tested_meta = {round(c.fyear, 5): c for c in config.candidates}
-    for _round in range(2):
+    for _round in range(MAX_ROUNDS):
         A, _ = columns(t, design.t_ref, config.poly_terms, design.frequencies, jumps)
         estimates = [estimate_noise(t, A, neu[:, c], noise_model) for c in range(3)]
         resid = neu - A @ np.array([e.params for e in estimates]).T
