@@ -239,3 +239,50 @@ def test_a_killed_coordinator_is_lost_within_the_lease_and_resume_runs_only_what
     assert _run_state(run_id) == "done"
     rows = _every_unit_once(db, 20)
     assert set(rows.values()) == {1}, rows  # no unit ran twice: what finished before the resume was kept
+
+
+def _held_key(hostname: str) -> str:
+    """The geode_job_probe key of the unit a worker is running (from its active list)."""
+    from geode.distributed.app import get_app
+
+    active = get_app(load_settings()).control.inspect(timeout=1.0, destination=[hostname]).active() or {}
+    (unit,) = active[hostname]
+    return unit["kwargs"]["key"]
+
+
+def test_sigterm_to_a_worker_lets_its_running_unit_finish_within_the_grace(db, start_workers):
+    pool = start_workers(count=2, queues="compute", concurrency=1, extra_env={"GEODE_JOBS_WORKER_GRACE": "30"})
+    proc = _selftest(4, 3)
+    try:
+        _wait_for(lambda: _active(pool.hostnames[0]) == 1, 90, "worker 0 busy", proc)
+        held = _held_key(pool.hostnames[0])
+        pool.procs[0].send_signal(signal.SIGTERM)  # the main process only, as `kill PID` or systemd's KillMode=mixed
+        assert pool.procs[0].wait(20) == 0  # it finished its unit (3 s) and left, long before the grace
+        out, err = proc.communicate(timeout=90)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    node = db.query_one("SELECT node FROM run_units WHERE label = %s", (held,))["node"]
+    assert node == pool.hostnames[0]  # the unit it held was finished there, not handed on
+    assert set(_every_unit_once(db, 4).values()) == {1}
+
+
+def test_sigterm_to_a_worker_hands_a_unit_longer_than_the_grace_back_to_the_queue(db, start_workers):
+    pool = start_workers(count=2, queues="compute", concurrency=1, extra_env={"GEODE_JOBS_WORKER_GRACE": "2"})
+    proc = _selftest(2, 6)
+    try:
+        _wait_for(lambda: _active(pool.hostnames[0]) == 1 and _active(pool.hostnames[1]) == 1, 90,
+                  "both workers busy", proc)
+        held = _held_key(pool.hostnames[0])
+        pool.procs[0].send_signal(signal.SIGTERM)
+        pool.procs[0].wait(20)  # gone after the 2 s grace, its 6 s unit unfinished
+        out, err = proc.communicate(timeout=90)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    node = db.query_one("SELECT node FROM run_units WHERE label = %s", (held,))["node"]
+    assert node == pool.hostnames[1]  # handed back at once and run by the other worker
+    assert "stopped renewing its lease" not in err  # no lease had to expire: the message came back by itself
+    assert set(_every_unit_once(db, 4 - 2).values()) == {1}
