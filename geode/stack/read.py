@@ -31,11 +31,12 @@ def load_days(db, project: str, stations: list[str] | None = None, end: GnssDate
 
 
 def load_meta(db, stations: list[str], soln: str = "gamit", with_jumps: bool = True,
-              span: tuple[float, float] = (1980.0, 2100.0)) -> dict[str, StationMeta]:
+              span: tuple[float, float] = (1980.0, 2100.0), detect: bool = False) -> dict[str, StationMeta]:
     """Metadata of stations named in gamit_soln/stacks rows (so, by foreign key, in ``stations``); one without
-    any a-priori position is left out, and the caller reports it as not stackable."""
+    any a-priori position is left out, and the caller reports it as not stackable. ``detect``: also the offset
+    candidates from station information and the earthquake catalogue."""
     from ..etm.apriori import reference_position
-    from ..etm.sources import earthquake_rows, station_jumps
+    from ..etm.sources import earthquake_rows, metadata_candidates, station_jumps
     from ..stations import StationRef, station_rows
 
     rows = station_rows(db, [StationRef(*name.split(".")) for name in stations])
@@ -46,9 +47,12 @@ def load_meta(db, stations: list[str], soln: str = "gamit", with_jumps: bool = T
         if ref is None:
             continue
         apriori, lat, lon = ref
-        jumps = station_jumps(db, row, span[0], quakes, soln) if with_jumps else []
+        removed: list[float] = []
+        jumps = station_jumps(db, row, span[0], quakes, soln, removed) if with_jumps else []
         out[name] = StationMeta(name, lat, lon, apriori, jumps, ppp_trajectory(
-            db, row["NetworkCode"], row["StationCode"], lat, lon, apriori, jumps) if with_jumps else None)
+            db, row["NetworkCode"], row["StationCode"], lat, lon, apriori, jumps) if with_jumps else None,
+            metadata_candidates(db, row["NetworkCode"], row["StationCode"], quakes, row.get("lat"), row.get("lon"),
+                                span[0], jumps) if detect and with_jumps else [], tuple(removed))
     return out
 
 
@@ -66,7 +70,7 @@ def ppp_trajectory(db, net: str, stn: str, lat: float, lon: float, apriori: np.n
     t = np.array([GnssDate.from_doy(int(r["y"]), int(r["d"])).fyear for r in rows])
     xyz = np.array([(r["X"], r["Y"], r["Z"]) for r in rows], dtype=float)
     try:
-        return fit_etm(t, xyz2neu(xyz - apriori, lat, lon), EtmConfig(jumps=list(jumps)))
+        return fit_etm(t, xyz2neu(xyz - apriori, lat, lon), EtmConfig(jumps=list(jumps), noise_model="white"))
     except EtmError:
         return None
 

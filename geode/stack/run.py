@@ -66,7 +66,8 @@ def run_stack(db, runner, *, name: str, project: str, stations: list[str], redo:
     if preserve and exists:
         days = preserved_days(db, project, name, days)
     present = sorted({s for d in days for s in d.stations})
-    meta = load_meta(db, present, span=(days[0].fyear, days[-1].fyear))
+    meta = load_meta(db, present, span=(days[0].fyear, days[-1].fyear),
+                     detect=bool(config is not None and config.detect_offsets))
     skipped = [s for s in present if s not in meta]
     result = stack(runner, days, meta, config=config, exclude=set(exclude), max_iterations=max_iterations,
                    tolerance=tolerance, progress=progress)
@@ -94,7 +95,7 @@ def refit_models(db, runner, name: str, stations: list[str], config: EtmConfig |
     if not days:
         raise GeodeError(f"stack {name!r} has no rows for these stations: run 'geode stack run' first")
     series = station_series(days)
-    meta = load_meta(db, sorted(series), span=(days[0].fyear, days[-1].fyear))
+    meta = load_meta(db, sorted(series), span=(days[0].fyear, days[-1].fyear), detect=config.detect_offsets)
     fits, how, todo, hashes = {}, {}, {}, {}
     for stn, m in meta.items():
         net, code = stn.split(".")
