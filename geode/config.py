@@ -388,7 +388,7 @@ class Settings:
     def repository(self) -> Path | None:
         return self.path("archive.repository")
 
-    def folder(self, key: str, *, create: bool = False) -> Path:
+    def folder(self, key: str, *, create: bool = False, hint: str = "") -> Path:
         """A configured folder that must exist: ConfigError (exit 78) naming the key and where it was set when it
         is not set, or does not exist (no silent creation: a typo must not start a new, empty archive);
         ``create`` makes it instead (an explicit --create)."""
@@ -408,7 +408,7 @@ class Settings:
             return path
         what = "is not a folder" if path.exists() else "does not exist"
         raise ConfigError(f"{label} = {path} (from {self.source(key)}) {what}: fix the setting, or create the "
-                          "folder (--create)")
+                          f"folder{hint}")
 
     def repository_dir(self, name: str) -> Path:
         """data_in, data_in_retry or data_rejected under the (existing) repository; created there if missing."""

@@ -28,7 +28,7 @@ def register(app: typer.Typer) -> None:
 
 def _folder(actx, key: str, create: bool = False) -> Path:
     """A configured folder that must exist (exit 78 naming the key and where it was set); ``create`` makes it."""
-    return actx.settings.folder(key, create=create)
+    return actx.settings.folder(key, create=create, hint=" (geode scan ingest --create makes it)")
 
 
 def _refs(actx, stations: list[str] | None):

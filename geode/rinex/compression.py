@@ -506,6 +506,35 @@ def decompress_to(src: Path | str, dst: Path | str, max_size: int | None = None)
     return dst
 
 
+def unwrap_file(src: Path | str, dst: Path | str, kinds: tuple[str, ...] = ("gz", "Z"),
+                max_size: int | None = None) -> str:
+    """Undo the one outer compression (of ``kinds``) of any file (orbit and clock products, not only RINEX),
+    streaming into ``dst``; returns the kind. RinexFileError when the data is not one of ``kinds`` or corrupt,
+    InputUnavailable when ``src`` cannot be read; nothing is left at ``dst`` on failure."""
+    limit = DEFAULT_MAX_SIZE if max_size is None else int(max_size)
+    dst = Path(dst)
+    try:
+        fh = open(src, "rb")
+    except OSError as exc:
+        raise InputUnavailable(f"cannot read: {exc.strerror or exc}") from None
+    with fh:
+        raw = _RawFile(fh)
+        kind = outer_compression(raw.read(8) or b"")
+        raw.seek(0)
+        if kind not in kinds:
+            raise RinexFileError(f"not in {' or '.join(KINDS[k] for k in kinds)} format")
+        chunks = _capped(_outer_chunks(kind, raw), limit, f"the {KINDS[kind]} content")
+        try:
+            with open(dst, "wb") as out:
+                for data in chunks:
+                    out.write(data)
+        except BaseException:
+            _close(chunks)
+            dst.unlink(missing_ok=True)
+            raise
+    return kind
+
+
 def write_archive_copy(src: Path | str | BinaryIO, out: BinaryIO, compression: str,
                        max_size: int | None = None) -> None:
     """Write ``src`` (any supported compression) to ``out`` as Hatanaka + ``compression`` ("Z" or "gz"), the

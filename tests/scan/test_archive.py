@@ -29,7 +29,7 @@ def test_scan_inserts_rows_from_headers_then_changes_nothing(cli, site):
     fill_archive(site)
     r = cli("scan", "archive", "--json")
     assert r.exit_code == 0, r.stderr
-    assert json.loads(r.stdout)["counts"] == {"inserted": 6, "updated": 0, "unchanged": 0, "problem": 0}
+    assert json.loads(r.stdout)["counts"] == {"inserted": 6, "updated": 0, "unchanged": 0, "problem": 0, "transient": 0}
     rows = site.rows()
     lpgs = next(r for r in rows if r["Filename"] == "lpgs1000.24o")
     assert (lpgs["NetworkCode"], lpgs["ObservationYear"], lpgs["ObservationDOY"], lpgs["ObservationMonth"],
@@ -42,7 +42,7 @@ def test_scan_inserts_rows_from_headers_then_changes_nothing(cli, site):
         "UNSA00ARG_R_20241000000_01D_30S_MO.rnx", "UNSA00ARG_R_20241010000_01D_30S_MO.rnx"}
     before = site.rows()
     again = cli("scan", "archive", "--json")
-    assert json.loads(again.stdout)["counts"] == {"inserted": 0, "updated": 0, "unchanged": 6, "problem": 0}
+    assert json.loads(again.stdout)["counts"] == {"inserted": 0, "updated": 0, "unchanged": 6, "problem": 0, "transient": 0}
     assert site.rows() == before
 
 
@@ -51,7 +51,7 @@ def test_a_changed_file_updates_its_row(cli, site):
     assert cli("scan", "archive").exit_code == 0
     site.archive_file(STATIONS[0], 2024, 100, "crinez2", epochs=1440, receiver_serial="NEWSERIAL")
     r = cli("scan", "archive", "igs.lpgs", "--json")
-    assert json.loads(r.stdout)["counts"] == {"inserted": 0, "updated": 1, "unchanged": 1, "problem": 0}
+    assert json.loads(r.stdout)["counts"] == {"inserted": 0, "updated": 1, "unchanged": 1, "problem": 0, "transient": 0}
     row = next(r for r in site.rows() if r["Filename"] == "lpgs1000.24o")
     assert (row["Completion"], row["ReceiverSerial"]) == (0.5, "NEWSERIAL")
     assert len(site.rows()) == 6
