@@ -275,8 +275,13 @@ def _chain(head: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
 
 
 def _short(exc: BaseException) -> str:
+    """A library's complaint as a short reason: first line, without 'Error -3 while ...:' or '[Errno 5]'."""
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    return text or "unreadable"
+    text = re.sub(r"^Error -?\d+ while (?:de)?compressing data:\s*", "", text)
+    text = re.sub(r"^\[Errno \d+\]\s*", "", text)
+    if isinstance(exc, EOFError) and not text:
+        text = "ends early"
+    return text.rstrip(".") or "unreadable"
 
 
 def _pipe_through(program: str, chunks: Iterator[bytes], what: str) -> Iterator[bytes]:
