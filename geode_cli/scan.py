@@ -75,8 +75,8 @@ def archive_cmd(ctx: typer.Context, stations: StationsArg = None, parallel: Para
     else:
         console.table(["inserted", "updated", "unchanged", "problems", "transient"], [list(counts.values())],
                       title=f"archive scan: {len(report.outcomes)} file(s) in {root}")
-        for o in warned:
-            console.warn(f"{o.path}: {'; '.join(o.warnings)}")
+    for o in warned:  # stderr, with --json too
+        console.warn(f"{o.path}: {'; '.join(o.warnings)}")
     console.failures([(o.path, o.reason) for o in report.problems] +
                      [(o.path, f"transient: {o.reason}") for o in report.transient] +
                      [(f["unit"], f["message"]) for f in report.failures])
@@ -125,9 +125,9 @@ def ingest_cmd(ctx: typer.Context, parallel: ParallelOpt = None, json_: JsonOpt 
             console.notice(f"nothing to ingest in {repository / 'data_in'}")
         if report.released_locks:
             console.notice(f"{report.released_locks} lock(s) released: their stations joined a network")
-        for o in report.outcomes:
-            if o.warnings:
-                console.warn(f"{o.source}: {'; '.join(o.warnings)}")
+    for o in report.outcomes:  # stderr, with --json too: values the header did not give (stored with the row)
+        if o.warnings:
+            console.warn(f"{o.source}: {'; '.join(o.warnings)}")
     if report.stale_removed:
         console.notice(f"removed {len(report.stale_removed)} temporary file(s) left in the archive by killed "
                        f"ingests: {', '.join(report.stale_removed[:5])}" + (" ..." if len(report.stale_removed) > 5

@@ -165,19 +165,62 @@ def _zip_member(raw: io.RawIOBase):
         raise RinexFileError(f"zip data is corrupt or truncated ({_short(exc)})") from None
 
 
-class _Stop(Exception):
-    """Raised inside a producer thread when its consumer went away."""
+class _Guarded:
+    """ncompress (a C++ extension) aborts the whole process when a Python exception escapes its read/write
+    callbacks at some points (std::terminate on nanobind::python_error): every callback goes through this guard,
+    which records the first exception, turns it into end-of-input / discarded output, and re-raises it once
+    ncompress has returned (``check``)."""
+
+    def __init__(self, stop: threading.Event | None = None):
+        self.error: BaseException | None = None
+        self.stop = stop
+
+    @property
+    def stopped(self) -> bool:
+        return self.error is not None or (self.stop is not None and self.stop.is_set())
+
+    def reader(self, source):
+        guard = self
+
+        class Reader:
+            def read(self, n: int = -1) -> bytes:
+                if guard.stopped:
+                    return b""
+                try:
+                    return source.read(n)
+                except BaseException as exc:
+                    guard.error = guard.error or exc
+                    return b""
+
+        return Reader()
+
+    def writer(self, sink):
+        guard = self
+
+        class Writer:
+            def write(self, data) -> int:
+                if not guard.stopped:
+                    try:
+                        sink.write(data)
+                    except BaseException as exc:
+                        guard.error = guard.error or exc
+                return len(data)
+
+        return Writer()
+
+    def check(self) -> None:
+        if self.error is not None:
+            raise self.error
 
 
 class _QueueWriter:
-    """A file-like sink for push-style decompressors (ncompress): 64 KiB pieces into a bounded queue."""
+    """A sink for push-style decompressors (ncompress): 64 KiB pieces into a bounded queue; once the consumer
+    went away (``stop``) everything is dropped."""
 
     def __init__(self, q: queue.Queue, stop: threading.Event):
         self.q, self.stop, self.buf = q, stop, bytearray()
 
     def write(self, data) -> int:
-        if self.stop.is_set():
-            raise _Stop()
         self.buf += data
         if len(self.buf) >= CHUNK:
             self.flush()
@@ -185,13 +228,11 @@ class _QueueWriter:
 
     def flush(self) -> None:
         if self.buf:
-            self._put(bytes(self.buf))
+            self.put(bytes(self.buf))
             self.buf.clear()
 
-    def _put(self, item) -> None:
-        while True:
-            if self.stop.is_set():
-                raise _Stop()
+    def put(self, item) -> None:
+        while not self.stop.is_set():
             try:
                 self.q.put(item, timeout=0.1)
                 return
@@ -210,15 +251,14 @@ def _unix_compress_chunks(raw: io.RawIOBase) -> Iterator[bytes]:
 
     def produce() -> None:
         sink = _QueueWriter(q, stop)
+        guard = _Guarded(stop)
         try:
-            ncompress.decompress(raw, sink)
+            ncompress.decompress(guard.reader(raw), guard.writer(sink))
+            guard.check()
             sink.flush()
-        except _Stop:
-            return
         except BaseException as exc:  # handed to the consumer, which turns it into the right error
             failure.append(exc)
-        with contextlib.suppress(_Stop):
-            sink._put(done)
+        sink.put(done)
 
     thread = threading.Thread(target=produce, name="geode-unlzw", daemon=True)
     thread.start()
@@ -556,7 +596,9 @@ def write_archive_copy(src: Path | str | BinaryIO, out: BinaryIO, compression: s
         elif compression == "Z":
             import ncompress
 
-            ncompress.compress(_ChunkReader(chunks), out)
+            guard = _Guarded()
+            ncompress.compress(guard.reader(_ChunkReader(chunks)), guard.writer(out))
+            guard.check()
         else:
             raise ValueError(f"archive compression must be Z or gz, not {compression!r}")
 
