@@ -27,7 +27,6 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
-from urllib.parse import urlsplit, urlunsplit
 
 from .errors import ConfigError
 
@@ -221,8 +220,16 @@ def check_url(value: str) -> str:
     parses and a valid port; returns it unchanged."""
     from urllib.parse import urlsplit
 
-    if not _SCHEME.match(value):
+    m = _SCHEME.match(value)
+    if not m:
         raise ValueError("expected a URL (scheme://...)")
+    rest = m.group(2)
+    if any(ch.isspace() for ch in value):
+        raise ValueError("a URL holds no spaces or line breaks")
+    before = rest.split("@", 1)[0] if "@" in rest else ""
+    authority = re.split(r"[/?#]", rest, maxsplit=1)[0]
+    if before and "@" not in authority and ("#" in before or re.match(r"^[^/?#]*:", before)):
+        raise ValueError("'#', '/', '?' or '@' in a user name or password must be URL-encoded (%23, %2F, %3F, %40)")
     try:
         parts = urlsplit(value)
         parts.port  # noqa: B018 - raises ValueError for a port out of range or not a number
@@ -235,13 +242,6 @@ def check_url(value: str) -> str:
             raise ValueError("malformed host (unbalanced '[' or ']')") from None
         raise ValueError("malformed URL") from None
     return value
-
-
-def scrub(text: str, secrets: list[str]) -> str:
-    """``text`` with every occurrence of the given secret strings starred (error messages, tracebacks)."""
-    for secret in sorted({s for s in secrets if s and len(s) >= 3}, key=len, reverse=True):
-        text = text.replace(secret, MASK)
-    return text
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -416,25 +416,6 @@ class Settings:
         folder.mkdir(exist_ok=True)
         return folder
 
-    def secrets(self) -> list[str]:
-        """Every secret value this configuration holds (passwords, secret-like keys, URL credentials), to scrub
-        them from text that was not built with ``mask`` (tracebacks, messages of other libraries)."""
-        from urllib.parse import unquote
-
-        found: list[str] = []
-        values = [(k, cv.value) for k, cv in self.values.items()]
-        values += [(k, cv.value) for k, cv in (("celery.broker_url", self.broker_url),
-                                               ("celery.result_backend", self.result_backend))]
-        for key, value in values:
-            if value is None:
-                continue
-            text = str(value)
-            if is_secret_key(key):
-                found.append(text)
-            if "@" in text or "?" in text:
-                found += _removed_parts(text, mask_url(text))  # what masking removes is secret
-        return sorted({f for f in found + [unquote(f) for f in found] if f})
-
     @property
     def production_dir(self) -> Path:
         """Node-local scratch space (GeoDE's ./production)."""
@@ -470,22 +451,6 @@ class Settings:
         return ConfigValue(broker.value, f"same as broker ({broker.source})")
 
     _environ: Mapping[str, str] = field(default_factory=dict, repr=False)
-
-
-def _removed_parts(text: str, shown: str) -> list[str]:
-    """The pieces of ``text`` that masking replaced by MASK (``shown`` is its masked form)."""
-    pieces = shown.split(MASK)
-    out, pos = [], 0
-    for i, piece in enumerate(pieces):
-        at = text.find(piece, pos) if piece else pos
-        if at < 0:
-            return [text]  # cannot line them up: treat the whole value as secret
-        if i:
-            out.append(text[pos:at])
-        pos = at + len(piece)
-    if len(pieces) > 1 and pieces[-1] == "":
-        out.append(text[pos:])
-    return [p for p in out if p]
 
 
 def _convert(key: str, raw: Any, origin: str, base_dir: Path | None) -> Any:

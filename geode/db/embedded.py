@@ -30,7 +30,10 @@ def running_info(data_dir: Path | None):
     if not data_dir or not (data_dir / "PG_VERSION").exists():
         return None
     _, PostmasterInfo = _pgserver()
-    info = PostmasterInfo.read_from_pgdata(data_dir)
+    try:
+        info = PostmasterInfo.read_from_pgdata(data_dir)
+    except (AssertionError, ValueError, IndexError, OSError):  # postmaster.pid half written: a server is starting
+        return None  # (ensure_embedded then waits on pgserver's lock for the process starting it)
     return info if info is not None and info.is_running() else None
 
 
