@@ -299,7 +299,7 @@ def parse_sinex(text: str) -> Sinex:
 
     by_point: dict[tuple[str, str], dict[str, tuple[int, float, float]]] = {}
     solns: dict[tuple[str, str], set[str]] = {}
-    refs: dict[tuple[str, str], dt.datetime | None] = {}
+    refs: dict[tuple[str, str], set] = {}
     listed: set[tuple[str, str, str, str]] = set()
     for index, (code, pt, soln, comp, value, std, ref, number) in sorted(estimates.items()):
         if (code, pt, soln, comp) in listed:
@@ -307,7 +307,7 @@ def parse_sinex(text: str) -> Sinex:
         listed.add((code, pt, soln, comp))
         by_point.setdefault((code, pt), {})[comp] = (index, value, std)
         solns.setdefault((code, pt), set()).add(soln)
-        refs[(code, pt)] = ref
+        refs.setdefault((code, pt), set()).add(ref)
     matrix = _site_blocks(matrix_lines, by_point) if matrix_lines else {}
     notes: list[str] = []
     points: dict[tuple[str, str], SinexSite] = {}
@@ -320,8 +320,10 @@ def parse_sinex(text: str) -> Sinex:
             missing = ", ".join(f"STA{c}" for c in "XYZ" if c not in comps)
             raise GamitParseError(f"SINEX site {code} point {pt} lacks {missing}")
         (ix, x, sx), (iy, y, sy), (iz, z, sz) = comps["X"], comps["Y"], comps["Z"]
+        if len(refs[(code, pt)]) > 1:
+            notes.append(f"{code} point {pt}: its STAX/STAY/STAZ refer to different epochs")
         site = SinexSite(code, x, y, z, sx, sy, sz, point=pt, soln=next(iter(solns[(code, pt)])),
-                         ref_epoch=refs[(code, pt)])
+                         ref_epoch=next(iter(refs[(code, pt)])) if len(refs[(code, pt)]) == 1 else None)
         if matrix:
             site.cxy = _covariance(matrix, matrix_kind, ix, iy)
             site.cxz = _covariance(matrix, matrix_kind, ix, iz)
@@ -339,7 +341,7 @@ def parse_sinex(text: str) -> Sinex:
             notes.append(f"{code}: no point A; its only point {mine[0]} used")
         elif mine:
             notes.append(f"{code}: no point A and several points ({', '.join(mine)}): not used")
-    common = {site.ref_epoch for site in points.values()}
+    common = {e[6] for e in estimates.values()}
     return Sinex(variance_factor, sites, domes, points, epochs, created, start, end,
                  next(iter(common)) if len(common) == 1 else None, notes)
 
