@@ -14,7 +14,8 @@ class ExitCode(IntEnum):
     USAGE = 2  # bad command line (Typer/Click's own code)
     UNAVAILABLE = 69  # a service is down: database, broker, workers (sysexits EX_UNAVAILABLE)
     CONFIG = 78  # configuration missing or malformed (sysexits EX_CONFIG)
-    INTERRUPTED = 130  # Ctrl-C
+    INTERRUPTED = 130  # Ctrl-C (128 + SIGINT)
+    TERMINATED = 143  # SIGTERM (128 + SIGTERM): what timeout, systemd and SLURM send
 
 
 class GeodeError(Exception):
@@ -55,3 +56,7 @@ class BadInput(GeodeError):
 class InputUnavailable(GeodeError):
     """A file that could not be read for a reason outside its content (I/O error, disk full, no permission):
     transient or the operator's to fix, never a reason to reject the file."""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where Ctrl-C would be: the same cancellation path, exit 143 instead of 130."""

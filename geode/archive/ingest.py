@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..dates import doy_date
+from ..db.live import connection_lost
 from ..errors import BadInput, InputUnavailable, ServiceUnavailable
 from ..rinex.compression import RinexFileError, plain_digest, write_archive_copy
 from ..rinex.names import RinexName
@@ -145,8 +146,9 @@ TRANSIENT_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS, errno.EN
 
 
 def transient_reason(exc: BaseException) -> str | None:
-    """Why a file could not be processed for a reason that is not the file's (database down, disk full, I/O
-    error): the file stays in data_in for the next run. None for anything else."""
+    """Why a file could not be processed for a reason that is not the file's (the database refused the work,
+    disk full, I/O error): the file stays in data_in for the next run. None for anything else. (A connection
+    lost mid-unit is not handled here: the unit is run again once reconnected, see geode.jobs.units.)"""
     try:
         import psycopg2
         database_errors: tuple = (psycopg2.OperationalError, psycopg2.InterfaceError)
@@ -203,7 +205,7 @@ def ingest_file(db, archive: Path, repository: Path, layout: ArchiveLayout, relp
                                  f"({transient_reason(err)}): left in data_in")
         return IngestOutcome(relpath, "rejected", exc.reason, destination=where)
     except Exception as exc:
-        why = transient_reason(exc)
+        why = None if connection_lost(exc) else transient_reason(exc)  # a lost connection: the unit is retried
         if why is None:
             raise
         return IngestOutcome(relpath, "transient", f"{why}: left in data_in, the next run retries it")

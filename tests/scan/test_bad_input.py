@@ -133,8 +133,9 @@ def _check_full_disk_outcome(site, archive: Path, sources, r, out) -> None:
         p.is_file() for p in (site.repository / "data_rejected").rglob("*"))
 
 
-def test_a_database_that_goes_away_mid_ingest_leaves_the_file_in_data_in(cli, site, monkeypatch):
-    import psycopg2
+def test_a_database_that_refuses_the_work_mid_ingest_leaves_the_file_in_data_in(cli, site, monkeypatch):
+    """The server's disk is full (its error is not a lost connection, which the dispatch layer retries)."""
+    from psycopg2 import errors
 
     import geode.archive.ingest as ingest
 
@@ -144,7 +145,7 @@ def test_a_database_that_goes_away_mid_ingest_leaves_the_file_in_data_in(cli, si
 
     def flaky(cur, row):
         if row["StationCode"] == "unsa":
-            raise psycopg2.OperationalError("server closed the connection unexpectedly")
+            raise errors.DiskFull("could not extend file: No space left on device")
         return real(cur, row)
 
     monkeypatch.setattr(ingest, "upsert_rinex", flaky)
@@ -153,7 +154,8 @@ def test_a_database_that_goes_away_mid_ingest_leaves_the_file_in_data_in(cli, si
     by = {o["source"].split("/")[0]: o for o in out["files"]}
     assert by["igs.lpgs"]["status"] == "archived"
     assert by["igs.unsa"]["status"] == "transient"
-    assert by["igs.unsa"]["reason"].startswith("database unavailable (server closed the connection unexpectedly)")
+    assert by["igs.unsa"]["reason"] == ("database unavailable (could not extend file: No space left on device): "
+                                        "left in data_in, the next run retries it")
     assert (site.repository / "data_in" / by["igs.unsa"]["source"]).is_file()
     assert not list((site.archive / STAGING_DIR).iterdir())
     monkeypatch.setattr(ingest, "upsert_rinex", real)
