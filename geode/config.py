@@ -72,6 +72,13 @@ def _to_float(raw: Any) -> float:
         raise ValueError("expected a number") from None
 
 
+def _to_positive(raw: Any) -> int:
+    value = _to_int(raw)
+    if value < 1:
+        raise ValueError("expected a positive integer")
+    return value
+
+
 def _to_port(raw: Any) -> int:
     value = _to_int(raw)
     if not 1 <= value <= 65535:
@@ -102,6 +109,7 @@ class KeyType:
 
 STR, INT, BOOL, FLOAT, LIST = KeyType(_to_str), KeyType(_to_int), KeyType(_to_bool), KeyType(_to_float), KeyType(_to_list)
 PORT = KeyType(_to_port)
+POSITIVE = KeyType(_to_positive)
 PATH = KeyType(_to_str, is_path=True)
 SECRET = KeyType(_to_str, secret=True)
 URL = KeyType(lambda raw: check_url(_to_str(raw)), url=True)
@@ -116,7 +124,7 @@ SCHEMA: dict[str, dict[str, KeyType]] = {
         "path": PATH, "repository": PATH, "media": PATH, "format_scripts_path": PATH, "parallel": BOOL,
         "brdc": PATH, "sp3": PATH, "ionex": PATH, "sp3_ac": LIST, "sp3_cs": LIST, "sp3_st": LIST,
         "node_list": STR, "ip_address": STR, "cluster_delay": INT, "cpus": INT, "production": PATH,
-        "max_rinex_mb": INT,
+        "max_rinex_mb": POSITIVE,
     },
     "otl": {"grdtab": PATH, "otlgrid": PATH, "otlmodel": STR},
     "ppp": {"ppp_path": PATH, "ppp_exe": PATH, "institution": STR, "info": STR, "frames": LIST, "atx": LIST},

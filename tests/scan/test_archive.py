@@ -90,3 +90,31 @@ def test_scan_needs_a_configured_archive(cli, db, monkeypatch):
     monkeypatch.setenv("GEODE_ARCHIVE_PATH", "/nonexistent/archive")
     r = cli("scan", "archive")
     assert r.exit_code == 78 and "does not exist" in r.stderr
+
+
+def test_archive_package_imports_go_one_way():
+    """run → tasks → ingest / scan → rows / layout / staging: no module of geode.archive imports one that
+    (directly or not) imports it back, function-level imports included."""
+    import ast
+    from pathlib import Path
+
+    import geode.archive as package
+
+    root = Path(package.__file__).parent
+    graph: dict[str, set[str]] = {}
+    for path in root.glob("*.py"):
+        name = path.stem
+        graph[name] = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level == 1:
+                if node.module:
+                    graph[name].add(node.module.split(".")[0])
+                else:
+                    graph[name].update(alias.name for alias in node.names)
+    graph = {k: {m for m in v if m in graph and m != "__init__"} for k, v in graph.items()}
+
+    def reaches(start: str, goal: str, seen: set[str]) -> bool:
+        return any(m == goal or (m not in seen and reaches(m, goal, seen | {m})) for m in graph[start])
+
+    assert not [m for m in graph if reaches(m, m, {m})], graph
+    assert "tasks" in graph["run"] and not any("tasks" in graph[m] for m in ("ingest", "scan"))
