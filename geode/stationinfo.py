@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass, replace
 from typing import Iterable
 
-from .errors import GeodeError
+from .errors import BadInput
 
 log = logging.getLogger("geode.stationinfo")
 
@@ -33,7 +33,7 @@ HEADER = ("*SITE  Station Name      Session Start      Session Stop       Ant Ht
           "Antenna SN          AntDAZ  Comments")
 
 
-class StationInfoError(GeodeError):
+class StationInfoError(BadInput):
     """A station.info text or record that cannot be read or stored; the message names the line or record."""
 
 

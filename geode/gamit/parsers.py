@@ -21,10 +21,10 @@ import math
 import re
 from dataclasses import dataclass, field
 
-from ..errors import GeodeError
+from ..errors import BadInput
 
 
-class GamitParseError(GeodeError):
+class GamitParseError(BadInput):
     """A GAMIT/GLOBK output file does not contain what it must."""
 
 
