@@ -118,7 +118,7 @@ URL = KeyType(lambda raw: check_url(_to_str(raw)), url=True)
 SCHEMA: dict[str, dict[str, KeyType]] = {
     "postgres": {
         "hostname": STR, "port": PORT, "username": STR, "password": SECRET, "database": STR,
-        "url": URL, "connect_timeout": INT, "embedded_dir": PATH,
+        "url": URL, "connect_timeout": INT, "embedded_dir": PATH, "reconnect_timeout": FLOAT,
     },
     "archive": {
         "path": PATH, "repository": PATH, "media": PATH, "format_scripts_path": PATH, "parallel": BOOL,

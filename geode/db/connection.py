@@ -13,6 +13,10 @@ from ..errors import ConfigError, ServiceUnavailable
 DEFAULT_DATABASE = "gnss_data"
 
 
+class DatabaseUnavailable(ServiceUnavailable):
+    """The database server does not answer (exit 69)."""
+
+
 @dataclass(frozen=True)
 class DatabaseTarget:
     """Where the database is. ``embedded`` targets get host/port filled in once the server runs."""
@@ -111,7 +115,7 @@ class Database:
             conn = psycopg2.connect(**target.dsn_kwargs())
         except psycopg2.OperationalError as exc:
             reason = (str(exc).strip().splitlines() or ["connection failed"])[0]
-            raise ServiceUnavailable(f"cannot reach PostgreSQL at {target.describe()}: {reason}") from None
+            raise DatabaseUnavailable(f"cannot reach PostgreSQL at {target.describe()}: {reason}") from None
         return cls(conn, target)
 
     @contextlib.contextmanager

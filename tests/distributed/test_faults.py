@@ -286,3 +286,55 @@ def test_sigterm_to_a_worker_hands_a_unit_longer_than_the_grace_back_to_the_queu
     assert node == pool.hostnames[1]  # handed back at once and run by the other worker
     assert "stopped renewing its lease" not in err  # no lease had to expire: the message came back by itself
     assert set(_every_unit_once(db, 4 - 2).values()) == {1}
+
+
+def test_a_database_that_stays_down_ends_the_run_with_69_and_resume_finishes_it_later(
+        tmp_path, monkeypatch, redis_url):
+    """The postmaster SIGKILLed mid-run and not restarted: units find it gone, wait [postgres] reconnect_timeout,
+    and the run stops with 69 instead of failing one unit after another."""
+    import os
+
+    from geode.db import apply_migrations, open_database
+
+    from ..fixtures.services import launch_postgres
+
+    pgdata = tmp_path / "pg" / "data"
+    pgdata.parent.mkdir()
+    server, url = launch_postgres(pgdata)
+    servers = [server]  # each kept referenced until the end: pgserver cleans up a server object it drops
+    try:
+        monkeypatch.setenv("GEODE_DATABASE_URL", url)
+        monkeypatch.setenv("GEODE_POSTGRES_RECONNECT_TIMEOUT", "3")
+        monkeypatch.setenv("GEODE_JOBS_LEASE_TIMEOUT", "5")
+        with open_database(load_settings()) as db:
+            apply_migrations(db)
+        pool = launch_workers(2, "compute", 1, tmp_path)
+        try:
+            proc = _selftest(20, 0.5)
+            with open_database(load_settings()) as db:
+                _wait_for(lambda: len(_rows(db)) >= 3, 90, "three units done", proc)
+            postmaster = int((pgdata / "postmaster.pid").read_text().split()[0])
+            os.kill(postmaster, signal.SIGKILL)
+            killed = time.monotonic()
+            out, err = proc.communicate(timeout=90)
+            assert proc.returncode == 69, err
+            assert time.monotonic() - killed < 3 + 15
+            last = err.strip().splitlines()[-1]
+            assert "PostgreSQL" in last and "still unreachable after 3 s" in last and "of 20 units" in last, err
+            run_id = _run_id(last)
+            # back, with everything stored so far. The killed postmaster stays a zombie where PID 1 does not reap
+            # (this sandbox), which PostgreSQL and pgserver take for a live server: its stale pid file goes first
+            (pgdata / "postmaster.pid").unlink()
+            import pgserver
+
+            pgserver.PostgresServer._instances.pop(pgdata.resolve(), None)
+            servers.append(launch_postgres(pgdata)[0])
+            _wait_for(lambda: _run_state(run_id) == "lost", 30, "the run shown as lost")
+            code, out, err = _resume(run_id)
+            assert code == 0, err
+            with open_database(load_settings()) as db:
+                _every_unit_once(db, 20)
+        finally:
+            pool.stop()
+    finally:
+        servers[-1].cleanup()

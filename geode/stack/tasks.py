@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from .etm.fit import fit_etm
-from .etm.model import EtmConfig
-from .geodesy.coordinates import xyz2neu
-from .geodesy.helmert import estimate_helmert
-from .jobs import task
+from ..etm.fit import fit_etm
+from ..etm.model import EtmConfig
+from ..geodesy.coordinates import xyz2neu
+from ..geodesy.helmert import estimate_helmert
+from ..jobs import task
 
 
 @task("geode.stack.align_day", queue="compute")
