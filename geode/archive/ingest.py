@@ -145,6 +145,12 @@ TRANSIENT_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS, errno.EN
                     errno.ENFILE, errno.ESTALE, errno.ETIMEDOUT, errno.EAGAIN}
 
 
+def unit_must_stop(exc: BaseException) -> bool:
+    """A lost connection or an unreachable database: not one file's problem. The unit stops and the dispatch
+    layer reconnects and runs it again, or ends the run with 69 (geode.jobs.units.call_unit)."""
+    return connection_lost(exc) or isinstance(exc, ServiceUnavailable)
+
+
 def transient_reason(exc: BaseException) -> str | None:
     """Why a file could not be processed for a reason that is not the file's (the database refused the work,
     disk full, I/O error): the file stays in data_in for the next run. None for anything else. (A connection
@@ -154,7 +160,7 @@ def transient_reason(exc: BaseException) -> str | None:
         database_errors: tuple = (psycopg2.OperationalError, psycopg2.InterfaceError)
     except ImportError:  # pragma: no cover - psycopg2 is a dependency
         database_errors = ()
-    if isinstance(exc, ServiceUnavailable) or (database_errors and isinstance(exc, database_errors)):
+    if database_errors and isinstance(exc, database_errors):
         first = (str(exc).strip().splitlines() or ["connection lost"])[0]
         return f"database unavailable ({first})"
     if isinstance(exc, InputUnavailable):
@@ -205,7 +211,7 @@ def ingest_file(db, archive: Path, repository: Path, layout: ArchiveLayout, relp
                                  f"({transient_reason(err)}): left in data_in")
         return IngestOutcome(relpath, "rejected", exc.reason, destination=where)
     except Exception as exc:
-        why = None if connection_lost(exc) else transient_reason(exc)  # a lost connection: the unit is retried
+        why = None if unit_must_stop(exc) else transient_reason(exc)
         if why is None:
             raise
         return IngestOutcome(relpath, "transient", f"{why}: left in data_in, the next run retries it")

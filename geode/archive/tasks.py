@@ -13,11 +13,10 @@ import logging
 import traceback
 from pathlib import Path
 
-from ..db.live import connection_lost
 from ..errors import GeodeError
 from ..jobs import task
 from ..ppp.setup import PppSetup
-from .ingest import IngestOutcome, ingest_file, reject_unexpected, transient_reason
+from .ingest import IngestOutcome, ingest_file, reject_unexpected, transient_reason, unit_must_stop
 from .layout import ArchiveLayout
 from .scan import FileOutcome, known_stations, scan_file
 
@@ -41,7 +40,7 @@ def scan_files(root: str, relpaths: list[str], max_size: int | None = None) -> l
         try:
             out.append(scan_file(db, Path(root), layout, rel, known, max_size))
         except Exception as exc:  # one file never stops its batch; a lost database stops it (the unit is retried)
-            if connection_lost(exc):
+            if unit_must_stop(exc):
                 raise
             log.debug("scan %s failed:\n%s", rel, traceback.format_exc())
             why = transient_reason(exc)
@@ -61,7 +60,7 @@ def ingest_files(archive: str, repository: str, relpaths: list[str],
         try:
             out.append(ingest_file(db, Path(archive), Path(repository), layout, rel, max_size))
         except Exception as exc:  # a bug: the file is set aside with the error, the batch goes on; a lost
-            if connection_lost(exc):  # database stops it instead (the unit is retried once reconnected)
+            if unit_must_stop(exc):  # database stops it instead (the unit is retried once reconnected)
                 raise
             log.debug("ingest %s failed:\n%s", rel, traceback.format_exc())
             out.append(reject_unexpected(Path(repository), rel, exc))
