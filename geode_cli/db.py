@@ -18,7 +18,7 @@ def _migrate(ctx: typer.Context, verb: str) -> None:
     from geode.db import apply_migrations, current_version, open_database
 
     actx = app_context(ctx)
-    db = open_database(actx.settings, migrate=False)
+    db = open_database(actx.settings, migrate=False, create=verb == "initialised")
     try:
         applied = apply_migrations(db)
         version = current_version(db)
@@ -32,7 +32,8 @@ def _migrate(ctx: typer.Context, verb: str) -> None:
 
 @db_app.command("init")
 def init(ctx: typer.Context) -> None:
-    """Create GeoDE's tables (safe on an existing GeoDE database, and safe to run twice)."""
+    """Create the database if needed and GeoDE's tables (safe on an existing GeoDE database, and safe to run
+    twice or from several processes at once)."""
     _migrate(ctx, "initialised")
 
 

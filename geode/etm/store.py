@@ -90,7 +90,8 @@ def _pg_array(values) -> str | None:
 
 def save_fits(db, soln: str, stack: str, items: list[tuple[str, str, EtmFit, int]]) -> None:
     """Replace the models of many stations for (soln, stack) in one transaction: one DELETE for all of them and
-    one COPY of all their rows. ``items``: (network, code, fit, data checksum)."""
+    one COPY of all their rows (with their noise/MIDAS/offset rows, ``results.write_extras_many``).
+    ``items``: (network, code, fit, data checksum)."""
     import csv
     import io
 
@@ -112,6 +113,9 @@ def save_fits(db, soln: str, stack: str, items: list[tuple[str, str, EtmFit, int
         cur.copy_expert('COPY etms ("NetworkCode", "StationCode", soln, object, t_ref, jump_type, relaxation, '
                         'frequencies, params, sigmas, metadata, hash, jump_date, stack) FROM STDIN WITH (FORMAT csv)',
                         buf)
+        from .results import write_extras_many  # noise, MIDAS and detected offsets (migration 0008)
+
+        write_extras_many(cur, soln, stack, [(network, code, fit) for network, code, fit, _ in items])
 
 
 def load_fits(db, soln: str, stack: str, wanted: dict[tuple[str, str], int]) -> dict[tuple[str, str], EtmFit]:

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from dataclasses import replace
 
 import numpy as np
 
 from ..etm.model import EtmConfig
 from .data import (MAX_DAYS_PER_UNIT, MAX_STATIONS_PER_UNIT, UNITS_PER_STEP, Day, RunSpec, Solutions, StackResult,
                    StationMeta, block_size)
-from .tasks import FIT_CONTROL, FIT_EXTRA, align_days_task, fit_stations_task, write_days_task
+from .tasks import FIT_ALL, FIT_CONTROL, FIT_EXTRA, align_days_task, fit_stations_task, write_days_task
 from .work import MemoryWork, Work, new_run_id
 
 log = logging.getLogger("geode.stack")
@@ -75,10 +76,12 @@ def align_step(runner, work: Work, step: int, *, progress=None, failures: dict[s
 
 
 def fit_step(runner, work: Work, step: int, which: str = FIT_CONTROL, *, previous: int | None = None,
-             progress=None, failures: dict[str, str] | None = None) -> tuple[float, float] | None:
-    """Model the run's stations on the series of ``step`` (models stored in the work). With ``previous``:
-    returns (rms, largest) change of the aligned coordinates since that step, metres."""
-    items = [(work.spec.run, step, lo, hi, which, previous) for lo, hi in work.spec.station_blocks()]
+             final: bool = False, progress=None, failures: dict[str, str] | None = None
+             ) -> tuple[float, float] | None:
+    """Model the run's stations on the series of ``step`` (models stored in the work; ``final``: the configured
+    model, else the white-noise one the iterations align to). With ``previous``: returns (rms, largest) change
+    of the aligned coordinates since that step, metres."""
+    items = [(work.spec.run, step, lo, hi, which, previous, final) for lo, hi in work.spec.station_blocks()]
     total, count, largest = 0.0, 0, 0.0
     for _, res in run_units(runner, fit_stations_task, work, items, progress=progress,
                             description="trajectory models", failures=failures, label=_station_label(work)):
@@ -164,6 +167,16 @@ def iterate(runner, work: Work, *, max_iterations: int = DEFAULT_MAX_ITERATIONS,
                        [f"{k}: {v}" for k, v in sorted(failures.items())], work, step, kept=work.kept(step))
 
 
+def final_models(runner, result: StackResult, *, progress=None) -> StackResult:
+    """The stack's stored models: every station with metadata fitted once more on the final series, with the
+    run's configured model (noise model, offset detection, MIDAS velocity)."""
+    failures: dict[str, str] = {}
+    fit_step(runner, result.work, result.step, FIT_ALL, final=True, progress=progress, failures=failures)
+    more = [f"{k}: {v}" for k, v in sorted(failures.items()) if f"{k}: {v}" not in result.failures]
+    return replace(result, fits=models_by_name(result.work, result.step), failures=result.failures + more,
+                   _days=result._days)
+
+
 def models_by_name(work: Work, step: int) -> dict[str, object]:
     names = work.spec.stations
     return dict(sorted((names[s], fit) for s, (fit, _) in work.models(step).items()))
@@ -204,4 +217,5 @@ def stack(runner, days: list[Day], meta: dict[str, StationMeta], *, config: EtmC
           progress=None) -> StackResult:
     """Stack days held in memory (inline runner: the units find them in this process)."""
     work = memory_work("stack", days, meta, config=config, exclude=exclude)
-    return iterate(runner, work, max_iterations=max_iterations, tolerance=tolerance, progress=progress)
+    result = iterate(runner, work, max_iterations=max_iterations, tolerance=tolerance, progress=progress)
+    return final_models(runner, result, progress=progress)

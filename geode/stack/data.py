@@ -37,14 +37,19 @@ class StationMeta:
     apriori: np.ndarray  # (3,) stations.auto_x/y/z
     jumps: list[Jump] = field(default_factory=list)
     apriori_fit: object = None  # EtmFit of the station's PPP series (NEU about ``apriori``), when there is one
+    candidates: list[Jump] = field(default_factory=list)  # metadata offset candidates (only with detection)
+    rejected: tuple[float, ...] = ()  # epochs whose jumps the user switched off (never detected again)
 
     def position(self, fit, t) -> np.ndarray:
         """ECEF position(s) at epoch(s) t of a model of this station (fitted in NEU about ``apriori``)."""
         return fit.xyz(t, self.apriori, self.lat, self.lon)
 
     def etm_config(self, config: EtmConfig) -> EtmConfig:
-        """The stack's model configuration with this station's jumps."""
-        return replace(config, jumps=list(self.jumps))
+        """The stack's model configuration with this station's jumps (and, with offset detection, its metadata
+        candidates and rejected epochs)."""
+        if not config.detect_offsets:
+            return replace(config, jumps=list(self.jumps))
+        return replace(config, jumps=list(self.jumps), candidates=list(self.candidates), rejected=tuple(self.rejected))
 
 
 @dataclass

@@ -2,13 +2,14 @@
 
 ``fit_series`` is the white-noise least-squares core: every station's design comes from ``build_design`` and
 all of them are solved together with ``robust_lsq_batch``, giving what ``fit_etm`` gives station by station
-(to rounding). A configuration asking for anything else (e.g. a coloured noise model) is fitted by
-``fit_etm`` itself, one station at a time: this module decides only who takes the fast path.
+(to rounding), MIDAS velocity included. A configuration asking for anything else (a coloured noise model,
+offset detection) is fitted by ``fit_etm`` itself, one station at a time: this module decides only who takes
+the fast path. ``alignment_config`` is the model a stack aligns its days to while it iterates.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -19,17 +20,25 @@ ROWS_PER_BATCH = 400_000  # station-epochs solved together (memory: about 100 by
 
 
 def batched(config: EtmConfig) -> bool:
-    """Whether ``fit_series`` solves this configuration in the batch (white noise only)."""
-    return getattr(config, "noise_model", "white") == "white"
+    """Whether ``fit_series`` solves this configuration in the batch (white noise, no offset detection)."""
+    return config.noise_model == "white" and not config.detect_offsets
 
 
-def fit_series(items: list[tuple], *, keys: list | None = None, designs: dict | None = None
+def alignment_config(config: EtmConfig) -> EtmConfig:
+    """The model of a stack's iterations: its days are aligned to the stations' positions, which the same terms,
+    jumps and offset detection give under white noise (GeoDE's stacker fits white noise too); the configured
+    noise model is fitted once, on the final series (a white+flicker fit costs ~20x a white one)."""
+    return config if config.noise_model == "white" else replace(config, noise_model="white")
+
+
+def fit_series(items: list[tuple], *, keys: list | None = None, designs: dict | None = None, midas: bool = True
                ) -> list[EtmFit | Exception]:
     """Fit each ``(t, xyz, reference, lat, lon, config)``: the series' ECEF coordinates are modelled in
     north/east/up about ``reference``. Returns per item its EtmFit or the EtmError/ValueError fit_etm raises.
 
     ``designs`` (with ``keys``, one per item): a cache of design matrices between calls, e.g. the iterations of a
-    stack, where a station's epochs and configuration rarely change."""
+    stack, where a station's epochs and configuration rarely change. ``midas=False``: no MIDAS velocity (a
+    model only evaluated, e.g. a stack's iteration targets)."""
     from ..geodesy.coordinates import xyz2neu
 
     out: list[EtmFit | Exception | None] = [None] * len(items)
@@ -66,13 +75,15 @@ def fit_series(items: list[tuple], *, keys: list | None = None, designs: dict | 
         while stop < len(batch) and (stop == start or rows + len(batch[stop][1]) * 3 <= ROWS_PER_BATCH):
             rows += len(batch[stop][1]) * 3
             stop += 1
-        for i, fit in _fit_batch(batch[start:stop]):
+        for i, fit in _fit_batch(batch[start:stop], midas):
             out[i] = fit
         start = stop
     return out  # type: ignore[return-value]
 
 
-def _fit_batch(batch) -> list[tuple[int, EtmFit]]:
+def _fit_batch(batch, with_midas: bool) -> list[tuple[int, EtmFit]]:
+    from ..etm.midas import midas
+    from ..etm.model import GEOPHYSICAL, MECHANICAL
     from ..geodesy.lsq import robust_lsq_batch
 
     k = len(batch)
@@ -91,13 +102,19 @@ def _fit_batch(batch) -> list[tuple[int, EtmFit]]:
     fit = robust_lsq_batch(np.repeat(A, 3, axis=0), L.reshape(3 * k, n), np.repeat(rows, 3, axis=0),
                            np.repeat(cols, 3, axis=0))
     out = []
-    for j, (i, t, _, design, config) in enumerate(batch):
+    for j, (i, t, neu, design, config) in enumerate(batch):
         nt, mc, c = len(t), design.A.shape[1], slice(3 * j, 3 * j + 3)
         keep = fit.keep[c, :nt]
+        good = keep[0] & keep[1] & keep[2]
+        mid = None
+        if with_midas:  # as fit_etm: the good epochs, no pair across a step
+            mid = midas(t[good], neu[good], [jp.fyear for jp in design.jumps if jp.kind in (MECHANICAL, GEOPHYSICAL)])
         out.append((i, EtmFit(design.t_ref, config.poly_terms, design.frequencies, design.jumps, design.labels,
-                              fit.params[c, :mc].copy(), fit.sigmas[c, :mc].copy(), fit.wrms[c].copy(),
-                              keep[0] & keep[1] & keep[2], [int(v) for v in fit.iterations[c]], nt,
-                              (float(t.min()), float(t.max())))))
+                              fit.params[c, :mc].copy(), fit.sigmas[c, :mc].copy(), fit.wrms[c].copy(), good,
+                              [int(v) for v in fit.iterations[c]], nt, (float(t.min()), float(t.max())),
+                              config.noise_model, fit.wrms[c].copy(), np.zeros(3), np.zeros(3),
+                              None if mid is None else mid.velocity, None if mid is None else mid.sigma, [],
+                              list(design.notes))))
     return out
 
 

@@ -111,13 +111,13 @@ def _rows_by_station(rows: list[dict]) -> dict[tuple[str, str], list[dict]]:
 
 
 def load_meta(db, stations: list[str], soln: str = "gamit", with_jumps: bool = True,
-              span: tuple[float, float] = (1980.0, 2100.0), config: EtmConfig | None = None
-              ) -> dict[str, StationMeta]:
+              span: tuple[float, float] = (1980.0, 2100.0), detect: bool = False) -> dict[str, StationMeta]:
     """Metadata of stations named in gamit_soln/stacks rows (so, by foreign key, in ``stations``); one without
-    any a-priori position is left out, and the caller reports it as not stackable. One query each for the
-    stations, their station information, their user jumps, the earthquakes and their PPP series."""
+    any a-priori position is left out, and the caller reports it as not stackable. ``detect``: also the offset
+    candidates from station information and the earthquake catalogue. One query each for the stations, their
+    station information, their user jumps, the earthquakes and their PPP series, whatever their number."""
     from ..etm.apriori import reference_position
-    from ..etm.sources import EQUIPMENT_COLUMNS, USER_JUMP_COLUMNS, earthquake_rows, station_jumps
+    from ..etm.sources import USER_JUMP_COLUMNS, earthquake_rows, metadata_candidates, station_jumps
     from ..stations import StationRef, station_rows
 
     rows = station_rows(db, [StationRef(*name.split(".")) for name in stations])
@@ -135,16 +135,19 @@ def load_meta(db, stations: list[str], soln: str = "gamit", with_jumps: bool = T
     quakes = earthquake_rows(db, span[0], span[1])  # one query for all stations
     pick = 'JOIN unnest(%s::varchar[], %s::varchar[]) AS u(net, stn) ON t."NetworkCode" = u.net AND t."StationCode" = u.stn'
     equipment = _rows_by_station(db.query(
-        f'SELECT t."NetworkCode" AS "_net", t."StationCode" AS "_stn", {EQUIPMENT_COLUMNS} FROM stationinfo t {pick} '
-        'ORDER BY t."NetworkCode", t."StationCode", "DateStart"', (nets, codes)))
+        f'SELECT t."NetworkCode" AS "_net", t."StationCode" AS "_stn", t.* FROM stationinfo t {pick} '
+        'ORDER BY t."NetworkCode", t."StationCode", t."DateStart"', (nets, codes)))
     user = _rows_by_station(db.query(
         f'SELECT t."NetworkCode" AS "_net", t."StationCode" AS "_stn", {USER_JUMP_COLUMNS} FROM etm_params t {pick} '
         'WHERE t.soln = %s AND t.object = %s', (nets, codes, soln, "jump")))
     for name, (row, (apriori, lat, lon)) in refs.items():
         key = (row["NetworkCode"], row["StationCode"])
-        jumps = station_jumps(db, row, span[0], quakes, soln, equipment=equipment.get(key, []),
+        removed: list[float] = []
+        jumps = station_jumps(db, row, span[0], quakes, soln, removed, equipment=equipment.get(key, []),
                               user=user.get(key, []))
-        out[name] = StationMeta(name, lat, lon, apriori, jumps)
+        candidates = metadata_candidates(db, key[0], key[1], quakes, row.get("lat"), row.get("lon"), span[0], jumps,
+                                         equipment.get(key, [])) if detect else []
+        out[name] = StationMeta(name, lat, lon, apriori, jumps, None, candidates, tuple(removed))
     for name, fit in ppp_trajectories(db, out).items():
         out[name].apriori_fit = fit
     return out
@@ -181,8 +184,8 @@ def ppp_trajectories(db, meta: dict[str, StationMeta]) -> dict[str, object]:
                       for y, d in zip(part["year"].tolist(), part["doy"].tolist())])
         m = meta[name]
         series.append((name, t, np.column_stack([part["x"], part["y"], part["z"]]), m,
-                       EtmConfig(jumps=list(m.jumps))))
-    fits = fit_series([(t, xyz, m.apriori, m.lat, m.lon, cfg) for _, t, xyz, m, cfg in series])
+                       EtmConfig(jumps=list(m.jumps), noise_model="white")))
+    fits = fit_series([(t, xyz, m.apriori, m.lat, m.lon, cfg) for _, t, xyz, m, cfg in series], midas=False)
     return {name: fit for (name, *_), fit in zip(series, fits) if not isinstance(fit, Exception)}
 
 

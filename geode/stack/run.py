@@ -15,7 +15,8 @@ import numpy as np
 from ..dates import GnssDate
 from ..errors import GeodeError, UsageError
 from ..etm.model import EtmConfig
-from .align import DEFAULT_MAX_ITERATIONS, DEFAULT_TOLERANCE, fit_step, iterate, make_spec, write_step
+from .align import (DEFAULT_MAX_ITERATIONS, DEFAULT_TOLERANCE, final_models, fit_step, iterate, make_spec,
+                    write_step)
 from .data import RunSpec, Solutions, StackResult, StationMeta
 from .read import load_meta, preserved_flags, read_rows, read_solutions, stack_exists
 from .tasks import FIT_CONTROL
@@ -111,7 +112,8 @@ def run_stack(db, runner, *, name: str, project: str, stations: list[str], redo:
     if preserve and exists:
         preserved = preserved_flags(db, name, years, doys, present, sol)
         sol = _with_preserved(db, name, years, doys, present, sol, preserved)
-    meta = load_meta(db, present, span=(float(fyears[0]), float(fyears[-1])))
+    meta = load_meta(db, present, span=(float(fyears[0]), float(fyears[-1])),
+                     detect=bool(config is not None and config.detect_offsets))
     skipped = [s for s in present if s not in meta]
     spec = make_spec("stack", years, doys, fyears, preserved, present, meta, config=config, exclude=exclude,
                      project=project, name=name, size=len(sol))
@@ -126,6 +128,7 @@ def run_stack(db, runner, *, name: str, project: str, stations: list[str], redo:
                 result = remove_common_modes(runner, result, exclude=set(exclude))
             if constraints:
                 result = tie_to_frame(runner, result, constraints)
+        result = final_models(runner, result, progress=progress)
         lap("compute")
         write_step(runner, work, result.step, progress=progress)
         lap("rows")
@@ -152,7 +155,7 @@ def refit_models(db, runner, name: str, stations: list[str], config: EtmConfig |
     if not len(years):
         raise GeodeError(f"stack {name!r} has no rows for these stations: run 'geode stack run' first")
     fyears = fyears_of(years, doys)
-    meta = load_meta(db, present, span=(float(fyears[0]), float(fyears[-1])))
+    meta = load_meta(db, present, span=(float(fyears[0]), float(fyears[-1])), detect=config.detect_offsets)
     by_stn = sol.by_station()
     bounds = np.searchsorted(by_stn.stn, np.arange(len(present) + 1))
     series, hashes = {}, {}
@@ -172,7 +175,7 @@ def refit_models(db, runner, name: str, stations: list[str], config: EtmConfig |
                          exclude=[s for s in present if s not in todo], project="", name=name, size=len(sol))
         work = open_work(runner, db, spec, sol)
         try:
-            fit_step(runner, work, 0, FIT_CONTROL, progress=progress, failures=failures)
+            fit_step(runner, work, 0, FIT_CONTROL, final=True, progress=progress, failures=failures)
             new = work.models(0)
         finally:
             if isinstance(work, DatabaseWork):

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..jobs import task
 from .data import Solutions
-from .models import ModelTable, fit_series, model_xyz
+from .models import ModelTable, alignment_config, fit_series, model_xyz
 from .work import Work, aligned, lookup
 
 FIT_CONTROL, FIT_EXTRA, FIT_ALL = "control", "extra", "all"  # which stations a fit step models
@@ -23,12 +23,15 @@ FIT_CONTROL, FIT_EXTRA, FIT_ALL = "control", "extra", "all"  # which stations a 
 importlib.import_module("scipy.special")
 
 
-def fit_block(work: Work, step: int, lo: int, hi: int, which: str = FIT_CONTROL, previous: int | None = None) -> dict:
+def fit_block(work: Work, step: int, lo: int, hi: int, which: str = FIT_CONTROL, previous: int | None = None,
+              final: bool = False) -> dict:
     """Model the stations [lo, hi) on the aligned series of ``step`` and store the models in the work.
 
     ``which``: the control stations, the stations with metadata that are not control (excluded ones), or all
     with metadata. ``previous``: also measure how far the rows moved since that step (sum of squares, count,
-    largest), for the convergence test. Returns that and the stations that could not be modelled."""
+    largest), for the convergence test. ``final``: the run's configured model (noise model, offset detection,
+    MIDAS), else the white-noise model the iterations align to (``alignment_config``). Returns the movement and
+    the stations that could not be modelled."""
     from ..etm.store import checksum, config_text
 
     spec = work.spec
@@ -59,15 +62,16 @@ def fit_block(work: Work, step: int, lo: int, hi: int, which: str = FIT_CONTROL,
             continue
         meta = spec.meta[s]
         t = spec.fyears[sol.day[a:b]]
-        if s not in configs:
-            config = meta.etm_config(spec.config)
-            configs[s] = (config, config_text(config))
-        config, text = configs[s]
+        if (s, final) not in configs:
+            config = meta.etm_config(spec.config if final else alignment_config(spec.config))
+            configs[(s, final)] = (config, config_text(config))
+        config, text = configs[(s, final)]
         items.append((t, xyz[a:b], meta.apriori, meta.lat, meta.lon, config))
         names.append(s)
         hashes[s] = checksum(t, xyz[a:b], config, text=text)
     failures, models = [], {}
-    for s, fit in zip(names, fit_series(items, keys=names, designs=work.cache.setdefault("designs", {}))):
+    designs = work.cache.setdefault(("designs", final), {})
+    for s, fit in zip(names, fit_series(items, keys=names, designs=designs, midas=final)):
         if isinstance(fit, Exception):
             failures.append([spec.stations[s], f"{type(fit).__name__}: {fit}".splitlines()[0]])
         else:
@@ -173,7 +177,7 @@ def repeatability_block(work: Work, step: int, lo: int, hi: int) -> dict:
     xyz = aligned(sol, transforms)
     keys = spec.keys
     bounds = np.searchsorted(sol.stn, np.arange(lo, hi + 1))
-    config = EtmConfig(poly_terms=1, frequencies=())
+    config = EtmConfig(poly_terms=1, frequencies=(), noise_model="white")
     out, items, who = [], [], []
     for s in range(lo, hi):
         a, b = bounds[s - lo], bounds[s - lo + 1]
@@ -187,7 +191,7 @@ def repeatability_block(work: Work, step: int, lo: int, hi: int) -> dict:
         diff = np.diff(xyz[a:b], axis=0)
         items.append((t[1:], diff, np.zeros(3), meta.lat, meta.lon, config))
         who.append((s, a, b, t, xyz2neu(diff, meta.lat, meta.lon)))
-    for (s, a, b, t, diff), fit in zip(who, fit_series(items)):
+    for (s, a, b, t, diff), fit in zip(who, fit_series(items, midas=False)):
         if isinstance(fit, Exception):
             out.append([s, {"error": f"{type(fit).__name__}: {fit}"}])
             continue
@@ -208,8 +212,8 @@ def align_days_task(run: str, step: int, lo: int, hi: int) -> dict:
 @task("geode.stack.fit_block", queue="compute",
       label=lambda run, step, lo, hi, *rest: f"step {step}: stations {lo}-{hi - 1}")
 def fit_stations_task(run: str, step: int, lo: int, hi: int, which: str = FIT_CONTROL,
-                      previous: int | None = None) -> dict:
-    return fit_block(lookup(run), step, lo, hi, which, previous)
+                      previous: int | None = None, final: bool = False) -> dict:
+    return fit_block(lookup(run), step, lo, hi, which, previous, final)
 
 
 @task("geode.stack.write_block", queue="compute", label=lambda run, step, lo, hi: f"rows of days {lo}-{hi - 1}")
