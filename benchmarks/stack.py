@@ -172,12 +172,14 @@ def broker_bytes(url: str) -> int:
     return int(info["total_net_input_bytes"]) + int(info["total_net_output_bytes"])
 
 
-def timed_run(db, runner, name: str, stations: list[str]) -> dict:
+def timed_run(db, runner, name: str, stations: list[str], noise_model: str) -> dict:
+    from geode.etm.model import EtmConfig
     from geode.stack import run_stack
 
     timings: dict[str, float] = {}
     start = time.perf_counter()
-    run = run_stack(db, runner, name=name, project="bench", stations=stations, redo=True, timings=timings)
+    run = run_stack(db, runner, name=name, project="bench", stations=stations, redo=True, timings=timings,
+                    config=EtmConfig(noise_model=noise_model))
     total = time.perf_counter() - start
     assert run.result.converged and not run.result.failures, run.result.failures[:3]
     write = sum(timings.get(k, 0.0) for k in ("rows", "stacks", "etms", "cleanup"))
@@ -201,6 +203,8 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=365)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--repeat", type=int, default=1, help="measure everything this many times")
+    parser.add_argument("--noise-model", default="white", help="of the stored models (white: GeoDE's robust least "
+                        "squares, what the floor's numpy estimate fits; white+flicker: geode stack run's default)")
     opts = parser.parse_args()
 
     from tests.fixtures.services import clear_isolated_env, launch_postgres, launch_redis
@@ -229,17 +233,18 @@ def main() -> None:
         stations = [f"bnc.{i:04d}" for i in range(opts.stations)]
         pool = launch_workers(opts.workers, "compute", 1, workdir, loglevel="WARNING", cwd=workdir)
         print(f"{opts.stations} stations x {opts.days} days = {opts.stations * opts.days} solutions "
-              f"(generated and inserted in {gen:.1f} s); {os.cpu_count()} cpus, load average {load_average()}")
+              f"(generated and inserted in {gen:.1f} s); models: {opts.noise_model} noise; {os.cpu_count()} cpus, "
+              f"load average {load_average()}")
         for rep in range(opts.repeat):
             f = floor(db, stations)
-            inline = timed_run(db, InlineRunner(), "bench_inline", stations)
+            inline = timed_run(db, InlineRunner(), "bench_inline", stations, opts.noise_model)
             runner = CeleryRunner(settings)
             try:
                 before = broker_bytes(url)
                 start = time.perf_counter()
                 runner.preflight("compute")  # what the first map does: broker and consumer check
                 preflight = time.perf_counter() - start
-                par = timed_run(db, runner, "bench_par", stations)
+                par = timed_run(db, runner, "bench_par", stations, opts.noise_model)
                 par["total"] += preflight
                 sent = broker_bytes(url) - before
             finally:

@@ -3,8 +3,6 @@ Helmert alignments, trajectory fits, model evaluation and the application of day
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import pytest
 
@@ -73,12 +71,7 @@ def test_helmert_batch_matches_estimate_helmert():
             assert got.wrms == pytest.approx(want.wrms, rel=1e-9)
 
 
-@dataclass
-class _Coloured(EtmConfig):
-    noise_model: str = "white+flicker"
-
-
-def test_fit_series_matches_fit_etm_and_leaves_other_noise_models_to_it():
+def test_fit_series_matches_fit_etm_and_leaves_other_noise_models_and_detection_to_it():
     rng = np.random.default_rng(22)
     (_, lat, lon, ref), = network(1, rng)
     t = 2020 + (np.arange(0, 900, 2) + 0.5) / 365.25
@@ -92,7 +85,8 @@ def test_fit_series_matches_fit_etm_and_leaves_other_noise_models_to_it():
                EtmConfig(poly_terms=1, frequencies=())]
     items = [(t[: 100 + 80 * i], xyz[: 100 + 80 * i], ref, lat, lon, c) for i, c in enumerate(configs)]
     items.append((t[:3], xyz[:3], ref, lat, lon, EtmConfig()))  # too short: the error fit_etm raises
-    items.append((t, xyz, ref, lat, lon, _Coloured()))  # not white noise: fit_etm's own path
+    items.append((t, xyz, ref, lat, lon, EtmConfig(noise_model="white+flicker")))  # not white: fit_etm's own path
+    items.append((t, xyz, ref, lat, lon, EtmConfig(noise_model="white", detect_offsets=True)))  # detection: too
     got = fit_series(items)
     for (tt, xx, r, la, lo, c), fit in zip(items, got):
         try:
@@ -104,6 +98,11 @@ def test_fit_series_matches_fit_etm_and_leaves_other_noise_models_to_it():
         assert np.allclose(fit.params, want.params, rtol=0, atol=1e-12)
         assert np.allclose(fit.sigmas, want.sigmas, rtol=1e-9)
         assert np.array_equal(fit.good, want.good)
+        assert fit.noise_model == want.noise_model and fit.notes == want.notes and len(fit.detected) == len(want.detected)
+        assert np.allclose(fit.noise_white, want.noise_white, rtol=1e-9)
+        assert (fit.midas_velocity is None) == (want.midas_velocity is None)
+        if want.midas_velocity is not None:
+            assert np.allclose(fit.midas_velocity, want.midas_velocity, rtol=0, atol=1e-12)
 
 
 def test_model_xyz_matches_station_positions():
