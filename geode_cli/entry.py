@@ -29,24 +29,28 @@ def run() -> None:
 
     signal.signal(signal.SIGTERM, terminate)
     from .main import app
-    from .main import run as run_app
 
-    only_named_groups(app, args)
-    run_app()
+    # what main.run() does (app()), on a copy of the app built only as far as this command line needs; the full
+    # app stays as it is for commands that run another command in this process (geode runs resume)
+    only_named_groups(app, args)()
 
 
-def only_named_groups(app, args: list[str]) -> None:
-    """Keep the command groups this command line names (any argument equal to a group's name); the others stay
-    in the tree with their name and help only. Typer inspects every command's signature and annotations when it
-    builds the click tree, a third of ``geode --help``'s start-up, and one invocation runs one command.
-    ``geode --help`` lists the same groups with the same help. For this process only (the console script):
-    tests, man pages and completions build the whole tree from ``geode_cli.main.app``."""
+def only_named_groups(app, args: list[str]):
+    """A copy of ``app`` keeping the command groups this command line names (any argument equal to a group's
+    name); the others keep their name and help only. Typer inspects every command's signature and annotations
+    when it builds the click tree, a third of ``geode --help``'s start-up, and one invocation runs one command.
+    ``geode --help`` lists the same groups with the same help. ``app`` itself is left whole: tests, man pages,
+    completions and in-process re-invocations build the whole tree from it."""
     import copy
 
     named = set(args)
+    pruned = copy.copy(app)
+    pruned.registered_groups = []
     for info in app.registered_groups:
-        if info.name in named or info.typer_instance is None:
-            continue
-        hollow = copy.copy(info.typer_instance)
-        hollow.registered_commands, hollow.registered_groups = [], []
-        info.typer_instance = hollow
+        if info.name not in named and info.typer_instance is not None:
+            hollow = copy.copy(info.typer_instance)
+            hollow.registered_commands, hollow.registered_groups = [], []
+            info = copy.copy(info)
+            info.typer_instance = hollow
+        pruned.registered_groups.append(info)
+    return pruned

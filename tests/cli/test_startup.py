@@ -29,7 +29,7 @@ def test_installed_script_runs():
 def _help(args: list[str], named: list[str] | None) -> str:
     code = ("import sys, json\nfrom geode_cli.main import app\nfrom geode_cli.entry import only_named_groups\n"
             "from typer.testing import CliRunner\nargs = json.loads(sys.argv[1])\nnamed = json.loads(sys.argv[2])\n"
-            "if named is not None:\n    only_named_groups(app, named)\n"
+            "if named is not None:\n    app = only_named_groups(app, named)\n"
             "r = CliRunner().invoke(app, args, prog_name='geode')\nprint(json.dumps([r.exit_code, r.output]))")
     out = subprocess.run([sys.executable, "-c", code, json.dumps(args), json.dumps(named)], capture_output=True,
                          text=True, check=True).stdout
@@ -43,3 +43,8 @@ def test_console_script_builds_only_the_named_group_and_helps_the_same():
     assert _help(["--help"], ["--help"]) == _help(["--help"], None)
     assert _help(["stack", "run", "--help"], ["stack", "run", "--help"]) == _help(["stack", "run", "--help"], None)
     assert "--max-iterations" in _help(["-v", "stack", "run", "--help"], ["-v", "stack", "run", "--help"])
+    # the app itself stays whole (geode runs resume runs another command line in the same process)
+    code = ("from geode_cli.main import app\nfrom geode_cli.entry import only_named_groups\n"
+            "only_named_groups(app, ['--help'])\nprint(sum(len(g.typer_instance.registered_commands) for g in "
+            "app.registered_groups if g.name == 'stack'))")
+    assert int(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout) > 0
