@@ -31,6 +31,19 @@ def alignment_config(config: EtmConfig) -> EtmConfig:
     return config if config.noise_model == "white" else replace(config, noise_model="white")
 
 
+def with_midas(fit: EtmFit, t, xyz, reference, lat, lon) -> EtmFit:
+    """``fit`` (a white-noise fit of this series without MIDAS) with its MIDAS velocity, as ``fit_etm`` adds it."""
+    from ..etm.midas import midas
+    from ..etm.model import GEOPHYSICAL, MECHANICAL
+    from ..geodesy.coordinates import xyz2neu
+
+    neu = xyz2neu(np.asarray(xyz, dtype=float).reshape(-1, 3) - reference, lat, lon)
+    t = np.asarray(t, dtype=float)
+    mid = midas(t[fit.good], neu[fit.good], [j.fyear for j in fit.jumps if j.kind in (MECHANICAL, GEOPHYSICAL)])
+    return replace(fit, midas_velocity=None if mid is None else mid.velocity,
+                   midas_sigma=None if mid is None else mid.sigma)
+
+
 def fit_series(items: list[tuple], *, keys: list | None = None, designs: dict | None = None, midas: bool = True
                ) -> list[EtmFit | Exception]:
     """Fit each ``(t, xyz, reference, lat, lon, config)``: the series' ECEF coordinates are modelled in

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..jobs import task
 from .data import Solutions
-from .models import ModelTable, alignment_config, fit_series, model_xyz
+from .models import ModelTable, alignment_config, fit_series, model_xyz, with_midas
 from .work import Work, aligned, lookup
 
 FIT_CONTROL, FIT_EXTRA, FIT_ALL = "control", "extra", "all"  # which stations a fit step models
@@ -70,6 +70,14 @@ def fit_block(work: Work, step: int, lo: int, hi: int, which: str = FIT_CONTROL,
         names.append(s)
         hashes[s] = checksum(t, xyz[a:b], config, text=text)
     failures, models = [], {}
+    if final and alignment_config(spec.config) is spec.config:
+        # white noise: the iterations' model of this very series is the final one, less its MIDAS velocity
+        have = work.models(step)
+        for k in reversed(range(len(names))):
+            s = names[k]
+            if s in have and have[s][1] == hashes[s] and have[s][0].midas_velocity is None:
+                t, x, ref, lat, lon, _ = items.pop(k)
+                models[names.pop(k)] = (with_midas(have[s][0], t, x, ref, lat, lon), hashes[s])
     designs = work.cache.setdefault(("designs", final), {})
     for s, fit in zip(names, fit_series(items, keys=names, designs=designs, midas=final)):
         if isinstance(fit, Exception):
