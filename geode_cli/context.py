@@ -18,6 +18,7 @@ class AppContext:
     debug: bool = False
     _settings: Any = field(default=None, repr=False)
     _db: Any = field(default=None, repr=False)
+    _noted: bool = field(default=False, repr=False)
 
     @property
     def settings(self):
@@ -32,10 +33,28 @@ class AppContext:
     def db(self):
         """An open geode.db.Database (ServiceUnavailable → exit 69)."""
         if self._db is None:
-            from geode.db import open_database
-
-            self._db = open_database(self.settings)
+            self._db = self.open_database()
         return self._db
+
+    def open_database(self, migrate: bool | None = None):
+        """A new connection (the caller closes it), after saying once on stderr when the choice of database
+        may surprise (a gnss_data.cfg without [postgres]: the embedded server is used instead)."""
+        from geode.db import open_database
+
+        self.database_note()
+        return open_database(self.settings, migrate=migrate)
+
+    def database_note(self) -> None:
+        if self._noted:
+            return
+        self._noted = True
+        from geode.db.choice import database_choice
+
+        note = database_choice(self.settings).note
+        if note:
+            from .console import warn
+
+            warn(note)
 
     def runner(self, parallel: bool | None = None):
         """The dispatch runner chosen by the command's --parallel/--noparallel (when given), else the global
@@ -44,10 +63,11 @@ class AppContext:
 
         return get_runner(self.settings, self.parallel if parallel is None else parallel)
 
-    def progress(self):
-        from .console import RichProgress
+    def progress(self, label: str | None = None, unit: str | None = None):
+        """Progress on stderr in the user's units (see console.ConsoleProgress); off with --quiet or --json."""
+        from .console import ConsoleProgress
 
-        return RichProgress(enabled=not self.quiet and not self.json)
+        return ConsoleProgress(enabled=not self.quiet and not self.json, label=label, unit=unit)
 
     def want_json(self, local: bool = False) -> bool:
         return local or self.json

@@ -15,10 +15,10 @@ COUNTED_TABLES = ("networks", "stations", "stationinfo", "rinex", "gamit_soln", 
 
 
 def _migrate(ctx: typer.Context, verb: str) -> None:
-    from geode.db import apply_migrations, current_version, open_database
+    from geode.db import apply_migrations, current_version
 
     actx = app_context(ctx)
-    db = open_database(actx.settings, migrate=False)
+    db = actx.open_database(migrate=False)
     try:
         applied = apply_migrations(db)
         version = current_version(db)
@@ -44,11 +44,13 @@ def upgrade(ctx: typer.Context) -> None:
 
 @db_app.command("status")
 def status(ctx: typer.Context, json_: JsonOpt = False) -> None:
-    """Server, schema version and row counts."""
-    from geode.db import current_version, latest_version, open_database
+    """Which server and database are in use and why, the PostgreSQL version, schema version and row counts."""
+    from geode.db import current_version, latest_version
+    from geode.db.choice import database_choice
 
     actx = app_context(ctx)
-    db = open_database(actx.settings)  # the embedded server is initialised on first use; others are not touched
+    choice = database_choice(actx.settings)
+    db = actx.open_database()  # the embedded server is initialised on first use; others are not touched
     try:
         version = current_version(db)
         latest = latest_version()
@@ -56,18 +58,21 @@ def status(ctx: typer.Context, json_: JsonOpt = False) -> None:
         for table in COUNTED_TABLES:
             if db.table_exists(table):
                 counts[table] = db.query_one(f"SELECT count(*) AS n FROM {table}")["n"]  # fixed names only
-        info = {"server": db.target.describe(), "server_version": db.server_version, "source": db.target.source,
-                "schema_version": version, "latest_schema_version": latest, "rows": counts}
+        info = {"server": db.target.describe(), "database": choice.database, "server_version": db.server_version,
+                "source": choice.source, "schema_version": version, "latest_schema_version": latest,
+                "rows": counts}
     finally:
         db.close()
     if actx.want_json(json_):
         console.print_json(info)
         return
-    console.table(["item", "value"], [
-        ("server", info["server"]), ("PostgreSQL", info["server_version"]), ("chosen by", info["source"]),
+    console.table([console.Column("item", key=True, priority=0, wrap=False), console.Column("value", priority=0)], [
+        ("server", choice.server), ("database", choice.database), ("chosen by", choice.source),
+        ("PostgreSQL", info["server_version"]),
         ("schema", f"{version} (latest {latest})" + ("" if version == latest else " — run 'geode db upgrade'")),
     ])
-    console.table(["table", "rows"], counts.items())
+    console.table([console.Column("table", key=True, priority=0, wrap=False), console.Column.num("rows", 0)],
+                  counts.items())
 
 
 @db_app.command("stop")

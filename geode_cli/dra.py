@@ -69,7 +69,8 @@ def dra_cmd(ctx: typer.Context,
     if actx.want_json(json_):
         console.print_json({k: v for k, v in summary.items() if k != "per_day"})
     else:
-        console.table(["station", "epochs", "wrmsN mm", "wrmsE mm", "wrmsU mm", "outliers"],
+        console.table([console.Column("station", key=True, priority=0, wrap=False), console.Column.num("epochs", 2),
+                       *(console.Column.num(f"wrms{c} mm", 0) for c in "NEU"), console.Column.num("outliers", 1)],
                       [(s, v["epochs"], *(f"{w:.2f}" for w in (v["wrms_mm"] or [float("nan")] * 3)),
                         len(v["outliers"])) for s, v in result.stations.items()],
                       title=f"{project}: daily repeatability, {len(days)} days")

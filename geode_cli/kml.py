@@ -37,6 +37,8 @@ def kml_cmd(ctx: typer.Context, stations: StationsArg = None,
     if actx.want_json(json_):
         console.print_json({"kmz": str(path), "stations": [r.__dict__ for r in reports]})
     else:
-        console.table(["station", "status", "rinex days", "solutions", "issues"],
+        console.table([console.Column("station", key=True, priority=0, wrap=False), console.Column("status", priority=0),
+                       console.Column.num("rinex days", 2), console.Column.num("solutions", 2),
+                       console.Column("issues", priority=1)],
                       [(r.name, r.style, r.rinex_days, r.solutions, "; ".join(r.issues)) for r in reports])
-        console.notice(f"written: {path} ({len(reports)} placemarks)")
+        console.notice(f"written: {path} ({console.plural(len(reports), 'placemark')})")

@@ -30,7 +30,26 @@ _PREVIOUS_CONFIG = "geode.previous_config"  # ctx.meta key: GEODE_CONFIG before 
 
 
 class GeodeGroup(TyperGroup):
-    """Maps library errors to the exit-code table at the one boundary: one line on stderr, no traceback."""
+    """Maps library errors to the exit-code table at the one boundary: one line on stderr, no traceback.
+
+    Usage errors (Click's) are one line too, exit 2: 'geode: error: stack run: missing option ...'.
+    """
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):  # type: ignore[override]
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        from .command import click_exceptions, usage_line
+
+        exceptions = click_exceptions()
+        try:
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except exceptions.ClickException as exc:
+            console.error(usage_line(exc))
+            sys.exit(exc.exit_code)
+        except exceptions.Abort:
+            console.error("aborted")
+            sys.exit(int(ExitCode.FAILURE))
+        sys.exit(code if isinstance(code, int) else 0)
 
     def invoke(self, ctx):  # type: ignore[override]
         try:
@@ -44,6 +63,9 @@ class GeodeGroup(TyperGroup):
             raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
         except (typer.Exit, typer.Abort):
             raise
+        except BrokenPipeError:  # `geode ... | head`: the reader has what it wanted; say nothing more
+            _silence_stdout()
+            raise typer.Exit(int(ExitCode.FAILURE)) from None
         except Exception as exc:
             if _is_click_exception(exc) or _debug(ctx):
                 raise
@@ -54,6 +76,14 @@ class GeodeGroup(TyperGroup):
             if isinstance(obj, AppContext):
                 obj.close()
             _restore_config_env(ctx)
+
+
+def _silence_stdout() -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # not a real file (test runners)
+        pass
 
 
 def _restore_config_env(ctx) -> None:
@@ -143,8 +173,11 @@ def root(
 
 
 def _register_all() -> None:
+    from .command import install
+
     for module in COMMAND_MODULES:
         importlib.import_module(module).register(app)
+    install(app)
 
 
 _register_all()

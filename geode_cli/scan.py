@@ -75,7 +75,8 @@ def archive_cmd(ctx: typer.Context, stations: StationsArg = None, parallel: Para
         console.print_json({"archive": str(root), "counts": counts,
                             "files": [asdict(o) for o in report.outcomes], "failures": report.failures})
     else:
-        console.table(["inserted", "updated", "unchanged", "problems"], [list(counts.values())],
+        console.table([console.Column.num(h, 0) for h in ("inserted", "updated", "unchanged", "problems")],
+                      [list(counts.values())],
                       title=f"archive scan: {len(report.outcomes)} file(s) in {root}")
     console.failures([(o.path, o.reason) for o in report.problems] +
                      [(f["unit"], f["message"]) for f in report.failures])
@@ -111,7 +112,9 @@ def ingest_cmd(ctx: typer.Context, parallel: ParallelOpt = None, json_: JsonOpt 
     else:
         rows = [(o.source, o.status, o.station, o.destination or o.reason) for o in report.outcomes]
         if rows:
-            console.table(["file", "status", "station", "where / why"], rows, title="ingest")
+            console.table([console.Column("file", key=True, priority=0, wrap=False), console.Column("status", priority=0),
+                           console.Column("station", priority=2, wrap=False), console.Column("where / why", priority=1)],
+                          rows, title="ingest")
         else:
             console.notice(f"nothing to ingest in {repository / 'data_in'}")
         if report.released_locks:
@@ -174,12 +177,26 @@ def stninfo_cmd(
         if actx.want_json(json_) and not (export and not output):
             console.print_json([asdict(o) for o in outcomes])
         elif not export or output:
-            console.table(["station", "start", "result"], [(o.station, o.start, o.status) for o in outcomes
-                                                            if o.status != "failed"], title="station information")
-    failed = [(f"{o.station} {o.start}", o.reason) for o in outcomes if o.status == "failed"]
+            console.table([console.Column("station", key=True, priority=0, wrap=False),
+                           console.Column("start", priority=0, wrap=False), console.Column("result", priority=0)],
+                          [(o.station, _instant(o.start), o.status) for o in outcomes if o.status != "failed"],
+                          title="station information")
+    failed = [(f"{o.station} {_instant(o.start)}", o.reason) for o in outcomes if o.status == "failed"]
     console.failures(failed)
     if failed:
         raise typer.Exit(1)
+
+
+def _instant(text: str) -> str:
+    """station.info's 'YYYY DDD HH MM SS' as the instant style of every output, 'YYYY-MM-DD HH:MM:SS'."""
+    import datetime as dt
+
+    try:
+        year, doy, hh, mm, ss = (int(p) for p in str(text).split())
+        when = dt.datetime(year, 1, 1, hh, mm, ss) + dt.timedelta(days=doy - 1)
+    except (ValueError, OverflowError):
+        return str(text)
+    return when.strftime("%Y-%m-%d %H:%M:%S")
 
 
 @scan_app.command("check")
@@ -203,7 +220,9 @@ def check_cmd(ctx: typer.Context, stations: StationsArg = None, json_: JsonOpt =
                             "findings": [asdict(f) for f in report.findings]})
     else:
         if report.findings:
-            console.table(["station", "kind", "from", "to", "detail"],
+            console.table([console.Column("station", key=True, priority=0, wrap=False),
+                           console.Column("kind", priority=0, wrap=False), console.Column("from", priority=2, wrap=False),
+                           console.Column("to", priority=2, wrap=False), console.Column("detail", priority=1)],
                           [(f.station, f.kind, f.first, f.last, f.detail) for f in report.findings],
                           title=f"integrity: {len(report.findings)} finding(s)")
         console.notice(f"{report.stations} station(s), {report.files} rinex row(s) checked"
@@ -241,7 +260,8 @@ def otl_cmd(ctx: typer.Context, stations: StationsArg = None,
     if actx.want_json(json_):
         console.print_json({"stored": done, "failures": [{"station": s, "message": m} for s, m in failed]})
     elif done:
-        console.table(["station", "HARPOS"], [(d["station"], d["harpos"]) for d in done], title="ocean loading")
+        console.table([console.Column("station", key=True, priority=0, wrap=False), console.Column("HARPOS", priority=0)],
+                      [(d["station"], d["harpos"]) for d in done], title="ocean loading")
     else:
         console.notice("every selected station already has OTL coefficients (use --force to recompute)"
                        if not todo else "no station stored")
@@ -291,7 +311,10 @@ def ppp_cmd(ctx: typer.Context, stations: StationsArg = None,
     if actx.want_json(json_):
         console.print_json({"stored": done, "failures": [{"unit": u, "message": m} for u, m in failed]})
     elif done:
-        console.table(["station", "day", "frame", "X (m)", "Y (m)", "Z (m)", "σX σY σZ (mm)", "epochs"],
+        console.table([console.Column("station", key=True, priority=0, wrap=False),
+                       console.Column("day", priority=0, wrap=False), console.Column("frame", priority=2, wrap=False),
+                       *(console.Column.num(f"{c} (m)", 0) for c in "XYZ"), console.Column("σX σY σZ (mm)", priority=1),
+                       console.Column.num("epochs", 3)],
                       [(d["station"], d["day"], d["frame"], f"{d['x']:.4f}", f"{d['y']:.4f}", f"{d['z']:.4f}",
                         " ".join(f"{s * 1000:.1f}" for s in d["sigmas"]), str(d["epochs"])) for d in done],
                       title=f"PPP: {len(done)} solution(s) stored")

@@ -60,8 +60,12 @@ def _velocity_rows(fits: dict, how: dict | None = None):
         yield row
 
 
-VEL_COLUMNS = ["station", "epochs", "vN mm/yr", "vE mm/yr", "vU mm/yr", "wrmsN", "wrmsE", "wrmsU", "jumps",
-               "outliers"]
+# station is the key; velocities are never hidden; on a narrow terminal the counts go first, then the WRMS.
+# (issue 12: append noise/MIDAS/offset columns here with a priority saying when they may be hidden)
+VEL_COLUMNS = [console.Column("station", key=True, priority=0, wrap=False), console.Column.num("epochs", 2),
+               *(console.Column.num(f"v{c} mm/yr", 0) for c in "NEU"),
+               *(console.Column.num(f"wrms{c} mm", 1) for c in "NEU"),
+               console.Column.num("jumps", 3), console.Column.num("outliers", 3)]
 
 
 @stack_app.command("run")
@@ -176,7 +180,7 @@ def etm_cmd(ctx: typer.Context,
         console.print_json({"stack": name.lower(), "stations": {s: {**f.summary(), "model": how[s]}
                                                                for s, f in fits.items()}, "failures": failures})
     else:
-        console.table(VEL_COLUMNS + ["model"], _velocity_rows(fits, how), title=f"stack {name.lower()}")
+        console.table(VEL_COLUMNS + [console.Column("model", priority=4)], _velocity_rows(fits, how), title=f"stack {name.lower()}")
     console.failures(failures, "unit(s) failed")
     if failures:
         raise typer.Exit(1)
@@ -196,9 +200,12 @@ def show_cmd(ctx: typer.Context,
         if actx.want_json(json_):
             console.print_json(rows)
         else:
-            console.table(["name", "project", "days", "stations", "first", "last"],
-                          [(r["name"], r["project"], r["days"], r["stations"], f"{r['first']:.3f}", f"{r['last']:.3f}")
-                           for r in rows])
+            from geode.dates import GnssDate
+
+            console.table([console.Column("name", key=True, priority=0, wrap=False), "project",
+                           console.Column.num("days", 2), console.Column.num("stations", 2), "first", "last"],
+                          [(r["name"], r["project"], r["days"], r["stations"], GnssDate.from_fyear(r["first"]).yyyy_ddd,
+                            GnssDate.from_fyear(r["last"]).yyyy_ddd) for r in rows])
         return
     fits = stored_models(actx.db, name.lower())
     if not fits:

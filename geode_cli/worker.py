@@ -60,7 +60,10 @@ def status(
                                         for w in found]})
     else:
         console.table(
-            ["worker", "ping", "queues", "active", "reserved", "concurrency", "geode", "drift"],
+            [console.Column("worker", key=True, priority=0, wrap=False), console.Column("ping", priority=2, wrap=False),
+             console.Column("queues", priority=0), console.Column.num("active", 1), console.Column.num("reserved", 3),
+             console.Column.num("concurrency", 3), console.Column("geode", priority=4, wrap=False),
+             console.Column("drift", priority=1)],
             [[w.hostname, "ok" if w.ping else "-", ",".join(w.queues), w.active, w.reserved, w.concurrency,
               w.geode, "; ".join(w.drift)] for w in found])
         console.notice(f"{len(found)} worker(s) on {describe_broker(actx.settings)}")
