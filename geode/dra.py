@@ -83,7 +83,7 @@ def run_dra(runner, days: list[Day], meta: dict[str, StationMeta], *, progress=N
     keys = [d.key for d in aligned]
     items = [(s, meta[s].lat, meta[s].lon, series[s][0], series[s][1], [keys[d] for d, _ in series[s][2]])
              for s in names]
-    summary = runner.map(dra_station, items, progress=progress, description="station repeatability")
+    summary = runner.map(dra_station, items, progress=progress, description="repeatability: stations")
     stations, plots = {}, {}
     for o in sorted(summary.results, key=lambda o: o.result["station"]):
         r = o.result

@@ -117,7 +117,7 @@ def fit_models(runner, days: list[Day], meta: dict[str, StationMeta], config: Et
     names = sorted(s for s in series if s in meta and s not in exclude)
     items = [(s, meta[s].lat, meta[s].lon, meta[s].apriori, series[s][0], series[s][1], meta[s].etm_config(config))
              for s in names]
-    summary = runner.map(fit_station, items, progress=progress, description="trajectory models")
+    summary = runner.map(fit_station, items, progress=progress, description="ETM fit: stations")
     fits, models = {}, {}
     for outcome in summary.results:
         stn, fit = outcome.result["station"], outcome.result["fit"]
@@ -136,7 +136,7 @@ def align_days(runner, days: list[Day], targets, *, progress=None, failures: dic
 
     todo = [i for i, d in enumerate(days) if not d.preserved]
     items = [(days[i].key, days[i].stations, days[i].xyz, targets[i][0], targets[i][1]) for i in todo]
-    summary = runner.map(align_day, items, progress=progress, description="daily alignment")
+    summary = runner.map(align_day, items, progress=progress, description="alignment: days")
     by_key = {o.result["day"]: o.result for o in summary.results}
     aligned, helmert = [], {}
     for day in days:

@@ -117,6 +117,15 @@ class GeodeCommand(TyperCommand):
         return any(p.param_type_name == "argument" and p.nargs == -1 and p.name in STATION_ARGUMENTS
                    for p in self.params)
 
+    def invoke(self, ctx):
+        import os
+
+        from geode.db import connection
+
+        # pg_stat_activity names this process's connections (geode db stop lists them)
+        connection.APPLICATION_NAME = f"{ctx.command_path} [{os.getpid()}]"
+        return super().invoke(ctx)
+
     def parse_args(self, ctx, args: list[str]) -> list[str]:
         if self.takes_stations:
             args = move_exclusions(self, ctx, list(args))

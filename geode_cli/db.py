@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
 from . import console
@@ -76,19 +78,46 @@ def status(ctx: typer.Context, json_: JsonOpt = False) -> None:
 
 
 @db_app.command("stop")
-def stop(ctx: typer.Context) -> None:
-    """Stop the embedded PostgreSQL server (a configured server is never touched)."""
+def stop(ctx: typer.Context,
+         force: Annotated[bool, typer.Option("--force", help="Stop even while other commands use it (they lose "
+                                             "their database and exit 69).")] = False) -> None:
+    """Stop the embedded PostgreSQL server (a configured server is never touched).
+
+    Refused (exit 1) while other commands are connected to it; the message names them (command, pid, since
+    when). --force stops it anyway.
+    """
     from geode.db import resolve_target
-    from geode.db.embedded import stop_embedded
+    from geode.db.embedded import sessions, stop_embedded
+    from geode.errors import GeodeError
 
     target = resolve_target(app_context(ctx).settings)
     if not target.embedded:
         console.notice(f"the database is a configured server ({target.describe()}); nothing to stop")
         return
+    users = sessions(target)
+    if users and not force:
+        raise GeodeError(f"the embedded PostgreSQL is in use by {_describe(users)}: let them finish (or stop them), "
+                         "or use --force")
+    if users:
+        console.warn(f"stopping while in use by {_describe(users)}")
     if stop_embedded(target.data_dir):
         console.notice(f"stopped the embedded PostgreSQL in {target.data_dir}")
     else:
         console.notice("the embedded PostgreSQL was not running")
+
+
+def _describe(users: list[dict]) -> str:
+    """'geode stack run [4242] since 13:02:11, psql (pid 77)' — one entry per client process."""
+    seen: dict[str, str] = {}
+    for u in users:
+        name = (u["application_name"] or "").strip() or "an unnamed client"
+        if name.startswith("geode ") and name.endswith("]"):
+            key = name
+        else:
+            key = f"{name} (server pid {u['pid']})"
+        since = u["since"].strftime("%H:%M:%S") if u.get("since") is not None else ""
+        seen.setdefault(key, f"{key} since {since}" if since else key)
+    return ", ".join(seen.values())
 
 
 def register(app: typer.Typer) -> None:

@@ -11,7 +11,7 @@ from geode.dates import DATE_FORMS_HELP
 
 from . import console
 from .context import app_context
-from .options import JsonOpt, StationsArg
+from .options import JsonOpt, StationsArg, output_folder
 
 
 def register(app: typer.Typer) -> None:
@@ -42,6 +42,7 @@ def dra_cmd(ctx: typer.Context,
     from geode.stack import load_days, load_meta, require_days
     from geode.stations import select_stations
 
+    output_folder(output, "--output")
     actx = app_context(ctx)
     refs = [str(r) for r in select_stations(actx.db, stations or ["all"])]
     start_end = parse_date_range(dates) if dates else None

@@ -12,7 +12,7 @@ from geode.dates import DATE_FORMS_HELP
 
 from . import console
 from .context import app_context
-from .options import JsonOpt, StationsArg
+from .options import JsonOpt, StationsArg, output_file
 
 scan_app = typer.Typer(help="Scan the RINEX archive, ingest new files from the repository, load station "
                             "information, check integrity, ocean loading and PPP.", no_args_is_help=True)
@@ -147,6 +147,8 @@ def stninfo_cmd(
     actx = app_context(ctx)
     if not files and not export:
         raise UsageError("give station.info FILE(s) to load, or --export STATIONS")
+    if output is not None:
+        output_file(output, "--output")
     outcomes = []
     for name in files or []:
         if name == "-":
@@ -252,7 +254,7 @@ def otl_cmd(ctx: typer.Context, stations: StationsArg = None,
     try:
         summary = runner.map(tasks.otl_station, [(r["NetworkCode"], r["StationCode"], tools.grdtab, tools.otlgrid)
                                                  for r in todo], progress=actx.progress(),
-                             description=f"ocean loading for {len(todo)} station(s)")
+                             description="ocean loading: stations")
     finally:
         runner.close()
     done = sorted((o.result for o in summary.results), key=lambda d: d["station"])
@@ -302,7 +304,7 @@ def ppp_cmd(ctx: typer.Context, stations: StationsArg = None,
     try:
         summary = runner.map(tasks.ppp_day, [(r["NetworkCode"], r["StationCode"], r["year"], r["doy"], setup)
                                              for r in todo], progress=actx.progress(),
-                             description=f"PPP for {len(todo)} station-day(s)")
+                             description="PPP: station-days")
     finally:
         runner.close()
     done = sorted((o.result for o in summary.results), key=lambda d: (d["station"], d["day"]))

@@ -11,7 +11,7 @@ from geode.dates import DATE_FORMS_HELP
 
 from . import console
 from .context import app_context
-from .options import JsonOpt, StationsArg
+from .options import JsonOpt, StationsArg, output_file, output_folder
 
 stack_app = typer.Typer(
     help="Stack daily GAMIT solutions (gamit_soln) into aligned time series and fit trajectory models.\n\n"
@@ -99,6 +99,9 @@ def run_cmd(ctx: typer.Context,
     from geode.dates import parse_date
     from geode.stack import alignment_summary, run_stack, station_series
 
+    path = output_file(summary or Path(f"{name.lower()}_alignment.json"), "--summary")
+    if plot is not None:
+        output_folder(plot, "--plot")
     actx = app_context(ctx)
     refs = _refs(actx, stations)
     runner = actx.runner(parallel)
@@ -112,7 +115,6 @@ def run_cmd(ctx: typer.Context,
     res = run.result
     doc = alignment_summary(name.lower(), project, res)
     doc["frame"] = res.frame
-    path = summary or Path(f"{name.lower()}_alignment.json")
     path.write_text(json.dumps(doc, indent=1, default=float), encoding="utf-8")
     if plot is not None:
         count = _plots(plot, name.lower(), res.fits, station_series(res.days), run.meta)
@@ -154,6 +156,8 @@ def etm_cmd(ctx: typer.Context,
     from geode.etm.sources import add_user_jump
     from geode.stack import refit_models
 
+    if plot is not None:
+        output_folder(plot, "--plot")
     actx = app_context(ctx)
     refs = _refs(actx, stations)
     kinds = {"mechanical": MECHANICAL, "geophysical": GEOPHYSICAL, "postseismic": POSTSEISMIC}

@@ -109,7 +109,7 @@ def selftest(
     actx = app_context(ctx)
     runner = actx.runner()
     summary = runner.map(sleep_task, [(sleep, i) for i in range(tasks)], progress=actx.progress(),
-                         description="selftest")
+                         description="selftest: units")
     failed = list(summary.failures)
     if fail:
         failed += runner.map(fail_task, [(f"selftest failure {i}",) for i in range(fail)]).failures

@@ -11,6 +11,9 @@ from urllib.parse import unquote, urlsplit
 from ..errors import ConfigError, ServiceUnavailable
 
 DEFAULT_DATABASE = "gnss_data"
+# What pg_stat_activity shows for this process's connections: the CLI sets "geode <command> [pid]" so that
+# `geode db stop` can name the commands still using the server.
+APPLICATION_NAME = "geode"
 
 
 @dataclass(frozen=True)
@@ -36,7 +39,7 @@ class DatabaseTarget:
 
     def dsn_kwargs(self) -> dict[str, Any]:
         kw: dict[str, Any] = {"dbname": self.database, "user": self.user, "port": self.port,
-                              "connect_timeout": self.connect_timeout, "application_name": "geode"}
+                              "connect_timeout": self.connect_timeout, "application_name": APPLICATION_NAME[:63]}
         if self.host:
             kw["host"] = self.host
         if self.password:
