@@ -135,18 +135,31 @@ def stninfo_cmd(
     export: Annotated[Optional[list[str]], typer.Option(
         "--export", "-e", metavar="STATIONS", help="Write station.info for these stations (station-list "
         "grammar; repeat) to stdout or --output.")] = None,
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="File for --export.")] = None,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="File for --export or --propose.")] = None,
+    propose: Annotated[Optional[str], typer.Option(
+        "--propose", metavar="STATION", help="Write station.info records proposed from the station's RINEX headers "
+        "(a new record where the receiver, antenna, radome or antenna height changes) to stdout or --output, to "
+        "review and load.", show_default=False)] = None,
+    ignore: Annotated[int, typer.Option(
+        "--ignore", min=0, help="With --propose: a change lasting this many files or fewer is a header typo, "
+        "not a new record.")] = 0,
     json_: JsonOpt = False,
 ) -> None:
-    """Load GAMIT station.info records into stationinfo (GeoDE's overlap rules), or export them."""
+    """Load GAMIT station.info records into stationinfo (GeoDE's overlap rules), export them, or propose them
+    from RINEX headers (GeoDE's IntegrityCheck -stnp)."""
     from dataclasses import asdict
 
     from geode.errors import UsageError
     from geode.stationinfo import format_station_info, load_records, parse_station_info, records_for
 
     actx = app_context(ctx)
+    if propose is not None:
+        if files or export:
+            raise UsageError("--propose cannot be combined with FILE(s) or --export")
+        _propose(actx, propose, ignore, output, json_)
+        return
     if not files and not export:
-        raise UsageError("give station.info FILE(s) to load, or --export STATIONS")
+        raise UsageError("give station.info FILE(s) to load, --export STATIONS or --propose STATION")
     if output is not None:
         output_file(output, "--output")
     outcomes = []
@@ -187,6 +200,30 @@ def stninfo_cmd(
     console.failures(failed)
     if failed:
         raise typer.Exit(1)
+
+
+def _propose(actx, station: str, ignore: int, output: Path | None, json_: bool) -> None:
+    from dataclasses import asdict
+
+    from geode.station_admin import propose_stationinfo, resolve
+    from geode.stationinfo import format_station_info
+
+    if output is not None:
+        output_file(output, "--output")
+    ref = resolve(actx.db, station)
+    records = propose_stationinfo(actx.db, ref, ignore)
+    if actx.want_json(json_) and output is None:
+        console.print_json({"station": str(ref), "records": [asdict(r) for r in records]})
+        return
+    text = format_station_info(records)
+    if output is not None:
+        output.write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    where = str(output) if output is not None else "FILE"
+    console.notice(f"{console.plural(len(records), 'record')} proposed for {ref} from its RINEX headers; review "
+                   f"them, then load with: geode scan stninfo {where}" + ("" if ref.network[0] != "?" else
+                                                                         " (after 'geode station move')"))
 
 
 def _instant(text: str) -> str:
