@@ -65,6 +65,7 @@ def list_cmd(ctx: typer.Context, stations: StationsArg = None, json_: JsonOpt = 
     from geode.stations import select_stations
 
     actx = app_context(ctx)
+    _context(actx)
     refs = select_stations(actx.db, stations) if stations else None
     rows = list_stations(actx.db, refs)
     if actx.want_json(json_):
@@ -89,6 +90,7 @@ def show_cmd(ctx: typer.Context, station: StationArg, json_: JsonOpt = False) ->
     from geode.station_admin import resolve, show_station
 
     actx = app_context(ctx)
+    _context(actx)
     info = show_station(actx.db, resolve(actx.db, station))
     if actx.want_json(json_):
         console.print_json(info)
