@@ -10,7 +10,7 @@
 _geode_node() {
     case "$1" in
         '')
-            _geode_subs='dra kml doctor example gamit stack scan download worker db config completion'
+            _geode_subs='dra kml doctor example gamit stack scan download worker db config completion runs'
             _geode_opts='--config -c --parallel --noparallel --verbose -v --quiet -q --json --debug --version --help -h'
             _geode_vopts='--config -c'
             _geode_nargs=0 _geode_variadic=0 ;;
@@ -224,6 +224,31 @@ _geode_node() {
             _geode_opts='--help -h'
             _geode_vopts=''
             _geode_nargs=0 _geode_variadic=0 ;;
+        'runs')
+            _geode_subs='list show resume cancel'
+            _geode_opts='--help -h'
+            _geode_vopts=''
+            _geode_nargs=0 _geode_variadic=0 ;;
+        'runs list')
+            _geode_subs=''
+            _geode_opts='--state --command --limit -n --json --help -h'
+            _geode_vopts='--state --command --limit -n'
+            _geode_nargs=0 _geode_variadic=0 ;;
+        'runs show')
+            _geode_subs=''
+            _geode_opts='--json --help -h'
+            _geode_vopts=''
+            _geode_nargs=1 _geode_variadic=0 ;;
+        'runs resume')
+            _geode_subs=''
+            _geode_opts='--help -h'
+            _geode_vopts=''
+            _geode_nargs=1 _geode_variadic=0 ;;
+        'runs cancel')
+            _geode_subs=''
+            _geode_opts='--help -h'
+            _geode_vopts=''
+            _geode_nargs=1 _geode_variadic=0 ;;
         *) _geode_subs='' _geode_opts='' _geode_vopts='' _geode_nargs=0 _geode_variadic=0 ;;
     esac
 }
@@ -302,6 +327,12 @@ _geode_values() {
         'worker start|--max-tasks-per-child') echo 'text' ;;
         'worker status|--timeout') echo 'text' ;;
         'worker stop|#0') echo 'text' ;;
+        'runs list|--state') echo 'text' ;;
+        'runs list|--command') echo 'text' ;;
+        'runs list|--limit'|'runs list|-n') echo 'text' ;;
+        'runs show|#0') echo 'text' ;;
+        'runs resume|#0') echo 'text' ;;
+        'runs cancel|#0') echo 'text' ;;
         *) echo text ;;
     esac
 }

@@ -9,7 +9,7 @@
 function __geode_subs --description 'subcommands of a geode command path'
     switch "$argv[1]"
         case ''
-            printf '%s\n' 'dra' 'kml' 'doctor' 'example' 'gamit' 'stack' 'scan' 'download' 'worker' 'db' 'config' 'completion'
+            printf '%s\n' 'dra' 'kml' 'doctor' 'example' 'gamit' 'stack' 'scan' 'download' 'worker' 'db' 'config' 'completion' 'runs'
         case 'gamit'
             printf '%s\n' 'plan' 'run' 'status'
         case 'stack'
@@ -28,6 +28,8 @@ function __geode_subs --description 'subcommands of a geode command path'
             printf '%s\n' 'show' 'path'
         case 'completion'
             printf '%s\n' 'bash' 'zsh' 'fish'
+        case 'runs'
+            printf '%s\n' 'list' 'show' 'resume' 'cancel'
     end
 end
 
@@ -63,6 +65,8 @@ function __geode_vopts --description 'options of a geode command path that take 
             printf '%s\n' '--queues' '-Q' '--concurrency' '-c' '--loglevel' '-l' '--hostname' '-n' '--max-tasks-per-child'
         case 'worker status'
             printf '%s\n' '--timeout'
+        case 'runs list'
+            printf '%s\n' '--state' '--command' '--limit' '-n'
     end
 end
 
@@ -124,6 +128,7 @@ complete -c geode -n '__geode_at \'\'' -a 'worker' -d 'Start, inspect and stop C
 complete -c geode -n '__geode_at \'\'' -a 'db' -d 'Create, upgrade and inspect the GeoDE database'
 complete -c geode -n '__geode_at \'\'' -a 'config' -d 'Show the effective configuration and the files consulted'
 complete -c geode -n '__geode_at \'\'' -a 'completion' -d 'Print shell completion scripts (bash, zsh, fish) as plain text'
+complete -c geode -n '__geode_at \'\'' -a 'runs' -d 'The run history: every command that dispatched units, inline or on workers'
 complete -c geode -n '__geode_at \'\'' -l config -s c -r -F -d 'Configuration file (TOML or GeoDE INI), read after ./gnss_data.cfg and ./geode.toml'
 complete -c geode -n '__geode_at \'\'' -l parallel -l noparallel -d 'Run units on Celery workers (--parallel) or in this process (--noparallel)'
 complete -c geode -n '__geode_at \'\'' -l verbose -s v -d 'More detail on stderr (repeat for more)'
@@ -303,3 +308,17 @@ complete -c geode -n '__geode_at \'completion\'' -l help -s h -d 'Show this mess
 complete -c geode -n '__geode_at \'completion bash\'' -l help -s h -d 'Show this message and exit'
 complete -c geode -n '__geode_at \'completion zsh\'' -l help -s h -d 'Show this message and exit'
 complete -c geode -n '__geode_at \'completion fish\'' -l help -s h -d 'Show this message and exit'
+complete -c geode -n '__geode_at \'runs\'' -a 'list' -d 'Recent runs, newest first: state, command, when, how long, units done/failed/total, mode,…'
+complete -c geode -n '__geode_at \'runs\'' -a 'show' -d 'One run: its command line, state, units by state, failures with their messages, nodes and…'
+complete -c geode -n '__geode_at \'runs\'' -a 'resume' -d 'Run again what did not finish: the same command line, in the same folder; units already d…'
+complete -c geode -n '__geode_at \'runs\'' -a 'cancel' -d 'Stop a run from another terminal: its queued units are removed and running ones revoked'
+complete -c geode -n '__geode_at \'runs\'' -l help -s h -d 'Show this message and exit'
+complete -c geode -n '__geode_at \'runs list\'' -l state -x -d 'Only runs in this state: running, done, failed, interrupted, lost'
+complete -c geode -n '__geode_at \'runs list\'' -l command -x -d 'Only runs of this command (a prefix, e.g'
+complete -c geode -n '__geode_at \'runs list\'' -l limit -s n -x -d 'How many of the newest runs'
+complete -c geode -n '__geode_at \'runs list\'' -l json -d 'Print machine-readable JSON on stdout'
+complete -c geode -n '__geode_at \'runs list\'' -l help -s h -d 'Show this message and exit'
+complete -c geode -n '__geode_at \'runs show\'' -l json -d 'Print machine-readable JSON on stdout'
+complete -c geode -n '__geode_at \'runs show\'' -l help -s h -d 'Show this message and exit'
+complete -c geode -n '__geode_at \'runs resume\'' -l help -s h -d 'Show this message and exit'
+complete -c geode -n '__geode_at \'runs cancel\'' -l help -s h -d 'Show this message and exit'

@@ -114,9 +114,10 @@ SCHEMA: dict[str, dict[str, KeyType]] = {
     "ppp": {"ppp_path": PATH, "ppp_exe": PATH, "institution": STR, "info": STR, "frames": LIST, "atx": LIST},
     "celery": {
         "broker_url": URL, "result_backend": URL, "visibility_timeout": INT, "allow_pickle": BOOL,
-        "result_expires": INT, "redelivery_limit": INT,
+        "result_expires": INT, "redelivery_limit": INT, "restore_interval": INT,
     },
-    "jobs": {"parallel": BOOL, "worker_timeout": FLOAT},
+    "jobs": {"parallel": BOOL, "worker_timeout": FLOAT, "lease_timeout": FLOAT, "broker_timeout": FLOAT,
+             "worker_grace": FLOAT},
     "gamit": {"gamit_path": PATH, "tables": PATH},
 }
 

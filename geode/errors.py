@@ -14,7 +14,8 @@ class ExitCode(IntEnum):
     USAGE = 2  # bad command line (Typer/Click's own code)
     UNAVAILABLE = 69  # a service is down: database, broker, workers (sysexits EX_UNAVAILABLE)
     CONFIG = 78  # configuration missing or malformed (sysexits EX_CONFIG)
-    INTERRUPTED = 130  # Ctrl-C
+    INTERRUPTED = 130  # Ctrl-C (128 + SIGINT)
+    TERMINATED = 143  # SIGTERM (128 + SIGTERM): what timeout, systemd and SLURM send
 
 
 class GeodeError(Exception):
@@ -37,3 +38,7 @@ class ServiceUnavailable(GeodeError):
 
 class Interrupted(GeodeError):
     exit_code = ExitCode.INTERRUPTED
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where Ctrl-C would be: the same cancellation path, exit 143 instead of 130."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,9 +17,13 @@ class AppContext:
     quiet: bool = False
     json: bool = False
     debug: bool = False
+    argv: list[str] = field(default_factory=list)  # the command line after `geode` (the run history keeps it)
+    resume_run: int | None = None  # `geode runs resume`: continue this run instead of starting one
+    command: str = ""  # the subcommand being run, e.g. "scan archive" (set by app_context)
     _settings: Any = field(default=None, repr=False)
     _db: Any = field(default=None, repr=False)
     _noted: bool = field(default=False, repr=False)
+    _history: Any = field(default=None, repr=False)
 
     @property
     def settings(self):
@@ -58,10 +63,21 @@ class AppContext:
 
     def runner(self, parallel: bool | None = None):
         """The dispatch runner chosen by the command's --parallel/--noparallel (when given), else the global
-        option, else the configuration."""
+        option, else the configuration; its units are recorded in the run history."""
         from geode.jobs import get_runner
 
-        return get_runner(self.settings, self.parallel if parallel is None else parallel)
+        runner = get_runner(self.settings, self.parallel if parallel is None else parallel)
+        runner.history = self.history
+        return runner
+
+    @property
+    def history(self):
+        """This command's run in the run history (created at its first dispatch)."""
+        if self._history is None:
+            from geode.jobs.history import RunRecorder
+
+            self._history = RunRecorder(self.settings, self.command, self.argv, os.getcwd(), self.resume_run)
+        return self._history
 
     def progress(self, label: str | None = None, unit: str | None = None):
         """Progress on stderr in the user's units (see console.ConsoleProgress); off with --quiet or --json."""
@@ -72,7 +88,11 @@ class AppContext:
     def want_json(self, local: bool = False) -> bool:
         return local or self.json
 
-    def close(self) -> None:
+    def close(self, exit_code: int = 0, message: str = "") -> None:
+        """End the command: its run's state from the exit code, then the database connection."""
+        if self._history is not None:
+            self._history.end(exit_code, message)
+            self._history = None
         if self._db is not None:
             self._db.close()
             self._db = None
@@ -83,4 +103,5 @@ def app_context(ctx: typer.Context) -> AppContext:
     if not isinstance(obj, AppContext):  # a sub-app invoked on its own (tests)
         obj = AppContext()
         ctx.find_root().obj = obj
+    obj.command = " ".join(ctx.command_path.split()[1:])
     return obj

@@ -20,6 +20,14 @@ def run() -> None:
 
         print_codes(args[1], os.environ.get("GEODE_CONFIG") or None)
         return
+    import signal
+
+    from geode.errors import Terminated
+
+    def terminate(signum, frame):  # what timeout, systemd and SLURM send: cancel like Ctrl-C, exit 143
+        raise Terminated
+
+    signal.signal(signal.SIGTERM, terminate)
     from .main import run as run_app
 
     run_app()

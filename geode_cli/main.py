@@ -14,7 +14,7 @@ from typing import Annotated, Any, Optional
 import typer
 from typer.core import TyperGroup
 
-from geode.errors import ExitCode, GeodeError
+from geode.errors import ExitCode, GeodeError, Terminated
 
 from . import console
 from .context import AppContext
@@ -23,19 +23,22 @@ from .context import AppContext
 COMMAND_MODULES = [
     "geode_cli.gamit", "geode_cli.stack", "geode_cli.dra", "geode_cli.kml", "geode_cli.scan",
     "geode_cli.download", "geode_cli.worker", "geode_cli.doctor", "geode_cli.db", "geode_cli.config_cmd",
-    "geode_cli.example", "geode_cli.completion", "geode_cli.station",
+    "geode_cli.example", "geode_cli.completion", "geode_cli.runs", "geode_cli.station",
 ]
 
 _PREVIOUS_CONFIG = "geode.previous_config"  # ctx.meta key: GEODE_CONFIG before root() set it
+RESUME_OPTION = "--resume-run"
 
 
 class GeodeGroup(TyperGroup):
     """Maps library errors to the exit-code table at the one boundary: one line on stderr, no traceback.
 
     Usage errors (Click's) are one line too, exit 2: 'geode: error: stack run: missing option ...'.
-    """
+    The exit code also ends the command's run in the run history."""
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):  # type: ignore[override]
+        global _argv
+        _argv = list(sys.argv[1:] if args is None else args)
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         from .command import click_exceptions, usage_line
@@ -52,29 +55,49 @@ class GeodeGroup(TyperGroup):
         sys.exit(code if isinstance(code, int) else 0)
 
     def invoke(self, ctx):  # type: ignore[override]
+        code, message = ExitCode.OK, ""
         try:
             return super().invoke(ctx)
         except GeodeError as exc:
+            code, message = exc.exit_code, str(exc)
             _debug_traceback(ctx)
-            console.error(str(exc))
-            raise typer.Exit(int(exc.exit_code)) from None
-        except KeyboardInterrupt:
-            console.error("interrupted")
-            raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
-        except (typer.Exit, typer.Abort):
+            console.error(message)
+            raise typer.Exit(int(code)) from None
+        except KeyboardInterrupt as exc:
+            terminated = isinstance(exc, Terminated)
+            code = ExitCode.TERMINATED if terminated else ExitCode.INTERRUPTED
+            message = "terminated (SIGTERM)" if terminated else "interrupted"
+            console.error(message)
+            raise typer.Exit(int(code)) from None
+        except typer.Exit as exc:
+            code = exc.exit_code
+            raise
+        except typer.Abort:
+            code = ExitCode.FAILURE
             raise
         except BrokenPipeError:  # `geode ... | head`: the reader has what it wanted; say nothing more
             _silence_stdout()
             raise typer.Exit(int(ExitCode.FAILURE)) from None
         except Exception as exc:
-            if _is_click_exception(exc) or _debug(ctx):
+            code = ExitCode.FAILURE
+            if _is_click_exception(exc):
+                code = getattr(exc, "exit_code", ExitCode.USAGE)
                 raise
-            console.error(f"unexpected {type(exc).__name__}: {exc} (run with --debug for the traceback)")
-            raise typer.Exit(int(ExitCode.FAILURE)) from None
+            from geode.db.live import connection_lost
+
+            if connection_lost(exc):  # the server went away under the command (a restart, `geode db stop`)
+                code = ExitCode.UNAVAILABLE
+                message = f"lost the database connection: {_first_line(exc)}"
+            else:
+                message = f"unexpected {type(exc).__name__}: {exc} (run with --debug for the traceback)"
+            if _debug(ctx):
+                raise
+            console.error(message)
+            raise typer.Exit(int(code)) from None
         finally:
             obj = ctx.obj
             if isinstance(obj, AppContext):
-                obj.close()
+                obj.close(int(code), message)
             _restore_config_env(ctx)
 
 
@@ -84,6 +107,14 @@ def _silence_stdout() -> None:
         os.dup2(devnull, sys.stdout.fileno())
     except (OSError, ValueError, AttributeError):  # not a real file (test runners)
         pass
+
+
+_argv: list[str] = []  # the arguments of the invocation being parsed (GeodeGroup.main)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _restore_config_env(ctx) -> None:
@@ -163,13 +194,28 @@ def root(
     version: Annotated[bool, typer.Option(
         "--version", callback=_version, is_eager=True,
         help="Print the versions of geode, Python, the PostgreSQL server (if reachable) and Celery.")] = False,
+    resume_run: Annotated[Optional[int], typer.Option(
+        RESUME_OPTION, hidden=True, help="Continue this run of the run history (set by `geode runs resume`).")] = None,
 ) -> None:
     console.setup_logging(verbose, quiet)
     if config:  # inline tasks read settings themselves (as workers do): let them see the same file
         ctx.meta[_PREVIOUS_CONFIG] = os.environ.get("GEODE_CONFIG")
         os.environ["GEODE_CONFIG"] = config
     ctx.obj = AppContext(config_file=config, parallel=parallel, verbose=verbose, quiet=quiet, json=json_,
-                         debug=debug)
+                         debug=debug, argv=_without_resume(_argv), resume_run=resume_run)
+
+
+def _without_resume(argv: list[str]) -> list[str]:
+    """The command line to keep for a later resume: without the resume option itself."""
+    out, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == RESUME_OPTION:
+            skip = True
+        elif not arg.startswith(RESUME_OPTION + "="):
+            out.append(arg)
+    return out
 
 
 def _register_all() -> None:

@@ -100,16 +100,23 @@ def selftest(
     tasks: Annotated[int, typer.Option("--tasks", min=1, help="Number of units.")] = 20,
     sleep: Annotated[float, typer.Option("--sleep", min=0.0, help="Seconds each unit sleeps.")] = 0.0,
     fail: Annotated[int, typer.Option("--fail", min=0, help="Also send this many failing units.")] = 0,
+    record: Annotated[bool, typer.Option(
+        "--record", help="Units also upsert one row each into geode_job_probe (selftest-NNNN): proves every "
+                         "unit is stored once whatever happens to workers, broker or database.")] = False,
     json_: JsonOpt = False,
 ) -> None:
     """Is my cluster working? Runs sleep (and fail) units through the dispatch layer and reports the nodes."""
-    from geode.jobs.builtin import fail as fail_task, sleep as sleep_task
+    from geode.jobs.builtin import fail as fail_task, record as record_task, sleep as sleep_task
     from geode.errors import GeodeError
 
     actx = app_context(ctx)
     runner = actx.runner()
-    summary = runner.map(sleep_task, [(sleep, i) for i in range(tasks)], progress=actx.progress(),
-                         description="selftest: units")
+    if record:
+        units = [{"key": f"selftest-{i:04d}", "value": str(i), "seconds": sleep} for i in range(tasks)]
+        summary = runner.map(record_task, units, progress=actx.progress(), description="selftest: units")
+    else:
+        summary = runner.map(sleep_task, [(sleep, i) for i in range(tasks)], progress=actx.progress(),
+                             description="selftest: units")
     failed = list(summary.failures)
     if fail:
         failed += runner.map(fail_task, [(f"selftest failure {i}",) for i in range(fail)]).failures

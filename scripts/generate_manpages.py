@@ -29,7 +29,8 @@ EXIT_MEANINGS = {  # geode.errors.ExitCode member name -> meaning (a test checks
     "USAGE": "bad command line: unknown option, malformed date or station list",
     "UNAVAILABLE": "a service is unavailable: PostgreSQL, the Redis broker or the Celery workers",
     "CONFIG": "configuration missing or malformed",
-    "INTERRUPTED": "interrupted (Ctrl-C); pending work was revoked",
+    "INTERRUPTED": "interrupted (Ctrl-C, or geode runs cancel); pending work was revoked, the run can be resumed",
+    "TERMINATED": "terminated (SIGTERM, as sent by timeout, systemd and SLURM); pending work was revoked",
 }
 
 CONFIG_ENV = {  # variables read by geode.config besides GEODE_<SECTION>_<KEY>

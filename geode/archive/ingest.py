@@ -263,13 +263,9 @@ def ingest_repository(db, archive: Path, repository: Path, runner, progress=None
     report = IngestReport(released_locks=release_locks(db))
     files = pending_files(repository)
     batches = [files[i:i + batch_size] for i in range(0, len(files), batch_size)]
-    from ..units import field_of, unit_kwargs
-
     summary = runner.map(tasks.ingest_files, [(str(archive), str(repository), b) for b in batches],
-                         progress=progress, description="ingest: files",
-                         **unit_kwargs(runner, weight=lambda item: len(item[2]),
-                                       failed_units=lambda result: sum(field_of(o, "status") in ("rejected", "failed")
-                                                                       for o in result)))
+                         progress=progress, description="ingest: files", weight=lambda item: len(item[2]),
+                         failed_units=lambda outcome: sum(o.status in ("rejected", "failed") for o in outcome.result))
     for outcome in summary.results:
         report.outcomes.extend(outcome.result)
     for f in summary.failures:

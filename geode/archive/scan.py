@@ -125,13 +125,9 @@ def scan_archive(db, root: Path, runner, stations=None, progress=None) -> ScanRe
     wanted = None if stations is None else {(s.network, s.code) for s in stations}
     batches = plan_batches(root, layout, wanted)
     report = ScanReport()
-    from ..units import field_of, unit_kwargs
-
     summary = runner.map(tasks.scan_files, [(str(root), b) for b in batches], progress=progress,
-                         description="scan: files",
-                         **unit_kwargs(runner, weight=lambda item: len(item[1]),
-                                       failed_units=lambda result: sum(field_of(o, "status") == "problem"
-                                                                       for o in result)))
+                         description="scan: files", weight=lambda item: len(item[1]),
+                         failed_units=lambda outcome: sum(o.status == "problem" for o in outcome.result))
     for outcome in summary.results:
         report.outcomes.extend(outcome.result)
     for f in summary.failures:

@@ -9,6 +9,7 @@ import logging
 import traceback
 from pathlib import Path
 
+from ..db.live import connection_lost
 from ..errors import GeodeError
 from ..jobs import task
 from ..ppp.setup import PppSetup
@@ -18,25 +19,12 @@ from .scan import FileOutcome, known_stations, scan_file
 
 log = logging.getLogger("geode.archive")
 
-_conn: dict[str, object] = {}
-
 
 def _database():
-    """One connection per worker process and database (tasks arrive by the thousand)."""
-    from ..config import load_settings
-    from ..db import open_database
-    from ..db.connection import resolve_target
+    """This worker process's connection (tasks arrive by the thousand), re-opened after a server restart."""
+    from ..db.live import shared_database
 
-    settings = load_settings()
-    key = repr(resolve_target(settings))
-    db = _conn.get(key)
-    if db is None or getattr(db, "conn", None) is None or db.conn.closed:
-        db = open_database(settings, migrate=False)
-        for old in _conn.values():
-            old.close()
-        _conn.clear()
-        _conn[key] = db
-    return db
+    return shared_database()
 
 
 def _short(exc: Exception) -> str:
@@ -52,7 +40,9 @@ def scan_files(root: str, relpaths: list[str]) -> list[FileOutcome]:
     for rel in relpaths:
         try:
             out.append(scan_file(db, Path(root), layout, rel, known))
-        except Exception as exc:  # one file never stops its batch
+        except Exception as exc:  # one file never stops its batch; a lost database stops it (the unit is retried)
+            if connection_lost(exc):
+                raise
             log.debug("scan %s failed:\n%s", rel, traceback.format_exc())
             out.append(FileOutcome(rel, "problem", _short(exc)))
     return out
@@ -67,6 +57,8 @@ def ingest_files(archive: str, repository: str, relpaths: list[str]) -> list[Ing
         try:
             out.append(ingest_file(db, Path(archive), Path(repository), layout, rel))
         except Exception as exc:  # the file stays in data_in; the next run retries it
+            if connection_lost(exc):
+                raise
             log.debug("ingest %s failed:\n%s", rel, traceback.format_exc())
             out.append(IngestOutcome(rel, "failed", _short(exc) + " (left in data_in)"))
     return out

@@ -6,6 +6,7 @@ Every message names the broker URL with its password masked and where the URL ca
 
 from __future__ import annotations
 
+import os
 from urllib.parse import urlsplit
 
 from ..config import mask_url
@@ -62,3 +63,21 @@ def require_consumers(app, settings, queue: str, timeout: float = 1.0) -> list[s
             f"no worker is consuming the '{queue}' queue on broker {describe_broker(settings)}: "
             f"start one with `geode worker start --queues {queue}` (or run with --noparallel)")
     return consumers
+
+
+_redis_clients: dict[tuple[int, str], object] = {}
+
+
+def redis_for(app):
+    """A Redis client on the broker (one per process: pool children must not share a parent's socket), or None
+    for a broker that is not Redis. Every call has a deadline: a dead broker is an error within seconds."""
+    url = app.conf.broker_url or ""
+    if urlsplit(url).scheme not in REDIS_SCHEMES:
+        return None
+    key = (os.getpid(), url)
+    client = _redis_clients.get(key)
+    if client is None:
+        import redis
+
+        client = _redis_clients[key] = redis.Redis.from_url(url, socket_timeout=10, socket_connect_timeout=5)
+    return client

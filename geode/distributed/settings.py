@@ -15,8 +15,11 @@ Why each setting (Celery's defaults are tuned for short web tasks):
 * ``visibility_timeout`` above the longest hard time limit, set in all three places Celery reads it
   (broker transport, result backend transport, app.conf): otherwise Redis redelivers a running GAMIT
   session after one hour and two workers process the same day.
-* Per-queue soft/hard time limits; ``result_expires``; ``task_track_started``; long-running tasks are
-  cancelled on broker connection loss (the broker will redeliver them anyway).
+* Per-queue soft/hard time limits; ``result_expires``; ``task_track_started`` (for the JobServer facade: geode's
+  own runs send with ``ignore_result`` and get outcomes through their batch list, see ``batch_keys``).
+* A unit keeps running when the worker loses the broker (``worker_cancel_long_running_tasks_on_connection_loss``
+  off): a 10-hour GAMIT day survives a broker restart, reports its outcome when the broker is back, and the copy
+  Redis may redeliver later is skipped because the unit is marked finished.
 """
 
 from __future__ import annotations
@@ -93,7 +96,7 @@ def celery_config(settings) -> dict:
         "result_expires": int(settings.get("celery.result_expires", DEFAULT_RESULT_EXPIRES)),
         "result_extended": True,  # the worker's hostname travels with each result (failures name their node)
         "task_track_started": True,
-        "worker_cancel_long_running_tasks_on_connection_loss": True,
+        "worker_cancel_long_running_tasks_on_connection_loss": False,
         "broker_connection_retry_on_startup": True,
         "broker_connection_timeout": 3,
         "redis_socket_connect_timeout": 3,

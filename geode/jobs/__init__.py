@@ -13,11 +13,13 @@ External programs inside a task: ``geode.jobs.run_subprocess(cmd, cwd, timeout)`
 process tree when the unit is cancelled (Ctrl-C, revoke) or times out.
 """
 
-from .registry import QUEUES, Task, all_tasks, get_task, load_task_modules, task
+from .dispatch import get_runner
+from .outcomes import Outcome, Progress, RunAborted, RunInterrupted, RunSummary, TaskFailure
 from .process import run_subprocess
-from .runner import (InlineRunner, Outcome, Progress, Runner, RunInterrupted, RunSummary, TaskFailure, get_runner)
+from .registry import QUEUES, Task, all_tasks, get_task, load_task_modules, task
+from .runner import InlineRunner, Runner
 
 __all__ = [
     "QUEUES", "Task", "task", "get_task", "all_tasks", "load_task_modules", "Runner", "InlineRunner", "Outcome",
-    "Progress", "RunInterrupted", "RunSummary", "TaskFailure", "get_runner", "run_subprocess",
+    "Progress", "RunAborted", "RunInterrupted", "RunSummary", "TaskFailure", "get_runner", "run_subprocess",
 ]

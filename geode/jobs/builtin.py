@@ -25,25 +25,20 @@ def fail(message: str = "deliberate failure"):
     raise RuntimeError(message)
 
 
-@task("geode.jobs.record", queue="compute")
+@task("geode.jobs.record", queue="compute", label=lambda key, *args, **kwargs: key)
 def record(key: str, value: str | None = None, seconds: float = 0.0) -> dict:
     """Upsert one row of geode_job_probe (idempotent: a redelivered unit updates, never duplicates)."""
-    from ..config import load_settings
-    from ..db import open_database
+    from ..db.live import shared_database
 
     if seconds:
         time.sleep(seconds)
-    db = open_database(load_settings(), migrate=False)
-    try:
-        with db.transaction() as cur:
-            cur.execute(
-                "INSERT INTO geode_job_probe (key, value, node) VALUES (%s, %s, %s) "
-                "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, node = EXCLUDED.node, "
-                "writes = geode_job_probe.writes + 1, updated = now() RETURNING writes",
-                (key, value, platform.node()))
-            row = cur.fetchone()
-    finally:
-        db.close()
+    with shared_database().transaction() as cur:
+        cur.execute(
+            "INSERT INTO geode_job_probe (key, value, node) VALUES (%s, %s, %s) "
+            "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, node = EXCLUDED.node, "
+            "writes = geode_job_probe.writes + 1, updated = now() RETURNING writes",
+            (key, value, platform.node()))
+        row = cur.fetchone()
     return {"key": key, "value": value, "writes": row["writes"]}
 
 

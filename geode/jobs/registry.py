@@ -29,6 +29,7 @@ class Task:
     name: str
     queue: str
     func: Callable[..., Any]
+    label: Callable[..., str] | None = None  # the unit's name for people (run history), from the same args
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.func(*args, **kwargs)
@@ -37,8 +38,10 @@ class Task:
 _REGISTRY: dict[str, Task] = {}
 
 
-def task(name: str, queue: str = "compute") -> Callable[[Callable[..., Any]], Task]:
-    """Register ``func`` as task ``name`` on ``queue`` (gamit, compute or io)."""
+def task(name: str, queue: str = "compute", label: Callable[..., str] | None = None
+         ) -> Callable[[Callable[..., Any]], Task]:
+    """Register ``func`` as task ``name`` on ``queue`` (gamit, compute or io); ``label(*args)`` names a unit in
+    the run history (default: its arguments, shortened)."""
     if queue not in QUEUES:
         raise ValueError(f"unknown queue {queue!r}; expected one of {', '.join(QUEUES)}")
 
@@ -46,7 +49,7 @@ def task(name: str, queue: str = "compute") -> Callable[[Callable[..., Any]], Ta
         existing = _REGISTRY.get(name)
         if existing is not None and existing.func.__qualname__ != func.__qualname__:
             raise ValueError(f"task name {name!r} is already registered by {existing.func.__module__}")
-        registered = Task(name, queue, func)
+        registered = Task(name, queue, func, label)
         _REGISTRY[name] = registered
         return registered
 

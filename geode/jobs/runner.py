@@ -1,101 +1,44 @@
-"""The dispatch API every subcommand uses: ``runner.map(task, items, ...)``.
+"""The dispatch API every subcommand uses: ``runner.map(task, items, ...)``, and the inline backend.
 
-Two backends behind it: inline (this process) and Celery (workers over Redis). Both pass arguments and
-results through the same JSON codec, both report a failed unit as a ``TaskFailure`` carrying the traceback
-text and the node, and neither stops the run for one failure.
+Two backends behind it: inline (this process, here) and Celery (workers over Redis, ``celery_backend``). Both
+pass arguments and results through the same JSON codec, both report a failed unit as a ``TaskFailure`` carrying
+the traceback text and the node, and neither stops the run for one failure. What stops a run: Ctrl-C or SIGTERM
+(exit 130/143), `geode runs cancel`, and a service its units need staying unreachable (exit 69). With a run
+recorder (``geode.jobs.history``, attached by the CLI) every unit lands in the run history, and a resumed run
+hands back the stored outcome of each unit that finished before instead of running it again.
 """
 
 from __future__ import annotations
 
+import itertools
 import platform
-import traceback
-from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Iterator, Protocol
+import time
+from typing import Any, Callable, Iterable, Iterator
 
-from ..errors import Interrupted
+from ..errors import ExitCode, Terminated
 from . import codec
+from .outcomes import Outcome, Progress, RunAborted, RunInterrupted, RunSummary, TaskFailure, failure_from_exception
 from .registry import Task
-
-
-@dataclass
-class TaskFailure:
-    index: int
-    item: Any
-    message: str  # one line, e.g. "ValueError: bad header"
-    traceback: str = ""
-    node: str = ""
-
-
-@dataclass
-class Outcome:
-    index: int
-    item: Any
-    result: Any = None
-    failure: TaskFailure | None = None
-    node: str = ""
-
-    @property
-    def ok(self) -> bool:
-        return self.failure is None
-
-
-@dataclass
-class RunSummary:
-    total: int = 0
-    results: list[Outcome] = field(default_factory=list)  # successes, in completion order
-    failures: list[TaskFailure] = field(default_factory=list)
-    interrupted: bool = False
-
-    @property
-    def ok(self) -> bool:
-        return not self.failures and not self.interrupted
-
-
-class RunInterrupted(Interrupted):
-    """Ctrl-C during a run: pending work was cancelled; ``summary`` holds what finished."""
-
-    def __init__(self, summary: RunSummary):
-        super().__init__(f"interrupted: {len(summary.results)} of {summary.total} finished, the rest was cancelled")
-        self.summary = summary
-
-
-class Progress(Protocol):
-    """What the dispatch layer drives; the CLI passes a rich implementation (geode_cli.console)."""
-
-    def start(self, total: int, description: str) -> None: ...
-
-    def update(self, *, done: int, failed: int, running: int) -> None: ...
-
-    def stop(self) -> None: ...
-
-
-def as_call(item: Any) -> tuple[tuple, dict]:
-    """An item is a tuple of positional args, a dict of keyword args, or one positional arg."""
-    if isinstance(item, tuple):
-        return item, {}
-    if isinstance(item, dict):
-        return (), item
-    return (item,), {}
-
-
-def failure_from_exception(index: int, item: Any, exc: BaseException, node: str) -> TaskFailure:
-    message = f"{type(exc).__name__}: {exc}".splitlines()[0]
-    tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-    return TaskFailure(index, item, message, tb, node)
+from .units import Unit, as_call, call_unit, plan_units
 
 
 class Runner:
     mode = "abstract"
+    history = None  # a geode.jobs.history.RunRecorder, when the run is recorded
 
-    def imap(self, task: Task, items: list[Any]) -> Iterator[Outcome]:
-        """Yield one Outcome per item, in completion order."""
+    def imap(self, task: Task, units: list[Unit]) -> Iterator[Outcome]:
+        """Yield one Outcome per unit, in completion order."""
         raise NotImplementedError
 
     def prepare(self, task: Task) -> None:
         """Check that ``task`` can run at all (e.g. broker up, queue consumed) before any progress is shown."""
 
     def cancel(self) -> None:
-        """Revoke/terminate this run's pending and running units (Ctrl-C)."""
+        """Revoke/terminate this run's pending and running units (Ctrl-C); never blocks for long."""
+
+    def running(self) -> list[int]:
+        """Indices of the units running right now (for progress)."""
+        return []
 
     def close(self) -> None:
         pass
@@ -109,19 +52,29 @@ class Runner:
         on_error: Callable[[TaskFailure], None] | None = None,
         progress: Progress | None = None,
         description: str | None = None,
+        weight: Callable[[Any], int] | None = None,
+        failed_units: Callable[[Outcome], int] | None = None,
     ) -> RunSummary:
         """Run ``task`` over ``items``; callbacks run on this thread, in completion order.
 
-        Raises RunInterrupted (exit 130) on Ctrl-C after cancelling what is still pending.
+        ``weight(item)`` is how many of the user's units an item holds (files in a batch; default 1) and
+        ``failed_units(outcome)`` how many of those failed inside a successful result: progress counts those.
+        Raises RunInterrupted (exit 130/143) after cancelling what is still pending, RunAborted (69) when a
+        unit found the database unreachable.
         """
-        items = list(items)
-        summary = RunSummary(total=len(items))
-        if items:
+        units = plan_units(task, list(items))
+        summary = RunSummary(total=len(units))
+        if units:  # before anything is recorded: no history for a run that cannot start
             self.prepare(task)
+        replayed = self.history.stage(task, units, self.mode) if self.history is not None else {}
+        todo = [u for u in units if u.index not in replayed]
+        tally = _Tally(units, weight, failed_units)
         if progress is not None:
-            progress.start(len(items), description or task.name)
+            progress.start(tally.total, description or task.name)
         try:
-            for outcome in self.imap(task, items):
+            for outcome in itertools.chain(replayed.values(), self.imap(task, todo)):
+                if self.history is not None:
+                    self.history.finished(task, units[outcome.index], outcome)
                 if outcome.ok:
                     summary.results.append(outcome)
                     if on_result is not None:
@@ -129,17 +82,18 @@ class Runner:
                 else:
                     assert outcome.failure is not None
                     summary.failures.append(outcome.failure)
+                    if outcome.failure.unavailable:
+                        raise RunAborted(f"{outcome.failure.message}; {_stopped(summary, self.history)}", summary)
                     if on_error is not None:
                         on_error(outcome.failure)
+                tally.add(outcome)
                 if progress is not None:
-                    finished = len(summary.results) + len(summary.failures)
-                    progress.update(done=len(summary.results), failed=len(summary.failures),
-                                    running=self.running_count(finished, len(items)))
-        except KeyboardInterrupt:
+                    progress.update(done=tally.done, failed=tally.failed, running=tally.running(self.running()))
+        except KeyboardInterrupt as exc:
             self.cancel()
             summary.interrupted = True
-            raise RunInterrupted(summary) from None
-        except BaseException:  # a callback raised, the broker vanished...: leave nothing of this run behind
+            raise self._interrupted(summary, exc) from None
+        except BaseException:  # a callback raised, the broker stayed away...: leave nothing of this run behind
             self.cancel()
             raise
         finally:
@@ -147,8 +101,38 @@ class Runner:
                 progress.stop()
         return summary
 
-    def running_count(self, finished: int, total: int) -> int:
-        return 0
+    def _interrupted(self, summary: RunSummary, exc: BaseException) -> RunInterrupted:
+        if self.history is not None and self.history.cancel_requested:
+            return RunInterrupted(summary, "cancelled (geode runs cancel)")
+        if isinstance(exc, Terminated):
+            return RunInterrupted(summary, "terminated (SIGTERM)", ExitCode.TERMINATED)
+        return RunInterrupted(summary)
+
+
+def _stopped(summary: RunSummary, history) -> str:
+    text = f"stopped after {summary.finished} of {summary.total} units"
+    if history is not None and history.run_id is not None:
+        text += f" (resume with: geode runs resume {history.run_id})"
+    return text
+
+
+class _Tally:
+    """Progress in the user's units: an item may hold many (a batch of files) and fail in part."""
+
+    def __init__(self, units: list[Unit], weight, failed_units):
+        self.sizes = [max(0, int(weight(u.item))) if weight else 1 for u in units]
+        self.total = sum(self.sizes)
+        self.failed_units = failed_units
+        self.done = self.failed = 0
+
+    def add(self, outcome: Outcome) -> None:
+        size = self.sizes[outcome.index]
+        bad = size if not outcome.ok else min(size, int(self.failed_units(outcome))) if self.failed_units else 0
+        self.done += size - bad
+        self.failed += bad
+
+    def running(self, indices: list[int]) -> int:
+        return sum(self.sizes[i] for i in indices)
 
 
 class InlineRunner(Runner):
@@ -156,31 +140,26 @@ class InlineRunner(Runner):
 
     mode = "inline"
 
-    def imap(self, task: Task, items: list[Any]) -> Iterator[Outcome]:
+    def __init__(self):
+        self._current: int | None = None
+
+    def imap(self, task: Task, units: list[Unit]) -> Iterator[Outcome]:
         node = platform.node()
-        for index, item in enumerate(items):
+        for unit in units:
+            self._current = unit.index
+            started = time.time()
             try:
-                args, kwargs = as_call(codec.round_trip(item))
-                result = codec.round_trip(task.func(*args, **kwargs))
+                args, kwargs = as_call(codec.round_trip(unit.item))
+                result = codec.round_trip(call_unit(task.func, args, kwargs))
             except KeyboardInterrupt:
                 raise
             except Exception as exc:  # one unit failing never stops the others
-                yield Outcome(index, item, failure=failure_from_exception(index, item, exc, node), node=node)
+                failure = failure_from_exception(unit.index, unit.item, exc, node)
+                yield Outcome(unit.index, unit.item, failure=failure, node=node, started=started, ended=time.time())
             else:
-                yield Outcome(index, item, result=result, node=node)
+                yield Outcome(unit.index, unit.item, result=result, node=node, started=started, ended=time.time())
+            finally:
+                self._current = None
 
-    def running_count(self, finished: int, total: int) -> int:
-        return 1 if finished < total else 0
-
-
-def get_runner(settings, parallel: bool | None = None) -> Runner:
-    """``--parallel`` → Celery, ``--noparallel`` → inline, neither → the config's [jobs]/[archive] parallel.
-
-    Celery is never silently replaced by inline: an unreachable broker raises ServiceUnavailable (exit 69).
-    """
-    use_celery = settings.parallel if parallel is None else parallel
-    if not use_celery:
-        return InlineRunner()
-    from .celery_backend import CeleryRunner
-
-    return CeleryRunner(settings)
+    def running(self) -> list[int]:
+        return [self._current] if self._current is not None else []

@@ -1,4 +1,4 @@
-"""One test per code of the exit-code table (0, 1, 2, 69, 78, 130)."""
+"""One test per code of the exit-code table (0, 1, 2, 69, 78, 130, 143)."""
 
 import os
 import signal
@@ -12,7 +12,7 @@ from geode.errors import ExitCode
 
 
 def test_table_values():
-    assert [int(c) for c in ExitCode] == [0, 1, 2, 69, 78, 130]
+    assert [int(c) for c in ExitCode] == [0, 1, 2, 69, 78, 130, 143]
 
 
 def test_ok_is_0(cli):
@@ -51,12 +51,12 @@ def test_config_is_78(cli, tmp_path):
     assert result.exit_code == 78 and "postgres.port" in result.stderr
 
 
-def test_interrupted_is_130(tmp_path):
-    """SIGINT to a real geode process waiting on work exits 130."""
+def _sleepy_geode() -> subprocess.Popen:
+    """A real geode process (through the console-script entry) running a long inline run."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     env.pop("GEODE_CONFIG", None)
-    # the real check: a long inline run interrupted by SIGINT
     code = ("import sys, typer\n"
+            "from geode_cli import entry\n"
             "from geode_cli.main import app\n"
             "from geode.jobs import InlineRunner\n"
             "from geode.jobs.builtin import sleep\n"
@@ -65,11 +65,25 @@ def test_interrupted_is_130(tmp_path):
             "    print('ready', flush=True)\n"
             "    InlineRunner().map(sleep, [(5,)] * 10)\n"
             "sys.argv = ['geode', '_sleepy']\n"
-            "app()\n")
+            "entry.run()\n")
     proc = subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     assert proc.stdout.readline().strip() == "ready"
     time.sleep(0.5)
+    return proc
+
+
+def test_interrupted_is_130():
+    """SIGINT to a real geode process waiting on work exits 130."""
+    proc = _sleepy_geode()
     proc.send_signal(signal.SIGINT)
     assert proc.wait(20) == 130
     assert "interrupted" in proc.stderr.read()
+
+
+def test_terminated_is_143():
+    """SIGTERM (timeout, systemd, SLURM) cancels like Ctrl-C and exits 143."""
+    proc = _sleepy_geode()
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(20) == 143
+    assert "terminated (SIGTERM): 0 of 10 finished" in proc.stderr.read()

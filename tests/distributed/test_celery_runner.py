@@ -163,10 +163,10 @@ def test_a_ctrl_c_that_lands_in_a_finaliser_is_raised_again_by_the_wait_loop(red
         def __del__(self):
             os.kill(os.getpid(), signal.SIGINT)  # the handler runs here, inside the finaliser
 
-    with runner._sigint_recorded():
+    with runner._signals_recorded():
         Finalised()
         with pytest.raises(KeyboardInterrupt):
-            runner._on_interval()
+            runner._raise_interrupt()
     assert "Exception ignored" not in capfd.readouterr().err
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored afterwards
 
