@@ -23,7 +23,7 @@ from .context import AppContext
 COMMAND_MODULES = [
     "geode_cli.gamit", "geode_cli.stack", "geode_cli.dra", "geode_cli.kml", "geode_cli.scan",
     "geode_cli.download", "geode_cli.worker", "geode_cli.doctor", "geode_cli.db", "geode_cli.config_cmd",
-    "geode_cli.example", "geode_cli.completion", "geode_cli.runs", "geode_cli.station",
+    "geode_cli.example", "geode_cli.completion", "geode_cli.runs", "geode_cli.station", "geode_cli.man",
 ]
 
 _PREVIOUS_CONFIG = "geode.previous_config"  # ctx.meta key: GEODE_CONFIG before root() set it
