@@ -87,7 +87,8 @@ def run_dra(runner, days: list[Day], meta: dict[str, StationMeta], *, progress=N
     stations, plots = {}, {}
     for o in sorted(summary.results, key=lambda o: o.result["station"]):
         r = o.result
-        stations[r["station"]] = {"wrms_mm": r["wrms_mm"], "epochs": r["epochs"], "outliers": r["outliers"]}
+        outliers = [{"day": o["day"], "residual_mm": o["residual"] * 1e3} for o in r["outliers"]]  # one unit: mm
+        stations[r["station"]] = {"wrms_mm": r["wrms_mm"], "epochs": r["epochs"], "outliers": outliers}
         if r["wrms_mm"] is not None:
             plots[r["station"]] = {"t": r["t"], "diff_mm": r["diff_mm"], "good": r["good"]}
     failures += [f"{f.item[0]}: {f.message}" for f in summary.failures]
@@ -101,7 +102,7 @@ def save_exclusions(db, project: str, result: DraResult) -> int:
         net, code = stn.split(".")
         for o in s["outliers"]:
             year, doy = o["day"].split("_")
-            rows.append((net, code, project, int(year), int(doy), o["residual"]))
+            rows.append((net, code, project, int(year), int(doy), o["residual_mm"] / 1e3))  # GeoDE's column: metres
     with db.transaction() as cur:
         for row in rows:
             cur.execute('INSERT INTO gamit_soln_excl ("NetworkCode", "StationCode", "Project", "Year", "DOY", residual) '

@@ -88,6 +88,9 @@ class GeodeArgument(TyperArgument):
     def display_type_rich(self, ctx) -> str | None:  # noqa: ARG002 - Typer's signature
         return None
 
+    def get_error_hint(self, ctx=None) -> str:  # noqa: ARG002
+        return f"'{self._name()}'"
+
 
 class GeodeOption(TyperOption):
     """Options without a metavar show TEXT, INTEGER, FLOAT, PATH or the choices (not <str>, <int range>)."""

@@ -47,8 +47,9 @@ def path(ctx: typer.Context, json_: JsonOpt = False) -> None:
     if actx.want_json(json_):
         console.print_json([{"path": str(f.path), "kind": f.kind, "exists": f.exists} for f in files])
         return
-    console.table([console.Column.num("precedence", 2), console.Column("kind", priority=1, wrap=False),
-                   console.Column("path", key=True, priority=0, wrap=False), console.Column("found", priority=0)],
+    console.table([console.Column("precedence", key=True, priority=0, wrap=False, justify="right"),
+                   console.Column("kind", priority=1, wrap=False), console.Column("path", priority=0),
+                   console.Column("found", priority=0, wrap=False)],
                   ((i + 1, f.kind, f.path, "yes" if f.exists else "no") for i, f in enumerate(files)))
 
 

@@ -33,12 +33,23 @@ from typing import Any, Iterable, Sequence
 
 # --- consoles ---------------------------------------------------------------------------------------------------------
 
+def _columns() -> int | None:
+    """COLUMNS when set (rich ignores it on TERM=dumb and answers 80)."""
+    try:
+        value = int(os.environ.get("COLUMNS", ""))
+    except ValueError:
+        return None
+    return value if value > 0 else None
+
+
 def _console(stderr: bool = False, width: int | None = None):
     """A rich console on the current sys.stdout/sys.stderr (test runners swap the streams per invocation, and
     COLUMNS may change between calls: a fresh console reads both)."""
     from rich.console import Console
 
-    return Console(file=sys.stderr if stderr else sys.stdout, soft_wrap=True, width=width, highlight=False)
+    width = width or _columns()
+    return Console(file=sys.stderr if stderr else sys.stdout, soft_wrap=True, width=width,
+                   height=25 if width else None, highlight=False)
 
 
 def __getattr__(name: str):  # console.out / console.err: fresh consoles on the current streams
@@ -213,11 +224,12 @@ def _terminal_table(cols: list[Column], data: list[list[str]], title: str | None
 
     console = _console()
     width = console.width
+    unbounded = console.options.update(max_width=1_000_000)  # measure what the table needs, not what fits
     shown = list(range(len(cols)))
     hidden: list[str] = []
     while True:
         probe = _rich_table(cols, data, shown, None, measuring=True)
-        need = Measurement.get(console, console.options, probe).minimum
+        need = Measurement.get(console, unbounded, probe).minimum
         droppable = [i for i in shown if not cols[i].key and cols[i].priority > 0]
         if need <= width or not droppable:
             break

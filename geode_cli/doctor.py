@@ -44,15 +44,14 @@ def register(app: typer.Typer) -> None:
 
 
 def _render(checks) -> None:
-    from rich.markup import escape
-
-    out = console.out
-    width = max(len(c.name) for c in checks)
+    """One row per check through the table renderer: wrapped at the terminal's width, whole lines when piped."""
+    rows = []
     for c in checks:
-        users = ""
+        text = c.message
         if c.needed_by and c.status in ("fail", "warn"):
-            users = f" [dim](needed by {escape(', '.join(c.needed_by))})[/]"
-        out.print(f"[{STYLES[c.status]}]{MARKS[c.status]}[/] {escape(c.name):<{width}}  {escape(c.message)}{users}",
-                  highlight=False)
+            text += f" (needed by {', '.join(c.needed_by)})"
         if c.hint and c.status in ("fail", "warn"):
-            out.print(f"  {'':<{width}}  [dim]hint: {escape(c.hint)}[/]", highlight=False)
+            text += f"; hint: {c.hint}"
+        rows.append((MARKS[c.status], c.name, text))
+    console.table([console.Column("", priority=0, wrap=False), console.Column("check", key=True, priority=0, wrap=False),
+                   console.Column("result", priority=0)], rows)

@@ -56,7 +56,8 @@ def run_cmd(
         "--date-range", "-d", metavar="START END", help=f"First and last day, both included (the same date twice "
         f"for one day). {DATE_FORMS_HELP}", show_default=False)] = None,
     window: Annotated[Optional[int], typer.Option(
-        "--window", "-w", min=0, help="The last DAYS days up to today (today included).", show_default=False)] = None,
+        "--window", "-w", min=1, metavar="DAYS", help="From DAYS days ago to today, both included (GeoDE's -win: "
+        "--window 1 is yesterday and today).", show_default=False)] = None,
     retries: Annotated[int, typer.Option(min=1, max=10, help="Attempts per file and source when a transfer "
                                          "breaks (with doubling backoff).")] = 3,
     backoff: Annotated[float, typer.Option(min=0.0, help="Seconds before the second attempt.")] = 1.0,
@@ -80,6 +81,10 @@ def run_cmd(
         start, end = parse_date_range(list(date_range))
     else:
         end = GnssDate.today()
+        first = GnssDate.from_ymd(1980, 1, 6)  # GPS time began: nothing to fetch before
+        if end - first < window:
+            raise UsageError(f"--window {window} reaches back before GPS time began (1980-01-06): at most "
+                             f"{end - first} today")
         start = end - window
     if not stations:
         raise UsageError("name the stations to download (e.g. igs.algo, igs.all or all)")
@@ -98,7 +103,7 @@ def run_cmd(
     counts = report.counts()
     if actx.want_json(json_):
         console.print_json({
-            "data_in": str(data_in), "start": start.iso, "end": end.iso, "counts": counts,
+            "data_in": str(data_in), "start": start.yyyy_ddd, "end": end.yyyy_ddd, "counts": counts,
             "stations": [asdict(r) for r in report.results],
             "skipped": [asdict(s) for s in report.plan.skipped],
             "problems": [{"unit": u, "message": m} for u, m in report.plan.problems] + report.failures})

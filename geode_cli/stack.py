@@ -200,12 +200,13 @@ def show_cmd(ctx: typer.Context,
 
     actx = app_context(ctx)
     if name is None:
+        from geode.dates import GnssDate
+
         rows = list_stacks(actx.db)
         if actx.want_json(json_):
-            console.print_json(rows)
+            console.print_json([{**r, "first": GnssDate.from_fyear(r["first"]).yyyy_ddd,
+                                 "last": GnssDate.from_fyear(r["last"]).yyyy_ddd} for r in rows])
         else:
-            from geode.dates import GnssDate
-
             console.table([console.Column("name", key=True, priority=0, wrap=False), "project",
                            console.Column.num("days", 2), console.Column.num("stations", 2), "first", "last"],
                           [(r["name"], r["project"], r["days"], r["stations"], GnssDate.from_fyear(r["first"]).yyyy_ddd,

@@ -73,11 +73,11 @@ def list_cmd(ctx: typer.Context, stations: StationsArg = None, json_: JsonOpt = 
                              "last": _day(r.pop("last_year"), r.pop("last_doy")) or None} for r in rows])
         return
     console.table(
-        [console.Column("station", key=True, priority=0, wrap=False), console.Column("name", priority=4),
-         console.Column("country", priority=5, wrap=False), console.Column.num("lat", 3), console.Column.num("lon", 3),
-         console.Column.num("height m", 6), console.Column.num("rinex days", 0),
-         console.Column("first", priority=2, wrap=False), console.Column("last", priority=1, wrap=False),
-         console.Column.num("station info", 2), console.Column.num("waiting", 1)],
+        [console.Column("station", key=True, priority=0, wrap=False), console.Column("name", priority=2),
+         console.Column("country", priority=6, wrap=False), console.Column.num("lat", 3), console.Column.num("lon", 3),
+         console.Column.num("height m", 7), console.Column.num("rinex days", 0),
+         console.Column("first", priority=4, wrap=False), console.Column("last", priority=1, wrap=False),
+         console.Column.num("station info", 5), console.Column.num("waiting", 2)],
         [(r["station"], r["name"] or "", r["country"] or "", _num(r["lat"], ".4f"), _num(r["lon"], ".4f"),
           _num(r["height"], ".1f"), r["days"] or 0, _day(r["first_year"], r["first_doy"]),
           _day(r["last_year"], r["last_doy"]), r["stationinfo"], r["waiting"] or "") for r in rows],

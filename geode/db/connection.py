@@ -50,7 +50,9 @@ class DatabaseTarget:
 def _from_url(url: str, source: str, timeout: int) -> DatabaseTarget:
     parts = urlsplit(url)
     if parts.scheme not in ("postgres", "postgresql"):
-        raise ConfigError(f"{source}: database URL must start with postgresql:// (got {parts.scheme or 'nothing'}://)")
+        found = f"it starts with {parts.scheme}://" if parts.scheme and "://" in url else "it is not a URL"
+        raise ConfigError(f"{source}: the database URL must look like postgresql://USER:PASSWORD@HOST:PORT/DATABASE "
+                          f"({found})")
     query = dict(p.split("=", 1) for p in parts.query.split("&") if "=" in p)
     host = unquote(query.get("host", "")) or parts.hostname
     try:
