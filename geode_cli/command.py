@@ -73,17 +73,17 @@ class GeodeArgument(TyperArgument):
     """Arguments shown as NAME / [NAME]... (Click's style), without a type next to them."""
 
     def _name(self) -> str:
-        return self.metavar or (self.name or "").upper()
+        """The bare placeholder: the metavar without the [ ] and ... a metavar may carry, or the NAME."""
+        return (self.metavar or (self.name or "").upper()).replace("...", "").strip("[]")
 
     def _usage_display_name(self) -> str:
         name = self._name()
         if not self.required:
             name = f"[{name}]"
-        return name + ("..." if self.nargs != 1 and not name.endswith("...") else "")
+        return name + ("..." if self.nargs != 1 else "")
 
     def _rich_display_name(self) -> str:
-        name = self._name()
-        return name + ("..." if self.nargs != 1 and not name.endswith("...") else "")
+        return self._name() + ("..." if self.nargs != 1 else "")
 
     def display_type_rich(self, ctx) -> str | None:  # noqa: ARG002 - Typer's signature
         return None
