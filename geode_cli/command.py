@@ -125,8 +125,12 @@ class GeodeCommand(TyperCommand):
 
         from geode.db import connection
 
-        # pg_stat_activity names this process's connections (geode db stop lists them)
-        connection.APPLICATION_NAME = f"{ctx.command_path} [{os.getpid()}]"
+        # pg_stat_activity names this process's connections (geode db stop lists them): 'geode worker start [pid]'
+        names, node = [], ctx
+        while node.parent is not None:
+            names.append(node.info_name or "")
+            node = node.parent
+        connection.APPLICATION_NAME = f"geode {' '.join(reversed(names))} [{os.getpid()}]"
         return super().invoke(ctx)
 
     def parse_args(self, ctx, args: list[str]) -> list[str]:

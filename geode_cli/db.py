@@ -84,7 +84,7 @@ def stop(ctx: typer.Context,
     """Stop the embedded PostgreSQL server (a configured server is never touched).
 
     Refused (exit 1) while other commands are connected to it; the message names them (command, pid, since
-    when). --force stops it anyway.
+    when). Idle workers do not count: they reconnect before their next unit. --force stops it anyway.
     """
     from geode.db import resolve_target
     from geode.db.embedded import sessions, stop_embedded
@@ -94,7 +94,11 @@ def stop(ctx: typer.Context,
     if not target.embedded:
         console.notice(f"the database is a configured server ({target.describe()}); nothing to stop")
         return
-    users = sessions(target)
+    everyone = sessions(target)
+    users = [u for u in everyone if not _idle_worker(u)]
+    if len(everyone) > len(users):
+        console.notice(f"{console.plural(len(everyone) - len(users), 'idle worker connection')} will reconnect "
+                       "when the server is back")
     if users and not force:
         raise GeodeError(f"the embedded PostgreSQL is in use by {_describe(users)}: let them finish (or stop them), "
                          "or use --force")
@@ -104,6 +108,10 @@ def stop(ctx: typer.Context,
         console.notice(f"stopped the embedded PostgreSQL in {target.data_dir}")
     else:
         console.notice("the embedded PostgreSQL was not running")
+
+
+def _idle_worker(session: dict) -> bool:
+    return (session["application_name"] or "").startswith("geode worker") and session["state"] == "idle"
 
 
 def _describe(users: list[dict]) -> str:
