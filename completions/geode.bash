@@ -66,13 +66,13 @@ _geode_node() {
             _geode_nargs=0 _geode_variadic=0 ;;
         'stack run')
             _geode_subs=''
-            _geode_opts='--project -p --redo --preserve --exclude -e --end -d --max-iterations --tolerance-mm --common-modes --constraints --summary --plot --parallel --noparallel --json --help -h'
-            _geode_vopts='--project -p --exclude -e --end -d --max-iterations --tolerance-mm --constraints --summary --plot'
+            _geode_opts='--project -p --redo --preserve --exclude -e --end -d --max-iterations --tolerance-mm --common-modes --constraints --summary --noise-model --detect-offsets --plot --parallel --noparallel --json --help -h'
+            _geode_vopts='--project -p --exclude -e --end -d --max-iterations --tolerance-mm --constraints --summary --noise-model --plot'
             _geode_nargs=2 _geode_variadic=1 ;;
         'stack etm')
             _geode_subs=''
-            _geode_opts='--jump --no-jump --plot --parallel --noparallel --json --help -h'
-            _geode_vopts='--jump --no-jump --plot'
+            _geode_opts='--jump --no-jump --accept-offsets --reject-offsets --noise-model --detect-offsets --plot --parallel --noparallel --json --help -h'
+            _geode_vopts='--jump --no-jump --noise-model --plot'
             _geode_nargs=2 _geode_variadic=1 ;;
         'stack show')
             _geode_subs=''
@@ -336,11 +336,13 @@ _geode_values() {
         'stack run|--tolerance-mm') echo 'text' ;;
         'stack run|--constraints') echo 'file' ;;
         'stack run|--summary') echo 'file' ;;
+        'stack run|--noise-model') echo 'text' ;;
         'stack run|--plot') echo 'file' ;;
         'stack run|#0') echo 'text' ;;
         'stack run|#1') echo 'stations' ;;
         'stack etm|--jump') echo 'text' ;;
         'stack etm|--no-jump') echo 'text' ;;
+        'stack etm|--noise-model') echo 'text' ;;
         'stack etm|--plot') echo 'file' ;;
         'stack etm|#0') echo 'text' ;;
         'stack etm|#1') echo 'stations' ;;

@@ -103,7 +103,7 @@ URL = KeyType(_to_str, url=True)
 SCHEMA: dict[str, dict[str, KeyType]] = {
     "postgres": {
         "hostname": STR, "port": INT, "username": STR, "password": SECRET, "database": STR,
-        "url": URL, "connect_timeout": INT, "embedded_dir": PATH,
+        "url": URL, "connect_timeout": INT, "embedded_dir": PATH, "reconnect_timeout": FLOAT,
     },
     "archive": {
         "path": PATH, "repository": PATH, "media": PATH, "format_scripts_path": PATH, "parallel": BOOL,

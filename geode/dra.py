@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .stack import Day, StationMeta, station_series
+from .stack.data import Day, StationMeta, station_series
 
 DAY_WRMS_LIMIT_MM = 8.0
 
@@ -51,7 +51,7 @@ class DraResult:
 def chain_align(days: list[Day], limit_mm: float = DAY_WRMS_LIMIT_MM) -> tuple[list[Day], list[dict], list[str]]:
     """Align day j+1 to aligned day j. A day that cannot be aligned (< 3 common stations) starts a new chain."""
     from .geodesy.helmert import apply_helmert
-    from .stack_tasks import align_day
+    from .stack.tasks import align_day
 
     aligned, stats, failures = [], [], []
     for day in days:
@@ -75,7 +75,7 @@ def chain_align(days: list[Day], limit_mm: float = DAY_WRMS_LIMIT_MM) -> tuple[l
 
 def run_dra(runner, days: list[Day], meta: dict[str, StationMeta], *, progress=None,
             limit_mm: float = DAY_WRMS_LIMIT_MM) -> DraResult:
-    from .stack_tasks import dra_station
+    from .stack.tasks import dra_station
 
     aligned, stats, failures = chain_align(days, limit_mm)
     series = station_series(aligned)

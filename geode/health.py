@@ -139,6 +139,25 @@ def check_schema(db) -> Check:
     return Check("schema", OK, f"schema version {have} is current")
 
 
+def check_runs(db, settings) -> Check:
+    """Runs left running, or lost (their coordinator stopped heartbeating): each can be resumed or cancelled."""
+    from .jobs.runs import unfinished_runs
+
+    if not db.table_exists("runs"):
+        return Check("runs", SKIP, "no run history in this database yet")
+    runs = unfinished_runs(db, settings)
+    lost = [r for r in runs if r["state"] == "lost"]
+    if not runs:
+        return Check("runs", OK, "no run left running or lost")
+    listed = ", ".join(f"{r['id']} {r['command']} ({r['state']}, {r['units_done']}/{r['units_total']} units)"
+                       for r in runs[:5]) + (f" and {len(runs) - 5} more" if len(runs) > 5 else "")
+    if not lost:
+        return Check("runs", OK, f"running now: {listed}")
+    return Check("runs", WARN, f"{len(lost)} lost run(s): {listed}",
+                 f"geode runs show {lost[0]['id']}; resume with geode runs resume {lost[0]['id']} or stop it with "
+                 f"geode runs cancel {lost[0]['id']}")
+
+
 def check_broker(settings) -> Check:
     from .distributed.broker import check_broker as ping, describe_broker
 
@@ -376,6 +395,7 @@ def run_doctor(config_file=None) -> list[Check]:
     try:
         if db is not None:
             checks.append(_timed(check_schema, db))
+            checks.append(_timed(check_runs, db, settings))
         checks.append(broker)
         queues: set[str] = set()
         if broker.status == OK:

@@ -18,25 +18,48 @@ def _plt():
     return plt
 
 
+JUMP_COLOURS = {"detected": ("tab:orange", "detected offset"), "earthquake": ("tab:red", "earthquake jump"),
+                "stationinfo": ("tab:green", "metadata (station info) jump"), "user": ("tab:purple", "user jump")}
+
+
 def etm_png(path, t, neu, fit, title: str) -> None:
-    """Three panels (N, E, U in mm): data, outliers, model and the ±2.5·WRMS band, jump epochs."""
+    """Three panels (N, E, U in mm): data, outliers, model and the ±2.5·WRMS band, jumps coloured by source; each
+    panel's title has the noise-aware velocity ± sigma, the noise amplitudes and the MIDAS velocity."""
     plt = _plt()
     t = np.asarray(t)
     tt = np.linspace(t.min(), t.max(), 800)
     model = fit.evaluate(tt)
-    fig, axes = plt.subplots(3, 1, figsize=(12, 8), sharex=True)
+    white = getattr(fit, "noise_white", None)
+    powerlaw = getattr(fit, "noise_powerlaw", None)
+    kappa = getattr(fit, "noise_kappa", None)
+    midas_v, midas_s = getattr(fit, "midas_velocity", None), getattr(fit, "midas_sigma", None)
+    fig, axes = plt.subplots(3, 1, figsize=(12, 9), sharex=True)
     for i, (ax, comp) in enumerate(zip(axes, "NEU")):
-        ax.plot(t[fit.good], neu[fit.good, i] * 1e3, ".", ms=2, color="tab:blue")
-        ax.plot(t[~fit.good], neu[~fit.good, i] * 1e3, ".", ms=3, color="tab:cyan")
-        ax.plot(tt, model[:, i] * 1e3, color="tab:red", lw=1)
+        ax.plot(t[fit.good], neu[fit.good, i] * 1e3, ".", ms=2, color="tab:blue", label="data")
+        ax.plot(t[~fit.good], neu[~fit.good, i] * 1e3, ".", ms=3, color="tab:cyan", label="outliers")
+        ax.plot(tt, model[:, i] * 1e3, color="tab:red", lw=1, label="model")
         ax.fill_between(tt, (model[:, i] - LIMIT * fit.wrms[i]) * 1e3, (model[:, i] + LIMIT * fit.wrms[i]) * 1e3,
-                        color="tab:blue", alpha=0.2)
+                        color="tab:blue", alpha=0.2, label=f"model ± {LIMIT}·WRMS")
         for j in fit.jumps:
-            ax.axvline(j.fyear, ls=":", color="red" if j.kind != "mechanical" else "tab:cyan")
+            colour, label = JUMP_COLOURS.get(j.source, ("gray", f"{j.source} jump"))
+            ax.axvline(j.fyear, ls=":" if j.kind == "mechanical" else "--", color=colour, label=label)
         ax.set_ylabel(f"{comp} [mm]")
-        ax.set_title(f"{comp}: v = {fit.velocity[i] * 1e3:.2f} ± {fit.velocity_sigma[i] * 1e3:.2f} mm/yr, "
-                     f"WRMS {fit.wrms[i] * 1e3:.2f} mm", fontsize=9)
+        text = (f"{comp}: v = {fit.velocity[i] * 1e3:.2f} ± {fit.velocity_sigma[i] * 1e3:.2f} mm/yr "
+                f"({getattr(fit, 'noise_model', 'white')})")
+        if midas_v is not None:
+            text += f", MIDAS {midas_v[i] * 1e3:.2f} ± {midas_s[i] * 1e3:.2f} mm/yr"
+        if white is not None and powerlaw is not None and powerlaw[i] > 0:
+            text += (f"; noise: white {white[i] * 1e3:.2f} mm, power law {powerlaw[i] * 1e3:.2f} "
+                     f"mm/yr^{-kappa[i] / 4:.2f} (κ {kappa[i]:.2f})")
+        text += f"; WRMS {fit.wrms[i] * 1e3:.2f} mm"
+        ax.set_title(text, fontsize=8)
+        if i == 0:
+            handles, labels = ax.get_legend_handles_labels()
+            unique = dict(zip(labels, handles))
+            ax.legend(unique.values(), unique.keys(), fontsize=7, loc="upper left", ncol=3)
+    axes[-1].set_xlabel("time [year]")
     fig.suptitle(title)
+    fig.tight_layout()
     fig.savefig(path, dpi=90)
     plt.close(fig)
 

@@ -55,19 +55,17 @@ class GeodeGroup(TyperGroup):
         sys.exit(code if isinstance(code, int) else 0)
 
     def invoke(self, ctx):  # type: ignore[override]
-        code, message = ExitCode.OK, ""
+        code, message, shown = ExitCode.OK, "", False
         try:
             return super().invoke(ctx)
         except GeodeError as exc:
-            code, message = exc.exit_code, str(exc)
+            code, message, shown = exc.exit_code, str(exc), True
             _debug_traceback(ctx)
-            console.error(message)
             raise typer.Exit(int(code)) from None
         except KeyboardInterrupt as exc:
             terminated = isinstance(exc, Terminated)
             code = ExitCode.TERMINATED if terminated else ExitCode.INTERRUPTED
-            message = "terminated (SIGTERM)" if terminated else "interrupted"
-            console.error(message)
+            message, shown = "terminated (SIGTERM)" if terminated else "interrupted", True
             raise typer.Exit(int(code)) from None
         except typer.Exit as exc:
             code = exc.exit_code
@@ -92,12 +90,14 @@ class GeodeGroup(TyperGroup):
                 message = f"unexpected {type(exc).__name__}: {exc} (run with --debug for the traceback)"
             if _debug(ctx):
                 raise
-            console.error(message)
+            shown = True
             raise typer.Exit(int(code)) from None
         finally:
             obj = ctx.obj
             if isinstance(obj, AppContext):
                 obj.close(int(code), message)
+            if shown:  # after the run history's own warnings: the error is the last line
+                console.error(message)
             _restore_config_env(ctx)
 
 

@@ -24,10 +24,26 @@ ParallelOpt = Annotated[Optional[bool], typer.Option(
     "default: the global option, else the configuration.", show_default=False)]
 PlotOpt = Annotated[Optional[Path], typer.Option("--plot", metavar="DIR",
                                                  help="Write one PNG time series with its model per station.")]
+NoiseOpt = Annotated[str, typer.Option(
+    "--noise-model", metavar="MODEL", help="Noise model of the trajectory fits: white, white+flicker or "
+    "powerlaw+white (maximum likelihood per component; velocity sigmas from it).")]
+DetectOpt = Annotated[bool, typer.Option(
+    "--detect-offsets", help="Search for unknown offsets (station-info changes, nearby earthquakes and the data "
+    "itself; accepted by BIC under the noise model) and list them for review.")]
 
 
 def register(app: typer.Typer) -> None:
     app.add_typer(stack_app, name="stack")
+
+
+def _etm_config(noise_model: str, detect: bool):
+    from geode.errors import UsageError
+    from geode.etm.model import EtmConfig
+    from geode.etm.noise import NOISE_MODELS
+
+    if noise_model not in NOISE_MODELS:
+        raise UsageError(f"--noise-model {noise_model}: choose one of {', '.join(NOISE_MODELS)}")
+    return EtmConfig(noise_model=noise_model, detect_offsets=detect)
 
 
 def _refs(actx, specs):
@@ -49,23 +65,66 @@ def _plots(directory: Path, name: str, fits: dict, series: dict, meta: dict) -> 
     return len(fits)
 
 
+def _noise_text(s: dict) -> str:
+    noise = s["noise"]
+    if noise["white_mm"] is None:
+        return ""
+    pl = noise["powerlaw_mm_yr^(-kappa/4)"] or {c: 0.0 for c in "neu"}
+    return " ".join(f"{noise['white_mm'][c]:.1f}/{pl[c]:.1f}" for c in "neu")
+
+
 def _velocity_rows(fits: dict, how: dict | None = None):
     for stn, fit in fits.items():
         s = fit.summary()
         v, sv, w = s["velocity_mm_yr"], s["velocity_sigma_mm_yr"], s["wrms_mm"]
-        row = [stn, s["epochs"], *(f"{v[c]:.2f} ± {sv[c]:.2f}" for c in "neu"), *(f"{w[c]:.2f}" for c in "neu"),
-               len(s["jumps"]), s["outliers"]]
+        mv = s["midas_velocity_mm_yr"]
+        row = [stn, s["epochs"], *(f"{v[c]:.2f} ± {sv[c]:.2f}" for c in "neu"),
+               "" if mv is None else " ".join(f"{mv[c]:.2f}" for c in "neu"), _noise_text(s),
+               *(f"{w[c]:.2f}" for c in "neu"), len(s["jumps"]), len(s["detected_offsets"]), s["outliers"],
+               "ETM≠MIDAS" if s["midas_disagrees"] else ""]
         if how is not None:
             row.append(how.get(stn, ""))
         yield row
 
 
-# station is the key; velocities are never hidden; on a narrow terminal the counts go first, then the WRMS.
-# (issue 12: append noise/MIDAS/offset columns here with a priority saying when they may be hidden)
-VEL_COLUMNS = [console.Column("station", key=True, priority=0, wrap=False), console.Column.num("epochs", 2),
+# The key is the station; velocities are never hidden. On a narrow terminal the columns with the highest
+# priority number are hidden first: counts, then noise, WRMS, MIDAS. New columns: give them a priority.
+VEL_COLUMNS = [console.Column("station", key=True, priority=0, wrap=False), console.Column.num("epochs", 6),
                *(console.Column.num(f"v{c} mm/yr", 0) for c in "NEU"),
-               *(console.Column.num(f"wrms{c} mm", 1) for c in "NEU"),
-               console.Column.num("jumps", 3), console.Column.num("outliers", 3)]
+               console.Column("MIDAS vN vE vU", priority=2, wrap=False),
+               console.Column("noise white/PL mm N E U", priority=4, wrap=False),
+               *(console.Column.num(f"wrms{c} mm", 3) for c in "NEU"),
+               console.Column.num("jumps", 5), console.Column.num("detected", 5), console.Column.num("outliers", 6),
+               console.Column("flag", priority=1, wrap=False)]
+OFFSET_COLUMNS = [console.Column("station", key=True, priority=0, wrap=False),
+                  console.Column("date", priority=0, wrap=False),
+                  *(console.Column.num(f"{c} mm", 1) for c in "NEU"), console.Column.num("chi2", 3),
+                  console.Column.num("BIC cost", 3), console.Column("origin", priority=2, wrap=False),
+                  console.Column("description", priority=2)]
+
+
+def _offset_rows(fits: dict):
+    from geode.dates import GnssDate
+
+    for stn, fit in fits.items():
+        for off in fit.detected:
+            d = off.summary()
+            yield [stn, GnssDate.from_fyear(off.fyear).yyyy_ddd,
+                   *(f"{d['size_mm'][i]:.1f} ± {d['sigma_mm'][i]:.1f}" for i in range(3)), f"{d['chi2']:.0f}",
+                   f"{d['bic_cost']:.0f}", d["origin"], d["description"]]
+
+
+def _model_tables(fits: dict, title: str, how: dict | None = None) -> None:
+    console.table(VEL_COLUMNS + ([console.Column("model", priority=5, wrap=False)] if how is not None else []),
+                  _velocity_rows(fits, how), title=title)
+    offsets = list(_offset_rows(fits))
+    if offsets:
+        console.table(OFFSET_COLUMNS, offsets, title="detected offsets (review: geode stack etm NAME STATIONS "
+                      "--accept-offsets | --reject-offsets)")
+    notes = [(stn, note) for stn, fit in fits.items() for note in fit.notes]
+    if notes:
+        console.table([console.Column("station", key=True, priority=0, wrap=False),
+                       console.Column("model note", priority=0)], notes)
 
 
 @stack_app.command("run")
@@ -92,6 +151,7 @@ def run_cmd(ctx: typer.Context,
                 "--constraints", metavar="FILE", help="Tie to a frame: lines 'net.stn x y z epoch [vx vy vz]'.")] = None,
             summary: Annotated[Optional[Path], typer.Option(
                 "--summary", metavar="FILE", help="Alignment summary JSON [default: NAME_alignment.json].")] = None,
+            noise_model: NoiseOpt = "white+flicker", detect_offsets: DetectOpt = False,
             plot: PlotOpt = None, parallel: ParallelOpt = None, json_: JsonOpt = False) -> None:
     """Align each day to the stations' trajectories, iterate to convergence, store stack rows and ETMs."""
     import json
@@ -103,13 +163,14 @@ def run_cmd(ctx: typer.Context,
     if plot is not None:
         output_folder(plot, "--plot")
     actx = app_context(ctx)
+    config = _etm_config(noise_model, detect_offsets)
     refs = _refs(actx, stations)
     runner = actx.runner(parallel)
     try:
         run = run_stack(actx.db, runner, name=name, project=project, stations=refs, redo=redo, preserve=preserve,
                         exclude=[e.lower() for e in exclude or []], end=parse_date(end) if end else None,
                         max_iterations=max_iterations, tolerance=tolerance_mm / 1e3, common_modes=common_modes,
-                        constraints_file=constraints, progress=actx.progress())
+                        constraints_file=constraints, config=config, progress=actx.progress())
     finally:
         runner.close()
     res = run.result
@@ -130,8 +191,8 @@ def run_cmd(ctx: typer.Context,
                             "summary_file": str(path), "stations": {s: f.summary() for s, f in res.fits.items()},
                             "frame": res.frame, "failures": failures})
     else:
-        console.table(VEL_COLUMNS, _velocity_rows(res.fits), title=f"stack {name.lower()}: {len(res.days)} days, "
-                      f"{len(res.iterations)} iteration(s), {'converged' if res.converged else 'NOT converged'}")
+        _model_tables(res.fits, f"stack {name.lower()}: {len(res.days)} days, {len(res.iterations)} iteration(s), "
+                      f"{'converged' if res.converged else 'NOT converged'}")
         console.notice(f"{run.written_rows} stack rows written, {run.preserved_days} day(s) preserved, "
                        f"{run.models_written} model(s) stored; alignment summary: {path}")
     console.failures(failures, "unit(s) failed")
@@ -148,17 +209,28 @@ def etm_cmd(ctx: typer.Context,
                 "mechanical) for the selected stations; stored in etm_params. Repeat.")] = None,
             no_jump: Annotated[Optional[list[str]], typer.Option(
                 "--no-jump", metavar="DATE", help="Switch off any jump within a day of DATE. Repeat.")] = None,
+            accept_offsets: Annotated[bool, typer.Option(
+                "--accept-offsets", help="Accept the detected offsets stored with the selected stations' models: "
+                "they become jumps in etm_params.")] = False,
+            reject_offsets: Annotated[bool, typer.Option(
+                "--reject-offsets", help="Reject them: stored in etm_params as switched-off jumps, never proposed "
+                "again.")] = False,
+            noise_model: NoiseOpt = "white+flicker", detect_offsets: DetectOpt = False,
             plot: PlotOpt = None, parallel: ParallelOpt = None, json_: JsonOpt = False) -> None:
-    """Fit (or reuse, when data and jumps are unchanged) the stack's trajectory models; add/remove jumps."""
+    """Fit (or reuse, when data and jumps are unchanged) the stack's trajectory models; add/remove jumps; review
+    detected offsets."""
     from geode.dates import parse_date
     from geode.errors import UsageError
     from geode.etm.model import GEOPHYSICAL, MECHANICAL, POSTSEISMIC
-    from geode.etm.sources import add_user_jump
-    from geode.stack import refit_models
+    from geode.etm.sources import add_user_jump, review_offsets
+    from geode.stack import refit_models, stored_models
 
     if plot is not None:
         output_folder(plot, "--plot")
     actx = app_context(ctx)
+    if accept_offsets and reject_offsets:
+        raise UsageError("--accept-offsets and --reject-offsets: choose one")
+    config = _etm_config(noise_model, detect_offsets)
     refs = _refs(actx, stations)
     kinds = {"mechanical": MECHANICAL, "geophysical": GEOPHYSICAL, "postseismic": POSTSEISMIC}
     edits = []
@@ -172,9 +244,14 @@ def etm_cmd(ctx: typer.Context,
         net, code = ref.split(".")
         for date, kind, remove in edits:
             add_user_jump(actx.db, net, code, "gamit", date, kind, remove=remove)
+    if accept_offsets or reject_offsets:
+        stored = stored_models(actx.db, name.lower())
+        reviewed = sum(review_offsets(actx.db, *ref.split("."), "gamit", stored[ref].detected, accept_offsets)
+                       for ref in refs if ref in stored)
+        console.notice(f"{reviewed} detected offset(s) {'accepted' if accept_offsets else 'rejected'}")
     runner = actx.runner(parallel)
     try:
-        fits, how, failures, series, meta = refit_models(actx.db, runner, name.lower(), refs,
+        fits, how, failures, series, meta = refit_models(actx.db, runner, name.lower(), refs, config,
                                                          progress=actx.progress())
     finally:
         runner.close()
@@ -184,7 +261,7 @@ def etm_cmd(ctx: typer.Context,
         console.print_json({"stack": name.lower(), "stations": {s: {**f.summary(), "model": how[s]}
                                                                for s, f in fits.items()}, "failures": failures})
     else:
-        console.table(VEL_COLUMNS + [console.Column("model", priority=4)], _velocity_rows(fits, how), title=f"stack {name.lower()}")
+        _model_tables(fits, f"stack {name.lower()}", how)
     console.failures(failures, "unit(s) failed")
     if failures:
         raise typer.Exit(1)
@@ -194,7 +271,9 @@ def etm_cmd(ctx: typer.Context,
 def show_cmd(ctx: typer.Context,
              name: Annotated[Optional[str], typer.Argument(help="A stack: show its stored models.")] = None,
              json_: JsonOpt = False) -> None:
-    """List stacks, or one stack's stored trajectory models (velocities, WRMS, jumps)."""
+    """List stacks, or one stack's stored trajectory models (noise-aware and MIDAS velocities, noise amplitudes,
+    WRMS, jumps, detected offsets; ETM≠MIDAS flags a station whose two velocities differ by more than 3x their
+    combined sigma)."""
     from geode.errors import GeodeError
     from geode.stack import list_stacks, stored_models
 
@@ -218,4 +297,4 @@ def show_cmd(ctx: typer.Context,
     if actx.want_json(json_):
         console.print_json({s: f.summary() for s, f in fits.items()})
     else:
-        console.table(VEL_COLUMNS, _velocity_rows(fits), title=f"stack {name.lower()}")
+        _model_tables(fits, f"stack {name.lower()}")

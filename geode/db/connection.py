@@ -16,6 +16,10 @@ DEFAULT_DATABASE = "gnss_data"
 APPLICATION_NAME = "geode"
 
 
+class DatabaseUnavailable(ServiceUnavailable):
+    """The database server does not answer (exit 69)."""
+
+
 @dataclass(frozen=True)
 class DatabaseTarget:
     """Where the database is. ``embedded`` targets get host/port filled in once the server runs."""
@@ -116,7 +120,7 @@ class Database:
             conn = psycopg2.connect(**target.dsn_kwargs())
         except psycopg2.OperationalError as exc:
             reason = (str(exc).strip().splitlines() or ["connection failed"])[0]
-            raise ServiceUnavailable(f"cannot reach PostgreSQL at {target.describe()}: {reason}") from None
+            raise DatabaseUnavailable(f"cannot reach PostgreSQL at {target.describe()}: {reason}") from None
         return cls(conn, target)
 
     @contextlib.contextmanager

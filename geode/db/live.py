@@ -20,6 +20,7 @@ from .connection import Database
 log = logging.getLogger("geode.db")
 
 RECONNECT_WAIT = 30.0  # seconds a unit waits for a restarting server before the run stops with 69
+                      # ([postgres] reconnect_timeout)
 
 _shared: dict[tuple[int, str], Database] = {}
 
@@ -42,8 +43,13 @@ def shared_database(settings=None) -> Database:
     return db
 
 
-def reconnect_shared(settings=None, wait: float = RECONNECT_WAIT) -> Database:
-    """Drop this process's connection and open a new one, waiting up to ``wait`` s for the server to return."""
+def reconnect_shared(settings=None) -> Database:
+    """Drop this process's connection and open a new one, waiting up to [postgres] reconnect_timeout seconds
+    for the server to return."""
+    from ..config import load_settings
+
+    settings = settings if settings is not None else load_settings()
+    wait = float(settings.get("postgres.reconnect_timeout", RECONNECT_WAIT))
     forget_shared()
     deadline = time.monotonic() + wait
     while True:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import platform
 import socket
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 
@@ -42,6 +43,45 @@ def _install_remote_commands(settings) -> None:
         return worker_identity(settings)
 
 
+DEFAULT_WORKER_GRACE = 60.0  # seconds running units get to finish after SIGTERM ([jobs] worker_grace)
+
+
+def _grace_on_sigterm(grace: float) -> None:
+    """SIGTERM (`kill`, `geode worker stop`, systemd with KillMode=mixed, a spot instance's notice) is Celery's
+    warm shutdown: no new units, running ones finish. Units still running ``grace`` seconds later are handed back
+    to the queue (a cold shutdown: kombu restores the unacknowledged messages) for another worker to run."""
+    import signal
+
+    from celery import signals
+
+    def on_ready(**_):
+        warm = signal.getsignal(signal.SIGTERM)
+
+        def on_sigterm(signum, frame):
+            def cold():
+                os.kill(os.getpid(), signal.SIGQUIT)
+
+            timer = threading.Timer(grace, cold)
+            timer.daemon = True
+            timer.start()
+            if callable(warm):
+                warm(signum, frame)
+
+        signal.signal(signal.SIGTERM, on_sigterm)
+
+    signals.worker_ready.connect(on_ready, weak=False)
+
+
+def _quiet_connection_loss_warning() -> None:
+    """Units keep running when the broker goes away (see geode.distributed.settings); Celery warns about that
+    choice at every reconnect."""
+    import warnings
+
+    from celery.exceptions import CPendingDeprecationWarning
+
+    warnings.filterwarnings("ignore", category=CPendingDeprecationWarning)
+
+
 def start_worker(settings, queues: list[str], concurrency: int | None = None, loglevel: str = "INFO",
                  hostname: str | None = None, max_tasks_per_child: int | None = None, pool: str = "prefork") -> None:
     """Run a Celery worker of geode's app in this process until it is shut down."""
@@ -50,6 +90,8 @@ def start_worker(settings, queues: list[str], concurrency: int | None = None, lo
 
     check_broker(settings)
     _install_remote_commands(settings)
+    _quiet_connection_loss_warning()
+    _grace_on_sigterm(float(settings.get("jobs.worker_grace", DEFAULT_WORKER_GRACE)))
     app = get_app(settings)
     argv = ["worker", "--queues", ",".join(queues), "--loglevel", loglevel, "--hostname",
             hostname or default_hostname(queues), "--pool", pool, "--without-gossip", "--without-mingle",

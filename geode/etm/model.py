@@ -9,6 +9,12 @@ For one component, with t in fractional years:
          + sum_j sum_r g_jr (1 - exp(-(t - t_j)/T_r)) H(t - t_j)    optional exponential relaxation
 
 H(x) = 1 only for x > 0: a solution dated at the jump epoch is before the jump.
+
+Jump hygiene (as GeoDE's ETM does; both noted in the model's notes):
+* jumps closer than ``EtmConfig.merge_jump_days`` (5 days) are one jump: a geophysical one wins over a mechanical
+  one, otherwise the later one (a few-day segment between two steps only absorbs noise);
+* a geophysical jump followed by less than ``EtmConfig.min_relaxation_years`` (0.5 yr) of data is fitted as a
+  plain step: too little data follows to resolve its relaxation.
 """
 
 from __future__ import annotations
@@ -40,6 +46,12 @@ class EtmConfig:
     t_ref: float | None = None  # default: first epoch
     frequencies: tuple[float, ...] = (1.0, 2.0)  # cycles per year
     jumps: list[Jump] = field(default_factory=list)
+    noise_model: str = "white+flicker"  # white | white+flicker | powerlaw+white (geode.etm.noise)
+    detect_offsets: bool = False  # search for unknown offsets (geode.etm.offsets)
+    candidates: list[Jump] = field(default_factory=list)  # metadata epochs the detection tests first
+    rejected: tuple[float, ...] = ()  # epochs an operator rejected: never proposed again (within merge_jump_days)
+    merge_jump_days: float = 5.0
+    min_relaxation_years: float = 0.5
 
 
 @dataclass
@@ -49,6 +61,34 @@ class Design:
     t_ref: float
     frequencies: tuple[float, ...]  # the ones that survived the gating
     jumps: list[Jump]  # the ones that survived, with kind possibly changed to post-seismic
+    notes: list[str] = field(default_factory=list)  # what jump hygiene changed, for people
+
+
+def _priority(jump: Jump) -> int:
+    return 1 if jump.kind in (GEOPHYSICAL, POSTSEISMIC) else 0
+
+
+def tidy_jumps(t: np.ndarray, jumps, merge_days: float, min_relax_years: float) -> tuple[list[Jump], list[str]]:
+    """Merge jumps closer than ``merge_days``; reduce a geophysical jump with less than ``min_relax_years`` of
+    data after it to a step. Returns (jumps, notes)."""
+    notes: list[str] = []
+    out: list[Jump] = []
+    for jump in sorted(set(jumps), key=lambda j: (j.fyear, j.kind)):
+        if out and (jump.fyear - out[-1].fyear) * 365.25 < merge_days:
+            prev = out[-1]
+            keep, drop = (prev, jump) if _priority(prev) > _priority(jump) else (jump, prev)
+            out[-1] = keep
+            notes.append(f"jump {drop.fyear:.4f} ({drop.source}) merged into {keep.fyear:.4f} ({keep.source}): "
+                         f"{abs(jump.fyear - prev.fyear) * 365.25:.1f} days apart")
+            continue
+        out.append(jump)
+    t_end = float(np.max(t)) if len(t) else 0.0
+    for k, jump in enumerate(out):
+        if jump.kind == GEOPHYSICAL and jump.fyear > float(np.min(t)) and t_end - jump.fyear < min_relax_years:
+            out[k] = replace(jump, kind=MECHANICAL)
+            notes.append(f"jump {jump.fyear:.4f} ({jump.source}): only {(t_end - jump.fyear) * 365.25:.0f} days of "
+                         f"data follow, fitted as a step without relaxation")
+    return out, notes
 
 
 def largest_phase_gap(t: np.ndarray) -> float:
@@ -83,7 +123,8 @@ def build_design(t: np.ndarray, config: EtmConfig) -> Design:
     freqs = resolvable_frequencies(t, config.frequencies)
     cols, labels = _base_columns(t, t_ref, config.poly_terms, freqs)
     kept: list[Jump] = []
-    for jump in sorted(set(config.jumps), key=lambda j: (j.fyear, j.kind)):
+    tidy, notes = tidy_jumps(t, config.jumps, config.merge_jump_days, config.min_relaxation_years)
+    for jump in tidy:
         dt = t - jump.fyear
         step = (dt > 0).astype(float)
         kind = jump.kind
@@ -109,7 +150,7 @@ def build_design(t: np.ndarray, config: EtmConfig) -> Design:
         cols += jcols
         labels += jlabels
         kept.append(replace(jump, kind=kind))
-    return Design(np.column_stack(cols), labels, t_ref, freqs, kept)
+    return Design(np.column_stack(cols), labels, t_ref, freqs, kept, notes)
 
 
 def _base_columns(t: np.ndarray, t_ref: float, poly_terms: int, freqs) -> tuple[list[np.ndarray], list[str]]:

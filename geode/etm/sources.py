@@ -38,6 +38,40 @@ def equipment_jumps(db, network: str, code: str) -> list[Jump]:
     return jumps
 
 
+CANDIDATE_DISTANCE_FACTOR = 3.0  # earthquakes this many times farther than the screen allows are offset candidates
+
+
+def metadata_candidates(db, network: str, code: str, events: list[dict], lat, lon, t0: float,
+                        jumps: list[Jump]) -> list[Jump]:
+    """Offset candidates for the detection (``geode.etm.offsets``): every station-info change (receiver, firmware,
+    antenna, radome, heights, serials) and catalogue earthquakes within CANDIDATE_DISTANCE_FACTOR x the screening
+    distance, except epochs the model already has as jumps."""
+    rows = db.query('SELECT * FROM stationinfo WHERE "NetworkCode" = %s AND "StationCode" = %s ORDER BY "DateStart"',
+                    (network, code))
+    fields = ("ReceiverCode", "ReceiverSerial", "ReceiverFirmware", "AntennaCode", "AntennaSerial", "RadomeCode",
+              "AntennaHeight", "AntennaNorth", "AntennaEast", "HeightCode")
+    have = [j.fyear for j in jumps]
+    out, previous = [], None
+    for row in rows:
+        if previous is not None:
+            changed = [f for f in fields if row.get(f) != previous.get(f)]
+            t = fyear_of_datetime(row["DateStart"])
+            if changed and all(abs(t - h) * 365.25 > 1.0 for h in have):
+                out.append(Jump(t, MECHANICAL, source="stationinfo",
+                                description="station info: " + ", ".join(f"{f} {row.get(f)}" for f in changed)))
+        previous = row
+    if lat is not None:
+        for row in events:
+            t = fyear_of_datetime(row["date"])
+            dist = _distance_km(lat, lon, row["lat"], row["lon"])
+            if (t >= t0 and not earthquake_affects(row["mag"], dist)
+                    and earthquake_affects(row["mag"], dist / CANDIDATE_DISTANCE_FACTOR)
+                    and all(abs(t - h) * 365.25 > 1.0 for h in have)):
+                out.append(Jump(t, MECHANICAL, source="earthquake",
+                                description=f"M{row['mag']:.1f} {row['id'] or ''} at {dist:.0f} km".strip()))
+    return sorted(out, key=lambda j: j.fyear)
+
+
 def earthquake_rows(db, t0: float, t1: float) -> list[dict]:
     """Catalogue events that can matter for data over [t0, t1] (from EQ_BACK_YEARS before t0), by date; one
     query for all stations with that span."""
@@ -83,14 +117,17 @@ def user_jumps(db, network: str, code: str, soln: str) -> tuple[list[Jump], list
     return add, remove
 
 
-def station_jumps(db, station: dict, t0: float, earthquakes: list[dict], soln: str = "gamit") -> list[Jump]:
+def station_jumps(db, station: dict, t0: float, earthquakes: list[dict], soln: str = "gamit",
+                  removed: list[float] | None = None) -> list[Jump]:
     """All jumps for a station row (from ``stations``) over the data span [t0, t1], with ``earthquakes`` the
-    ``earthquake_rows`` of that span."""
+    ``earthquake_rows`` of that span. ``removed``, when given, receives the epochs the user switched off."""
     net, stn = station["NetworkCode"], station["StationCode"]
     jumps = equipment_jumps(db, net, stn)
     if station.get("lat") is not None:
         jumps += earthquake_jumps(earthquakes, station["lat"], station["lon"], t0)
     add, remove = user_jumps(db, net, stn, soln)
+    if removed is not None:
+        removed.extend(remove)
     jumps = [j for j in jumps if all(abs(j.fyear - r) * 365.25 > 1.0 for r in remove)] + add
     return sorted(jumps, key=lambda j: j.fyear)
 
@@ -105,3 +142,12 @@ def add_user_jump(db, network: str, code: str, soln: str, date: GnssDate, kind: 
                     '"Year", "DOY", action) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)',
                     (network, code, soln, "jump", jump_type, list(relaxation) if relaxation else None,
                      date.year, date.doy, "-" if remove else "+"))
+
+
+def review_offsets(db, network: str, code: str, soln: str, offsets, accept: bool) -> int:
+    """An operator's decision on detected offsets (``EtmFit.detected``): accepted ones become user jumps in
+    ``etm_params`` (action '+', mechanical); rejected ones become '-' rows, so they are never fitted or
+    proposed again. Returns how many rows were written."""
+    for off in offsets:
+        add_user_jump(db, network, code, soln, GnssDate.from_fyear(off.fyear), MECHANICAL, remove=not accept)
+    return len(offsets)

@@ -64,3 +64,6 @@ def save_fit(db, network: str, code: str, soln: str, stack: str, fit: EtmFit, da
                     'VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s)',
                     (network, code, soln, "var_factor", fit.t_ref, fit.wrms.tolist(),
                      codec.dumps(fit), data_hash, stack))
+        from .results import write_extras  # noise, MIDAS and detected offsets (migration 0008)
+
+        write_extras(cur, network, code, soln, stack, fit)

@@ -353,6 +353,7 @@ class CeleryRunner(Runner):
             # a broker without persistence came back empty: queued units and outcomes are gone; give the
             # workers still running units time to re-register their leases, then send the rest again
             self.client.set(batch.key("state"), "open", ex=key_ttl(self.settings))
+            batch.taken.clear()  # the taken list went with the rest; it starts again empty
             batch.resend_at = time.monotonic() + 2 * heartbeat_every(self.settings) + 1
             log.warning("the broker is back without its data; unfinished units will be sent again")
         else:

@@ -20,7 +20,7 @@ TASK_MODULES = [
     "geode.archive.tasks",
     "geode.sources.tasks",
     "geode.gamit.tasks",
-    "geode.stack_tasks",
+    "geode.stack.tasks",
 ]
 
 

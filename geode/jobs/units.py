@@ -75,12 +75,13 @@ def call_unit(func: Callable[..., Any], args: tuple | list, kwargs: dict) -> Any
     """Call a unit; when it loses its database connection mid-way, reconnect (waiting for a restarting server)
     and run it once more. Units are idempotent, so the second call writes what the first would have.
     A database that stays unreachable raises ServiceUnavailable: the run stops with 69."""
+    from ..db.connection import DatabaseUnavailable
     from ..db.live import connection_lost, reconnect_shared
 
     try:
         return func(*args, **kwargs)
     except Exception as exc:
-        if not connection_lost(exc):
+        if not (connection_lost(exc) or isinstance(exc, DatabaseUnavailable)):
             raise
         log.warning("a unit lost its database connection (%s); reconnecting to run it again",
                     str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)

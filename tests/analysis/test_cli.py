@@ -198,3 +198,37 @@ def test_stack_common_modes_and_frame_tie_from_the_command_line(cli, db, workspa
     tie = frame["frame_tie"]
     assert sorted(tie["stations"]) == ["igs.cord", "igs.lpgs", "igs.rwsn", "igs.unsa"]
     assert tie["position_residual_mm_after"] < 3.0  # 2-4 mm daily noise, 3.3 years every 4th day
+
+
+def test_stack_detects_an_unknown_offset_and_the_operator_accepts_it(cli, db, workspace):
+    from geode.etm.apriori import reference_position
+    from geode.geodesy.coordinates import neu2xyz
+
+    # a 15 mm offset nobody documented, in igs.rwsn's daily solutions from 2022-10-01 on
+    row = db.query_one('SELECT lat, lon, auto_x, auto_y, auto_z, height FROM stations WHERE "StationCode" = %s',
+                       ("rwsn",))
+    _, lat, lon = reference_position(row)
+    dx, dy, dz = (float(v) for v in neu2xyz(np.array([0.012, -0.009, 0.01]), lat, lon))
+    db.execute('UPDATE gamit_soln SET "X" = "X" + %s, "Y" = "Y" + %s, "Z" = "Z" + %s WHERE "StationCode" = %s AND '
+               '"Project" = %s AND ("Year" > 2022 OR ("Year" = 2022 AND "DOY" >= 274))', (dx, dy, dz, "rwsn", PROJECT))
+    result = cli("stack", "run", "ex", "all", "--project", PROJECT, "--detect-offsets", "--noparallel", "--json")
+    assert result.exit_code == 0, result.stderr
+    out = json.loads(result.stdout)
+    assert out["converged"]
+    rwsn = out["stations"]["igs.rwsn"]
+    assert [round(d["fyear"], 1) for d in rwsn["detected_offsets"]] == [2022.7]
+    assert rwsn["noise"]["model"] == "white+flicker" and rwsn["midas_velocity_mm_yr"] is not None
+    others = [s for name, s in out["stations"].items() if name != "igs.rwsn" and s["detected_offsets"]]
+    assert others == []  # no false alarms on the nine clean stations
+    assert db.query_one("SELECT count(*) AS n FROM etm_offsets WHERE stack = 'ex'")["n"] == 1
+    assert db.query_one("SELECT count(*) AS n FROM etm_noise WHERE stack = 'ex'")["n"] == 10
+    shown = cli("stack", "show", "ex")
+    assert shown.exit_code == 0 and "detected offsets" in shown.stdout and "igs.rwsn" in shown.stdout
+
+    accepted = cli("stack", "etm", "ex", "igs.rwsn", "--accept-offsets", "--noparallel", "--json")
+    assert accepted.exit_code == 0, accepted.stderr
+    model = json.loads(accepted.stdout)["stations"]["igs.rwsn"]
+    assert model["model"] == "fitted" and [j["source"] for j in model["jumps"]] == ["user"]
+    assert abs(model["jumps"][0]["fyear"] - rwsn["detected_offsets"][0]["fyear"]) < 1 / 365.25
+    params = db.query('SELECT action FROM etm_params WHERE "StationCode" = %s', ("rwsn",))
+    assert [p["action"] for p in params] == ["+"]

@@ -52,7 +52,7 @@ def test_common_mode_removal_takes_out_a_network_annual_scale():
     # a network-wide annual translation would be absorbed by the 6-parameter daily alignment; an annual
     # scale (0.5 ppb ≈ 3 mm radial) survives it and is what the 7-parameter common-mode step must remove
     from geode.etm import EtmConfig
-    from geode.stack_frame import remove_common_modes
+    from geode.stack.frame import remove_common_modes
 
     rng = np.random.default_rng(10)
     stations = network(20, rng)
@@ -73,7 +73,7 @@ def test_common_mode_removal_takes_out_a_network_annual_scale():
 def test_frame_tie_recovers_positions_and_velocities():
     from geode.etm import EtmConfig
     from geode.geodesy.coordinates import neu2xyz
-    from geode.stack_frame import tie_to_frame
+    from geode.stack.frame import tie_to_frame
 
     rng = np.random.default_rng(11)
     stations = network(15, rng)

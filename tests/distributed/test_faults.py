@@ -194,25 +194,20 @@ def test_sigterm_exits_143_and_leaves_nothing_of_the_run_queued_or_running(db, s
 
 def test_workers_survive_an_embedded_database_restart_between_two_runs(start_workers):
     """No GEODE_DATABASE_URL: the CLI and the workers share the embedded server under XDG_DATA_HOME."""
-    from geode.config import user_data_dir
     from geode.db import open_database
-    from geode.db.embedded import stop_embedded
 
     start_workers(count=2, queues="compute", concurrency=1)
-    try:
-        for attempt in range(2):
-            proc = _selftest(8, 0)
-            out, err = proc.communicate(timeout=120)
-            assert proc.returncode == 0, err  # the workers' connections from the first run died with the server
-            if attempt == 0:
-                stop = _geode("db", "stop")
-                stop.communicate(timeout=60)
-                assert stop.returncode == 0
-        with open_database(load_settings()) as db:
-            rows = _rows(db)
-        assert sorted(rows) == [f"selftest-{i:04d}" for i in range(8)] and set(rows.values()) == {2}
-    finally:
-        stop_embedded(user_data_dir() / "postgres")
+    for attempt in range(2):
+        proc = _selftest(8, 0)
+        out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err  # the workers' connections from the first run died with the server
+        if attempt == 0:
+            stop = _geode("db", "stop")
+            stop.communicate(timeout=60)
+            assert stop.returncode == 0
+    with open_database(load_settings()) as db:
+        rows = _rows(db)
+    assert sorted(rows) == [f"selftest-{i:04d}" for i in range(8)] and set(rows.values()) == {2}
 
 
 def test_a_killed_coordinator_is_lost_within_the_lease_and_resume_runs_only_what_was_not_done(
@@ -239,3 +234,102 @@ def test_a_killed_coordinator_is_lost_within_the_lease_and_resume_runs_only_what
     assert _run_state(run_id) == "done"
     rows = _every_unit_once(db, 20)
     assert set(rows.values()) == {1}, rows  # no unit ran twice: what finished before the resume was kept
+
+
+def _held_key(hostname: str) -> str:
+    """The geode_job_probe key of the unit a worker is running (from its active list)."""
+    from geode.distributed.app import get_app
+
+    active = get_app(load_settings()).control.inspect(timeout=1.0, destination=[hostname]).active() or {}
+    (unit,) = active[hostname]
+    return unit["kwargs"]["key"]
+
+
+def test_sigterm_to_a_worker_lets_its_running_unit_finish_within_the_grace(db, start_workers):
+    pool = start_workers(count=2, queues="compute", concurrency=1, extra_env={"GEODE_JOBS_WORKER_GRACE": "30"})
+    proc = _selftest(4, 3)
+    try:
+        _wait_for(lambda: _active(pool.hostnames[0]) == 1, 90, "worker 0 busy", proc)
+        held = _held_key(pool.hostnames[0])
+        pool.procs[0].send_signal(signal.SIGTERM)  # the main process only, as `kill PID` or systemd's KillMode=mixed
+        assert pool.procs[0].wait(20) == 0  # it finished its unit (3 s) and left, long before the grace
+        out, err = proc.communicate(timeout=90)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    node = db.query_one("SELECT node FROM run_units WHERE label = %s", (held,))["node"]
+    assert node == pool.hostnames[0]  # the unit it held was finished there, not handed on
+    assert set(_every_unit_once(db, 4).values()) == {1}
+
+
+def test_sigterm_to_a_worker_hands_a_unit_longer_than_the_grace_back_to_the_queue(db, start_workers):
+    pool = start_workers(count=2, queues="compute", concurrency=1, extra_env={"GEODE_JOBS_WORKER_GRACE": "2"})
+    proc = _selftest(2, 6)
+    try:
+        _wait_for(lambda: _active(pool.hostnames[0]) == 1 and _active(pool.hostnames[1]) == 1, 90,
+                  "both workers busy", proc)
+        held = _held_key(pool.hostnames[0])
+        pool.procs[0].send_signal(signal.SIGTERM)
+        pool.procs[0].wait(20)  # gone after the 2 s grace, its 6 s unit unfinished
+        out, err = proc.communicate(timeout=90)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    node = db.query_one("SELECT node FROM run_units WHERE label = %s", (held,))["node"]
+    assert node == pool.hostnames[1]  # handed back at once and run by the other worker
+    assert "stopped renewing its lease" not in err  # no lease had to expire: the message came back by itself
+    assert set(_every_unit_once(db, 4 - 2).values()) == {1}
+
+
+def test_a_database_that_stays_down_ends_the_run_with_69_and_resume_finishes_it_later(
+        tmp_path, monkeypatch, redis_url):
+    """The postmaster SIGKILLed mid-run and not restarted: units find it gone, wait [postgres] reconnect_timeout,
+    and the run stops with 69 instead of failing one unit after another."""
+    import os
+
+    from geode.db import apply_migrations, open_database
+
+    from ..fixtures.services import launch_postgres
+
+    pgdata = tmp_path / "pg" / "data"
+    pgdata.parent.mkdir()
+    server, url = launch_postgres(pgdata)
+    servers = [server]  # each kept referenced until the end: pgserver cleans up a server object it drops
+    try:
+        monkeypatch.setenv("GEODE_DATABASE_URL", url)
+        monkeypatch.setenv("GEODE_POSTGRES_RECONNECT_TIMEOUT", "3")
+        monkeypatch.setenv("GEODE_JOBS_LEASE_TIMEOUT", "5")
+        with open_database(load_settings()) as db:
+            apply_migrations(db)
+        pool = launch_workers(2, "compute", 1, tmp_path)
+        try:
+            proc = _selftest(20, 0.5)
+            with open_database(load_settings()) as db:
+                _wait_for(lambda: len(_rows(db)) >= 3, 90, "three units done", proc)
+            postmaster = int((pgdata / "postmaster.pid").read_text().split()[0])
+            os.kill(postmaster, signal.SIGKILL)
+            killed = time.monotonic()
+            out, err = proc.communicate(timeout=90)
+            assert proc.returncode == 69, err
+            assert time.monotonic() - killed < 3 + 15
+            last = err.strip().splitlines()[-1]
+            assert "PostgreSQL" in last and "still unreachable after 3 s" in last and "of 20 units" in last, err
+            run_id = _run_id(last)
+            # back, with everything stored so far. The killed postmaster stays a zombie where PID 1 does not reap
+            # (this sandbox), which PostgreSQL and pgserver take for a live server: its stale pid file goes first
+            (pgdata / "postmaster.pid").unlink()
+            import pgserver
+
+            pgserver.PostgresServer._instances.pop(pgdata.resolve(), None)
+            servers.append(launch_postgres(pgdata)[0])
+            _wait_for(lambda: _run_state(run_id) == "lost", 30, "the run shown as lost")
+            code, out, err = _resume(run_id)
+            assert code == 0, err
+            with open_database(load_settings()) as db:
+                _every_unit_once(db, 20)
+        finally:
+            pool.stop()
+    finally:
+        servers[-1].cleanup()

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from .etm.fit import fit_etm
-from .etm.model import EtmConfig
-from .geodesy.coordinates import xyz2neu
-from .geodesy.helmert import estimate_helmert
-from .jobs import task
+from ..etm.fit import fit_etm
+from ..etm.model import EtmConfig
+from ..geodesy.coordinates import xyz2neu
+from ..geodesy.helmert import estimate_helmert
+from ..jobs import task
 
 
 @task("geode.stack.align_day", queue="compute")
@@ -43,7 +43,7 @@ def dra_station(station: str, lat: float, lon: float, t, xyz, days: list) -> dic
     if len(t) < 3:
         return {"station": station, "wrms_mm": None, "epochs": len(t), "outliers": []}
     diff = xyz2neu(np.diff(np.asarray(xyz, dtype=float).reshape(-1, 3), axis=0), lat, lon)
-    fit = fit_etm(t[1:], diff, EtmConfig(poly_terms=1, frequencies=()))
+    fit = fit_etm(t[1:], diff, EtmConfig(poly_terms=1, frequencies=(), noise_model="white"))
     residual = diff - fit.evaluate(t[1:])
     outliers = [{"day": days[i + 1], "residual": float(np.linalg.norm(residual[i]))}
                 for i in np.flatnonzero(~fit.good)]

@@ -13,12 +13,13 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import UsageError
-from .etm.model import EtmConfig
-from .geodesy.coordinates import neu2xyz
-from .geodesy.helmert import apply_helmert, estimate_helmert, helmert_design
-from .geodesy.lsq import robust_lsq
-from .stack import Day, StackResult, StationMeta, fit_models
+from ..errors import UsageError
+from ..etm.model import EtmConfig
+from ..geodesy.coordinates import neu2xyz
+from ..geodesy.helmert import apply_helmert, estimate_helmert, helmert_design
+from ..geodesy.lsq import robust_lsq
+from .data import Day, StackResult, StationMeta
+from .models import fit_models
 
 
 def read_constraints(path) -> dict[str, dict]:
