@@ -6,8 +6,8 @@ Tables (``table``): one renderer for every command.
   enough the least important columns are hidden (a dim line on stderr names them). The key column (station,
   key, file, ...) is never hidden, wrapped or cut.
 * When stdout is not a terminal (a pipe, a file, ``| tee log``) every value is printed whole, as plain text
-  aligned in columns separated by two spaces; the title goes to stderr so stdout holds only the header and
-  the rows. Nothing is ever cut with ``…``.
+  aligned in columns separated by two spaces: the title line (if any), the header, the rows. Nothing is ever
+  cut with ``…``; ``--json`` is the form for programs.
 
 ``TTY_COMPATIBLE=1`` forces the terminal layout and ``TTY_COMPATIBLE=0`` the plain one (rich's convention);
 ``COLUMNS`` sets the width.
@@ -191,9 +191,10 @@ def plain_lines(cols: Sequence[Column], data: Sequence[Sequence[str]]) -> list[s
 
 
 def _plain_table(cols: list[Column], data: list[list[str]], title: str | None) -> None:
-    if title:
-        notice(title)
-    sys.stdout.write("".join(line + "\n" for line in plain_lines(cols, data)))
+    lines = plain_lines(cols, data)
+    if title:  # a command may print several tables: each says what it is
+        lines.insert(0, title)
+    sys.stdout.write("".join(line + "\n" for line in lines))
     sys.stdout.flush()
 
 
