@@ -498,6 +498,13 @@ def apply(ctx: Context, plan: StationPlan) -> StationPlan:
     db = ctx.db
     src = StationRef(*plan.source.split("."))
     dst = StationRef(*plan.destination.split(".")) if plan.destination else None
+    if ctx.archive is not None:  # what was planned (and confirmed) is still all there is to move
+        now = set(station_files(ctx.archive, ctx.layout, src).values())
+        planned = {os.path.relpath(m.old, ctx.archive) for m in plan.files
+                   if Path(m.old).is_relative_to(ctx.archive)}
+        if now != planned:
+            raise StationAdminError(f"the archive files of {src} changed since the plan ({len(now)} now, "
+                                    f"{len(planned)} planned): nothing was changed, run the command again")
     for move in plan.files:
         _place(move)
     pending = [m.old for m in plan.files]
@@ -514,6 +521,13 @@ def apply(ctx: Context, plan: StationPlan) -> StationPlan:
             _copy_station_row(cur, src, dst)
         if plan.action == "merge" and plan.keep_destination:
             _drop_clashes(cur, tables, src, dst)
+            for move in plan.files:  # a file set aside takes its row along (a clash on the name, not the key)
+                if move.why == "merged away":
+                    from .rinex.names import RinexName
+
+                    cur.execute('DELETE FROM rinex WHERE "NetworkCode" = %s AND "StationCode" = %s AND '
+                                '"Filename" = %s', (src.network, src.code, RinexName.parse(Path(move.old).name)
+                                                    .rinex_name))
         if dst is not None:
             for t in tables:
                 cur.execute(sql.SQL('UPDATE {t} SET "NetworkCode" = %s, "StationCode" = %s WHERE ')
