@@ -66,7 +66,7 @@ def main() -> None:
     os.environ["GEODE_ARCHIVE_PATH"] = str(archive)
     pool = None
     try:
-        from geode.archive.scan import scan_archive
+        from geode.archive.run import scan_archive
         from geode.config import load_settings
         from geode.db import apply_migrations, open_database
         from geode.jobs import InlineRunner

@@ -91,7 +91,7 @@ _geode_node() {
             _geode_nargs=1 _geode_variadic=1 ;;
         'scan ingest')
             _geode_subs=''
-            _geode_opts='--parallel --noparallel --json --help -h'
+            _geode_opts='--parallel --noparallel --json --create --help -h'
             _geode_vopts=''
             _geode_nargs=0 _geode_variadic=0 ;;
         'scan stninfo')

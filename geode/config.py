@@ -27,7 +27,6 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
-from urllib.parse import urlsplit, urlunsplit
 
 from .errors import ConfigError
 
@@ -73,6 +72,20 @@ def _to_float(raw: Any) -> float:
         raise ValueError("expected a number") from None
 
 
+def _to_positive(raw: Any) -> int:
+    value = _to_int(raw)
+    if value < 1:
+        raise ValueError("expected a positive integer")
+    return value
+
+
+def _to_port(raw: Any) -> int:
+    value = _to_int(raw)
+    if not 1 <= value <= 65535:
+        raise ValueError("expected a port number from 1 to 65535")
+    return value
+
+
 def _to_list(raw: Any) -> list[str]:
     if isinstance(raw, (list, tuple)):
         return [str(x).strip() for x in raw if str(x).strip()]
@@ -95,20 +108,23 @@ class KeyType:
 
 
 STR, INT, BOOL, FLOAT, LIST = KeyType(_to_str), KeyType(_to_int), KeyType(_to_bool), KeyType(_to_float), KeyType(_to_list)
+PORT = KeyType(_to_port)
+POSITIVE = KeyType(_to_positive)
 PATH = KeyType(_to_str, is_path=True)
 SECRET = KeyType(_to_str, secret=True)
-URL = KeyType(_to_str, url=True)
+URL = KeyType(lambda raw: check_url(_to_str(raw)), url=True)
 
 # Known keys are validated; unknown keys in any section pass through as strings (as GeoDE's ReadOptions does).
 SCHEMA: dict[str, dict[str, KeyType]] = {
     "postgres": {
-        "hostname": STR, "port": INT, "username": STR, "password": SECRET, "database": STR,
+        "hostname": STR, "port": PORT, "username": STR, "password": SECRET, "database": STR,
         "url": URL, "connect_timeout": INT, "embedded_dir": PATH, "reconnect_timeout": FLOAT,
     },
     "archive": {
         "path": PATH, "repository": PATH, "media": PATH, "format_scripts_path": PATH, "parallel": BOOL,
         "brdc": PATH, "sp3": PATH, "ionex": PATH, "sp3_ac": LIST, "sp3_cs": LIST, "sp3_st": LIST,
         "node_list": STR, "ip_address": STR, "cluster_delay": INT, "cpus": INT, "production": PATH,
+        "max_rinex_mb": POSITIVE,
     },
     "otl": {"grdtab": PATH, "otlgrid": PATH, "otlmodel": STR},
     "ppp": {"ppp_path": PATH, "ppp_exe": PATH, "institution": STR, "info": STR, "frames": LIST, "atx": LIST},
@@ -143,31 +159,98 @@ def key_type(key: str) -> KeyType | None:
     return SCHEMA.get(section, {}).get(name)
 
 
-def mask(key: str, value: Any) -> Any:
-    """The value as it may be shown: secrets starred, passwords inside URLs starred."""
+MASK = "****"
+SECRET_WORDS = ("password", "passwd", "pwd", "pass", "token", "key", "secret", "credential", "auth")
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*)://(.*)$", re.DOTALL)
+
+
+def is_secret_key(key: str) -> bool:
+    """A key whose value is a secret: a SECRET type, or a name holding password, token, key, secret ..."""
     kt = key_type(key)
+    name = key.rsplit(".", 1)[-1].lower()
+    return bool(kt and kt.secret) or any(word in name for word in SECRET_WORDS)
+
+
+def mask(key: str, value: Any) -> Any:
+    """The value as it may be shown, for any key: secret-like keys starred whole, credentials and secret
+    query parameters inside URLs starred (in every value that looks like a URL, in lists too)."""
     if value is None:
         return None
-    if (kt and kt.secret) or key.rsplit(".", 1)[-1] in ("password", "pass", "secret", "token"):
-        return "****"
-    if (kt and kt.url) or key.endswith("_url"):
-        return mask_url(str(value))
+    if is_secret_key(key):
+        return MASK
+    if isinstance(value, (list, tuple)):
+        return [mask(key + ".item", v) for v in value]
+    if isinstance(value, str) and ("://" in value or "@" in value):
+        return mask_url(value)
     return value
 
 
 def mask_url(url: str) -> str:
+    """A URL with its password (or whole user info when it is not ``user[:password]``) and its secret-like
+    query parameters replaced by ****. Works on anything: a value that does not parse as a URL keeps only
+    its scheme; text without a scheme but with user info (``user:pw@host``) loses the user info."""
+    text = str(url)
+    m = _SCHEME.match(text)
+    if m is None:
+        return _mask_authority(text) if "@" in text else text
+    scheme, rest = m.group(1), m.group(2)
     try:
-        parts = urlsplit(url)
-    except ValueError:
-        return url
-    if parts.password is None:
-        return url
-    user = parts.username or ""
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    netloc = f"{user}:****@{host}"
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+        if any(ch in rest for ch in "\r\n\t "):
+            raise ValueError("whitespace")
+        return f"{scheme}://{_mask_authority(rest)}"
+    except Exception:  # whatever it is, show nothing of it
+        return f"{scheme}://{MASK}"
+
+
+def _mask_authority(rest: str) -> str:
+    """``[user[:password]@]host[/path][?query][#fragment]`` with the secrets starred. The user info ends at the
+    LAST '@' (passwords hold '@', '#', '/', '?' unencoded more often than paths hold '@')."""
+    at = rest.rfind("@")
+    if at >= 0:
+        userinfo, rest = rest[:at], rest[at + 1:]
+        user, sep, _password = userinfo.partition(":")
+        userinfo = f"{user}:{MASK}" if sep and re.fullmatch(r"[A-Za-z0-9._~%+-]*", user) else (
+            MASK if sep or not re.fullmatch(r"[A-Za-z0-9._~%+-]*", user) else user)
+        prefix = f"{userinfo}@"
+    else:
+        prefix = ""
+    head, q, query = rest.partition("?")
+    if q:
+        parts = []
+        for item in re.split(r"([&;])", query):
+            name, eq, _value = item.partition("=")
+            parts.append(f"{name}={MASK}" if eq and is_secret_key(name.split("#")[0]) else item)
+        rest = head + "?" + "".join(parts)
+    return prefix + rest
+
+
+def check_url(value: str) -> str:
+    """ValueError (with a reason, never the value) unless ``value`` is a URL with a scheme, a host part that
+    parses and a valid port; returns it unchanged."""
+    from urllib.parse import urlsplit
+
+    m = _SCHEME.match(value)
+    if not m:
+        raise ValueError("expected a URL (scheme://...)")
+    rest = m.group(2)
+    if any(ch.isspace() for ch in value):
+        raise ValueError("a URL holds no spaces or line breaks")
+    before = rest.split("@", 1)[0] if "@" in rest else ""
+    authority = re.split(r"[/?#]", rest, maxsplit=1)[0]
+    if before and "@" not in authority and ("#" in before or re.match(r"^[^/?#]*:", before)):
+        raise ValueError("'#', '/', '?' or '@' in a user name or password must be URL-encoded (%23, %2F, %3F, %40)")
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError for a port out of range or not a number
+        parts.hostname  # noqa: B018
+    except ValueError as exc:
+        reason = str(exc).lower()
+        if "port" in reason:
+            raise ValueError("the port is not a number from 0 to 65535") from None
+        if "ipv6" in reason or "[" in reason or "]" in reason:
+            raise ValueError("malformed host (unbalanced '[' or ']')") from None
+        raise ValueError("malformed URL") from None
+    return value
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -314,12 +397,33 @@ class Settings:
     def repository(self) -> Path | None:
         return self.path("archive.repository")
 
+    def folder(self, key: str, *, create: bool = False, hint: str = "") -> Path:
+        """A configured folder that must exist: ConfigError (exit 78) naming the key and where it was set when it
+        is not set, or does not exist (no silent creation: a typo must not start a new, empty archive);
+        ``create`` makes it instead (an explicit --create)."""
+        label = f"[{key.replace('.', '] ')}"
+        path = self.path(key)
+        if path is None:
+            raise ConfigError(f"{label} is not configured (set it in geode.toml or "
+                              f"GEODE_{key.replace('.', '_').upper()})")
+        if path.is_dir():
+            return path
+        if create:
+            try:
+                path.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise ConfigError(f"{label} = {path} (from {self.source(key)}): cannot create it: "
+                                  f"{exc.strerror or exc}") from None
+            return path
+        what = "is not a folder" if path.exists() else "does not exist"
+        raise ConfigError(f"{label} = {path} (from {self.source(key)}) {what}: fix the setting, or create the "
+                          f"folder{hint}")
+
     def repository_dir(self, name: str) -> Path:
-        """data_in, data_in_retry or data_rejected under the repository."""
-        repo = self.repository
-        if repo is None:
-            raise ConfigError("no repository configured: set [archive] repository (or GEODE_ARCHIVE_REPOSITORY)")
-        return repo / name
+        """data_in, data_in_retry or data_rejected under the (existing) repository; created there if missing."""
+        folder = self.folder("archive.repository") / name
+        folder.mkdir(exist_ok=True)
+        return folder
 
     @property
     def production_dir(self) -> Path:
@@ -365,12 +469,16 @@ def _convert(key: str, raw: Any, origin: str, base_dir: Path | None) -> Any:
     try:
         value = kt.convert(raw)
     except ValueError as exc:
-        raise ConfigError(f"{origin}: {key} = {raw!r}: {exc}") from None
+        raise ConfigError(f"{origin}: {key} = {_shown_raw(mask(key, raw))}: {exc}") from None
     if kt.is_path and value:
         value = os.path.expandvars(os.path.expanduser(value))
         if base_dir is not None and not os.path.isabs(value):
             value = str((base_dir / value).resolve())
     return value
+
+
+def _shown_raw(raw: Any) -> Any:
+    return repr(raw) if not isinstance(raw, str) else f"'{raw}'"
 
 
 def load_settings(
@@ -424,5 +532,8 @@ def load_settings(
     for key, raw in (overrides or {}).items():
         if raw is not None:
             put(key, raw, f"flag {key}")
+    broker = settings.broker_url
+    if broker.source.startswith("env "):
+        _convert("celery.broker_url", broker.value, broker.source, None)  # a malformed URL is exit 78 here too
     return settings
 

@@ -40,5 +40,23 @@ class Interrupted(GeodeError):
     exit_code = ExitCode.INTERRUPTED
 
 
+class BadInput(GeodeError):
+    """Input data (a file, a record, a downloaded page) that cannot be read: the reason a person can act on,
+    and the line it was found on when there is one. Every reader raises this family and nothing else.
+
+    ``folder`` names the ``data_rejected/<folder>/`` a rejected repository file goes to."""
+
+    folder = "bad_input"
+
+    def __init__(self, reason: str, *, line: int | None = None):
+        self.reason, self.line = reason, line
+        super().__init__(f"line {line}: {reason}" if line is not None else reason)
+
+
+class InputUnavailable(GeodeError):
+    """A file that could not be read for a reason outside its content (I/O error, disk full, no permission):
+    transient or the operator's to fix, never a reason to reject the file."""
+
+
 class Terminated(KeyboardInterrupt):
     """SIGTERM, raised where Ctrl-C would be: the same cancellation path, exit 143 instead of 130."""

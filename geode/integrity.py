@@ -7,7 +7,10 @@ Findings (each with a kind, a station and a readable detail):
 * ``overlap`` / ``gap`` / ``open_records``: station-info records that overlap, leave a gap with data in it,
   or more than one open record;
 * ``missing_file``: a ``rinex`` row whose archive file is gone; ``not_in_db``: an archive file with no row;
-* ``several_files``: days with more than one file.
+* ``several_files``: days with more than one file;
+* ``header_warning``: RINEX header values that did not parse when the file was read (``rinex_warnings``);
+* ``stale_temp``: a temporary file that a killed ``geode scan ingest`` left in the archive (the next ingest
+  removes it).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from pathlib import Path
 
 from .archive.layout import ArchiveEntry, ArchiveLayout, LayoutError
 from .archive.scan import walk
+from .archive.staging import stale_files
 from .stationinfo import StationInfoRecord, records_for
 
 
@@ -108,6 +112,15 @@ def check_station(db, ref, layout: ArchiveLayout,
                 runs.append(active[k])
     findings += [Finding(key, kind, detail, first, last) for kind, detail, first, last in runs]
 
+    # header values that did not parse (stored with the file's row when it was read)
+    if rows and db.table_exists("rinex_warnings"):
+        for w in db.query('SELECT r."Filename", r."ObservationYear", r."ObservationDOY", w.code, w.message '
+                          'FROM rinex_warnings w JOIN rinex r ON r.api_id = w.rinex_id '
+                          'WHERE r."NetworkCode" = %s AND r."StationCode" = %s ORDER BY r."ObservationSTime", w.code',
+                          (ref.network, ref.code)):
+            day = f"{int(w['ObservationYear'])}-{int(w['ObservationDOY']):03d}"
+            findings.append(Finding(key, "header_warning", f"{w['Filename']}: {w['message']}", day, day))
+
     # several files for one day
     per_day = defaultdict(list)
     for row in rows:
@@ -156,4 +169,8 @@ def check_integrity(db, refs, archive_root: Path | None) -> IntegrityReport:
         findings, files = check_station(db, ref, layout, on_disk)
         report.findings += findings
         report.files += files
+    if archive_root is not None:
+        for path in stale_files(Path(archive_root), everywhere=True):
+            report.findings.append(Finding("-", "stale_temp", f"{path.relative_to(archive_root).as_posix()}: "
+                                           "temporary file of a killed ingest (geode scan ingest removes it)"))
     return report

@@ -60,19 +60,15 @@ def uncompressed_copy(src: Path, dst: Path) -> None:
     if src.suffix not in COMPRESSED:
         shutil.copyfile(src, dst)
         return
-    from .rinex.compression import RinexFileError, outer_compression, unwrap
+    from .errors import InputUnavailable
+    from .rinex.compression import RinexFileError, unwrap_file
 
     try:
-        data = src.read_bytes()
-        kind = outer_compression(data)
-        if kind not in ("gz", "Z"):
-            raise RinexFileError("not in gzip or Unix compress format")
-        plain = unwrap(data, kind)
-    except OSError as exc:
-        raise ProductError(f"cannot uncompress {src}: {exc.strerror or exc}") from None
+        unwrap_file(src, dst)
+    except (OSError, InputUnavailable) as exc:
+        raise ProductError(f"cannot uncompress {src}: {getattr(exc, 'strerror', None) or exc}") from None
     except RinexFileError as exc:
         raise ProductError(f"cannot uncompress {src}: {exc}") from None
-    Path(dst).write_bytes(plain)
 
 
 def find_product(template: str, day, centers: list[str], kind: str = "sp3") -> Path | None:

@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass, replace
 from typing import Iterable
 
-from .errors import GeodeError
+from .errors import BadInput
 
 log = logging.getLogger("geode.stationinfo")
 
@@ -33,7 +33,7 @@ HEADER = ("*SITE  Station Name      Session Start      Session Stop       Ant Ht
           "Antenna SN          AntDAZ  Comments")
 
 
-class StationInfoError(GeodeError):
+class StationInfoError(BadInput):
     """A station.info text or record that cannot be read or stored; the message names the line or record."""
 
 
@@ -106,8 +106,11 @@ def _float(text: str, what: str, number: int) -> float:
 
 
 def parse_line(line: str, number: int = 1) -> StationInfoRecord:
-    if len(line) < 77 or not line.startswith(" "):
-        raise StationInfoError(f"line {number}: not a station.info record (too short or not starting with a space)")
+    if not line.startswith(" "):
+        raise StationInfoError(f"line {number}: not a station.info record (it must start with a space)")
+    if len(line.rstrip()) <= COLUMNS[-4][1]:  # the record must reach its antenna type (column 171)
+        raise StationInfoError(f"line {number}: record ends at column {len(line.rstrip())}, before the antenna type "
+                               f"(columns {COLUMNS[-4][1] + 1}-{COLUMNS[-4][2]}): truncated?")
     f = {name: line[a:b] for name, a, b in COLUMNS}
     code = f["station_code"].strip()
     if not code:
@@ -124,7 +127,7 @@ def parse_line(line: str, number: int = 1) -> StationInfoRecord:
         station_code=code.lower(), station_name=f["station_name"].strip(),
         date_start=_parse_date(f["date_start"], "session start", number) or _no_start(number),
         date_end=_parse_date(f["date_end"], "session stop", number) if f["date_end"].strip() else None,
-        antenna_height=_float(f["antenna_height"] or "0", "antenna height", number),
+        antenna_height=_float(f["antenna_height"], "antenna height", number),
         height_code=f["height_code"].strip() or "DHARP",
         antenna_north=_float(f["antenna_north"].strip() or "0", "antenna north", number),
         antenna_east=_float(f["antenna_east"].strip() or "0", "antenna east", number),

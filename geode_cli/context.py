@@ -41,13 +41,13 @@ class AppContext:
             self._db = self.open_database()
         return self._db
 
-    def open_database(self, migrate: bool | None = None):
+    def open_database(self, migrate: bool | None = None, create: bool = False):
         """A new connection (the caller closes it), after saying once on stderr when the choice of database
         may surprise (a gnss_data.cfg without [postgres]: the embedded server is used instead)."""
         from geode.db import open_database
 
         self.database_note()
-        return open_database(self.settings, migrate=migrate)
+        return open_database(self.settings, migrate=migrate, create=create)
 
     def database_note(self) -> None:
         if self._noted:

@@ -20,7 +20,7 @@ def _migrate(ctx: typer.Context, verb: str) -> None:
     from geode.db import apply_migrations, current_version
 
     actx = app_context(ctx)
-    db = actx.open_database(migrate=False)
+    db = actx.open_database(migrate=False, create=verb == "initialised")
     try:
         applied = apply_migrations(db)
         version = current_version(db)
@@ -34,7 +34,8 @@ def _migrate(ctx: typer.Context, verb: str) -> None:
 
 @db_app.command("init")
 def init(ctx: typer.Context) -> None:
-    """Create GeoDE's tables (safe on an existing GeoDE database, and safe to run twice)."""
+    """Create the database if needed and GeoDE's tables (safe on an existing GeoDE database, and safe to run
+    twice or from several processes at once)."""
     _migrate(ctx, "initialised")
 
 

@@ -143,6 +143,9 @@ def _render_run(report, dry_run: bool) -> None:
                        console.Column("missing", priority=1)],
                       [(d["label"], d["stations"], d["ztd"], f"{d['variance_factor']:.3f}", ", ".join(d["missing"]))
                        for d in report.days], title="daily solutions")
+        for d in report.days:
+            for note in d.get("sinex_notes", []):
+                console.warn(f"{d['label']}: SINEX {note}")
     if report.skipped_done:
         console.notice(f"{report.skipped_done} session(s) already processed (use --purge to redo them)")
     if not rows and not report.days and not report.failures:

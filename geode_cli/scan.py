@@ -26,14 +26,9 @@ def register(app: typer.Typer) -> None:
     app.add_typer(scan_app, name="scan")
 
 
-def _folder(actx, key: str) -> Path:
-    from geode.errors import ConfigError
-
-    path = actx.settings.path(key)
-    if path is None:
-        raise ConfigError(f"[{key.replace('.', '] ')} is not configured (set it in geode.toml or "
-                          f"GEODE_{key.replace('.', '_').upper()})")
-    return path
+def _folder(actx, key: str, create: bool = False) -> Path:
+    """A configured folder that must exist (exit 78 naming the key and where it was set); ``create`` makes it."""
+    return actx.settings.folder(key, create=create, hint=" (geode scan ingest --create makes it)")
 
 
 def _refs(actx, stations: list[str] | None):
@@ -44,70 +39,84 @@ def _refs(actx, stations: list[str] | None):
     return select_stations(actx.db, stations)
 
 
+CreateOpt = Annotated[bool, typer.Option(
+    "--create", help="Create the configured archive and repository folders when they do not exist (otherwise a "
+    "missing folder is a configuration error, exit 78: a typo must not create a new, empty archive).")]
+
+
 @scan_app.command("archive")
 def archive_cmd(ctx: typer.Context, stations: StationsArg = None, parallel: ParallelOpt = None,
                 json_: JsonOpt = False) -> None:
     """Read every archive file (or the given stations' files) and upsert its rinex row.
 
     Re-scanning an unchanged archive changes nothing; a changed file updates its row. Files that do not
-    belong (bad name, wrong folder, unknown station, unreadable, multi-day, wrong day) are listed and left
-    alone; then the command exits 1.
+    belong (bad name, wrong folder, unknown station, unreadable, too large, multi-day, wrong day) are listed with
+    the reason and left alone; then the command exits 1 (69 when the database or a disk failed meanwhile).
     """
     from dataclasses import asdict
 
-    from geode.archive.scan import scan_archive
+    from geode.archive.run import scan_archive
+    from geode.rinex.compression import max_size_of
 
     actx = app_context(ctx)
     root = _folder(actx, "archive.path")
-    if not root.is_dir():
-        from geode.errors import ConfigError
-
-        source = actx.settings.source("archive.path")
-        raise ConfigError(f"archive folder {root} does not exist (configured by {source})")
     refs = _refs(actx, stations)
     runner = actx.runner(parallel)
     try:
-        report = scan_archive(actx.db, root, runner, refs, progress=actx.progress())
+        report = scan_archive(actx.db, root, runner, refs, progress=actx.progress(),
+                              max_size=max_size_of(actx.settings))
     finally:
         runner.close()
-    counts = {s: report.count(s) for s in ("inserted", "updated", "unchanged", "problem")}
+    counts = {s: report.count(s) for s in ("inserted", "updated", "unchanged", "problem", "transient")}
+    warned = [o for o in report.outcomes if o.warnings]
     if actx.want_json(json_):
         console.print_json({"archive": str(root), "counts": counts,
                             "files": [asdict(o) for o in report.outcomes], "failures": report.failures})
     else:
-        console.table([console.Column.num(h, 0) for h in ("inserted", "updated", "unchanged", "problems")],
+        console.table([console.Column.num(h, 0) for h in ("inserted", "updated", "unchanged", "problems", "transient")],
                       [list(counts.values())],
                       title=f"archive scan: {len(report.outcomes)} file(s) in {root}")
+    for o in warned:  # stderr, with --json too
+        console.warn(f"{o.path}: {'; '.join(o.warnings)}")
     console.failures([(o.path, o.reason) for o in report.problems] +
+                     [(o.path, f"transient: {o.reason}") for o in report.transient] +
                      [(f["unit"], f["message"]) for f in report.failures])
+    if report.transient:
+        raise typer.Exit(69)
     if not report.ok:
         raise typer.Exit(1)
 
 
 @scan_app.command("ingest")
-def ingest_cmd(ctx: typer.Context, parallel: ParallelOpt = None, json_: JsonOpt = False) -> None:
+def ingest_cmd(ctx: typer.Context, parallel: ParallelOpt = None, json_: JsonOpt = False,
+               create: CreateOpt = False) -> None:
     """Move the files in <repository>/data_in into the archive and the database, one transaction per file.
 
     Files are matched to a station by marker code and approximate position (within the station's max_dist).
     Unknown stations get a temporary network ('???') and their files stay in data_in, locked, until the
-    station joins a network. Unreadable files go to data_rejected/<reason>/ with a .reason.txt next to them.
-    Safe to re-run after a crash, and safe to run twice at once.
+    station joins a network. Unreadable files go to data_rejected/<reason>/ with a .reason.txt next to them;
+    a file is left in data_in only when the database or a disk failed (transient, exit 69). Temporary files
+    that killed ingests left in the archive are removed first. Safe to re-run after a crash, and safe to run
+    twice at once.
     """
     from dataclasses import asdict
 
-    from geode.archive.ingest import ingest_repository
+    from geode.archive.run import ingest_repository
+    from geode.rinex.compression import max_size_of
 
     actx = app_context(ctx)
-    archive, repository = _folder(actx, "archive.path"), _folder(actx, "archive.repository")
+    archive, repository = _folder(actx, "archive.path", create), _folder(actx, "archive.repository", create)
     runner = actx.runner(parallel)
     try:
-        report = ingest_repository(actx.db, archive, repository, runner, progress=actx.progress())
+        report = ingest_repository(actx.db, archive, repository, runner, progress=actx.progress(),
+                                   max_size=max_size_of(actx.settings))
     finally:
         runner.close()
-    statuses = ("archived", "already archived", "temporary", "locked", "rejected", "failed", "gone")
+    statuses = ("archived", "already archived", "temporary", "locked", "rejected", "transient", "gone")
     counts = {s: report.count(s) for s in statuses}
     if actx.want_json(json_):
         console.print_json({"counts": counts, "released_locks": report.released_locks,
+                            "stale_removed": report.stale_removed,
                             "files": [asdict(o) for o in report.outcomes], "failures": report.failures})
     else:
         rows = [(o.source, o.status, o.station, o.destination or o.reason) for o in report.outcomes]
@@ -119,8 +128,17 @@ def ingest_cmd(ctx: typer.Context, parallel: ParallelOpt = None, json_: JsonOpt 
             console.notice(f"nothing to ingest in {repository / 'data_in'}")
         if report.released_locks:
             console.notice(f"{report.released_locks} lock(s) released: their stations joined a network")
-    bad = [(o.source, f"{o.status}: {o.reason}") for o in report.outcomes if o.status in ("rejected", "failed")]
+    for o in report.outcomes:  # stderr, with --json too: values the header did not give (stored with the row)
+        if o.warnings:
+            console.warn(f"{o.source}: {'; '.join(o.warnings)}")
+    if report.stale_removed:
+        console.notice(f"removed {len(report.stale_removed)} temporary file(s) left in the archive by killed "
+                       f"ingests: {', '.join(report.stale_removed[:5])}" + (" ..." if len(report.stale_removed) > 5
+                                                                              else ""))
+    bad = [(o.source, f"{o.status}: {o.reason}") for o in report.outcomes if o.status in ("rejected", "transient")]
     console.failures(bad + [(f["unit"], f["message"]) for f in report.failures])
+    if any(o.status == "transient" for o in report.outcomes):
+        raise typer.Exit(69)
     if bad or report.failures:
         raise typer.Exit(1)
 
@@ -250,9 +268,8 @@ def check_cmd(ctx: typer.Context, stations: StationsArg = None, json_: JsonOpt =
     actx = app_context(ctx)
     refs = select_stations(actx.db, stations or ["all"])
     root = actx.settings.path("archive.path")
-    if root is not None and not root.is_dir():
-        console.warn(f"archive folder {root} does not exist: files are not checked")
-        root = None
+    if root is not None:
+        root = _folder(actx, "archive.path")
     report = check_integrity(actx.db, refs, root)
     if actx.want_json(json_):
         console.print_json({"stations": report.stations, "files": report.files,

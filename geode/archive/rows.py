@@ -57,6 +57,22 @@ def upsert_rinex(cur, row: dict) -> str:
     return "updated"
 
 
+def store_warnings(cur, row: dict, warnings: dict[str, str], status: str) -> None:
+    """Keep a file's header warnings (name → message) with its row in ``rinex_warnings``.
+
+    One statement, and none at all for the common case (a new or unchanged row without warnings)."""
+    if not warnings and status in ("inserted", "unchanged"):
+        return
+    codes, messages = list(warnings), [warnings[c] for c in warnings]
+    cur.execute(
+        'WITH r AS (SELECT api_id FROM rinex WHERE "NetworkCode" = %s AND "StationCode" = %s AND "Filename" = %s), '
+        "gone AS (DELETE FROM rinex_warnings w USING r WHERE w.rinex_id = r.api_id AND NOT (w.code = ANY(%s))) "
+        "INSERT INTO rinex_warnings (rinex_id, code, message) "
+        "SELECT r.api_id, w.code, w.message FROM r, unnest(%s::text[], %s::text[]) AS w(code, message) "
+        "ON CONFLICT (rinex_id, code) DO UPDATE SET message = EXCLUDED.message",
+        (row["NetworkCode"], row["StationCode"], row["Filename"], codes, codes, messages))
+
+
 def lock_station(cur, network: str, station: str) -> None:
     """Serialise writers of one station's rinex rows (scans and ingests running at once)."""
     cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"rinex:{network}.{station}",))

@@ -1,7 +1,9 @@
 """``geode scan archive``: walk the archive, read every file, upsert its ``rinex`` row.
 
-Files that do not belong (bad name, wrong folder, unknown station, unreadable, multi-day, wrong day) are
-reported and never touch the database; nothing is deleted or moved by a scan.
+Every file ends as a row (inserted, updated, unchanged) or a problem with its reason: files that do not belong
+(bad name, wrong folder, unknown station, unreadable, too large, multi-day, wrong day) never touch the
+database, and nothing is deleted or moved by a scan. A file that could not be looked at for a reason outside it
+(database or disk unavailable) is reported as ``transient``.
 """
 
 from __future__ import annotations
@@ -10,20 +12,21 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..errors import InputUnavailable
 from ..rinex.compression import RinexFileError
 from ..rinex.reader import read_rinex
 from .layout import ArchiveLayout, LayoutError
-from .rows import lock_station, rinex_row, upsert_rinex
-
-TEMP_PREFIX = ".geode-ingest-"  # ingest's files in flight; not archive content
+from .rows import lock_station, rinex_row, store_warnings, upsert_rinex
+from .staging import STAGING_DIR, TEMP_PREFIX
 
 
 @dataclass
 class FileOutcome:
     path: str  # relative to the archive root
-    status: str  # inserted | updated | unchanged | problem
+    status: str  # inserted | updated | unchanged | problem | transient
     reason: str = ""
     station: str = ""
+    warnings: list[str] = field(default_factory=list)  # header values that did not parse (stored with the row)
 
 
 @dataclass
@@ -39,15 +42,19 @@ class ScanReport:
         return [o for o in self.outcomes if o.status == "problem"]
 
     @property
+    def transient(self) -> list[FileOutcome]:
+        return [o for o in self.outcomes if o.status == "transient"]
+
+    @property
     def ok(self) -> bool:
-        return not self.problems and not self.failures
+        return not self.problems and not self.failures and not self.transient
 
 
 def walk(root: Path) -> list[str]:
     """Every file under root, relative posix paths, sorted; macOS litter and ingest temp files skipped."""
     found = []
     for folder, dirs, files in os.walk(root):
-        dirs.sort()
+        dirs[:] = sorted(d for d in dirs if d != STAGING_DIR)
         for name in sorted(files):
             if name == ".DS_Store" or name.startswith("._") or name.startswith(TEMP_PREFIX):
                 continue
@@ -55,9 +62,8 @@ def walk(root: Path) -> list[str]:
     return found
 
 
-def scan_file(db, root: Path, layout: ArchiveLayout, relpath: str, known: set[tuple[str, str]]) -> FileOutcome:
-    import psycopg2
-
+def scan_file(db, root: Path, layout: ArchiveLayout, relpath: str, known: set[tuple[str, str]],
+              max_size: int | None = None) -> FileOutcome:
     try:
         entry = layout.parse(relpath)
     except LayoutError as exc:
@@ -66,24 +72,33 @@ def scan_file(db, root: Path, layout: ArchiveLayout, relpath: str, known: set[tu
     if (entry.network, entry.station) not in known:
         return FileOutcome(relpath, "problem", f"station {station} is not in the database", station)
     try:
-        info = read_rinex(root / relpath)
+        info = read_rinex(root / relpath, max_size=max_size)
     except RinexFileError as exc:
         return FileOutcome(relpath, "problem", str(exc), station)
+    except InputUnavailable as exc:
+        return FileOutcome(relpath, "transient", str(exc), station)
     if info.multiday:
         days = ", ".join(sorted(info.epochs_per_day))
         return FileOutcome(relpath, "problem", f"multi-day file (epochs on {days}): split it per day", station)
     if info.date != entry.date:
         return FileOutcome(relpath, "problem", f"its epochs are centred on {info.date.isoformat()}, the name says "
                            f"{entry.date.isoformat()}", station)
-    row = rinex_row(entry.network, entry.name, info)
+    return store_row(db, relpath, station, rinex_row(entry.network, entry.name, info), info.warnings)
+
+
+def store_row(db, relpath: str, station: str, row: dict, warnings: dict[str, str]) -> FileOutcome:
+    """Upsert one file's row and its header warnings under the station's lock."""
+    import psycopg2
+
     try:
         with db.transaction() as cur:
-            lock_station(cur, entry.network, entry.station)
+            lock_station(cur, row["NetworkCode"], row["StationCode"])
             status = upsert_rinex(cur, row)
+            store_warnings(cur, row, warnings, status)
     except psycopg2.IntegrityError:  # another file already holds this day/interval/completion
         return FileOutcome(relpath, "problem", "another file of this station-day has the same interval and "
                            "completion (rinex primary key)", station)
-    return FileOutcome(relpath, status, "", station)
+    return FileOutcome(relpath, status, "", station, [f"{k}: {v}" for k, v in sorted(warnings.items())])
 
 
 def known_stations(db) -> set[tuple[str, str]]:
@@ -114,24 +129,3 @@ def plan_batches(root: Path, layout: ArchiveLayout, stations: set[tuple[str, str
                 continue
         files.append(rel)
     return [files[i:i + batch_size] for i in range(0, len(files), batch_size)]
-
-
-def scan_archive(db, root: Path, runner, stations=None, progress=None) -> ScanReport:
-    """Scan the archive (or the given StationRefs' files) through the dispatch runner."""
-    from . import tasks
-
-    root = Path(root)
-    layout = ArchiveLayout.from_db(db)
-    wanted = None if stations is None else {(s.network, s.code) for s in stations}
-    batches = plan_batches(root, layout, wanted)
-    report = ScanReport()
-    summary = runner.map(tasks.scan_files, [(str(root), b) for b in batches], progress=progress,
-                         description="scan: files", weight=lambda item: len(item[1]),
-                         failed_units=lambda outcome: sum(o.status == "problem" for o in outcome.result))
-    for outcome in summary.results:
-        report.outcomes.extend(outcome.result)
-    for f in summary.failures:
-        report.failures.append({"unit": ", ".join(f.item[1][:3]) + ("…" if len(f.item[1]) > 3 else ""),
-                                "message": f.message})
-    report.outcomes.sort(key=lambda o: o.path)
-    return report

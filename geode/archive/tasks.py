@@ -1,7 +1,11 @@
 """Dispatch tasks of ``geode scan``: a batch of archive files to scan and a batch of repository files to
 ingest (queue ``io``), one station's ocean loading and one station-day's PPP (queue ``compute``). Batches
 amortise the settings, layout and station lookups over several files; a file that fails unexpectedly is
-reported and its batch goes on."""
+reported (scan) or rejected with the error (ingest) and its batch goes on.
+
+Imports go one way: ``run`` (the orchestration) → ``tasks`` → ``ingest`` / ``scan`` → ``rows`` / ``layout`` /
+``staging``; nothing below imports this module.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +13,10 @@ import logging
 import traceback
 from pathlib import Path
 
-from ..db.live import connection_lost
 from ..errors import GeodeError
 from ..jobs import task
 from ..ppp.setup import PppSetup
-from .ingest import IngestOutcome, ingest_file
+from .ingest import IngestOutcome, ingest_file, reject_unexpected, transient_reason, unit_must_stop
 from .layout import ArchiveLayout
 from .scan import FileOutcome, known_stations, scan_file
 
@@ -27,40 +30,40 @@ def _database():
     return shared_database()
 
 
-def _short(exc: Exception) -> str:
-    return f"{type(exc).__name__}: {exc}".splitlines()[0]
-
-
 @task("geode.archive.scan_files", queue="io")
-def scan_files(root: str, relpaths: list[str]) -> list[FileOutcome]:
+def scan_files(root: str, relpaths: list[str], max_size: int | None = None) -> list[FileOutcome]:
     db = _database()
     layout = ArchiveLayout.from_db(db)
     known = known_stations(db)
     out = []
     for rel in relpaths:
         try:
-            out.append(scan_file(db, Path(root), layout, rel, known))
+            out.append(scan_file(db, Path(root), layout, rel, known, max_size))
         except Exception as exc:  # one file never stops its batch; a lost database stops it (the unit is retried)
-            if connection_lost(exc):
+            if unit_must_stop(exc):
                 raise
             log.debug("scan %s failed:\n%s", rel, traceback.format_exc())
-            out.append(FileOutcome(rel, "problem", _short(exc)))
+            why = transient_reason(exc)
+            out.append(FileOutcome(rel, "transient", why) if why else FileOutcome(
+                rel, "problem", f"unexpected error while scanning it (a bug in geode: please report it with this "
+                                f"file): {type(exc).__name__}: {exc}".splitlines()[0]))
     return out
 
 
 @task("geode.archive.ingest_files", queue="io")
-def ingest_files(archive: str, repository: str, relpaths: list[str]) -> list[IngestOutcome]:
+def ingest_files(archive: str, repository: str, relpaths: list[str],
+                 max_size: int | None = None) -> list[IngestOutcome]:
     db = _database()
     layout = ArchiveLayout.from_db(db)
     out = []
     for rel in relpaths:
         try:
-            out.append(ingest_file(db, Path(archive), Path(repository), layout, rel))
-        except Exception as exc:  # the file stays in data_in; the next run retries it
-            if connection_lost(exc):
+            out.append(ingest_file(db, Path(archive), Path(repository), layout, rel, max_size))
+        except Exception as exc:  # a bug: the file is set aside with the error, the batch goes on; a lost
+            if unit_must_stop(exc):  # database stops it instead (the unit is retried once reconnected)
                 raise
             log.debug("ingest %s failed:\n%s", rel, traceback.format_exc())
-            out.append(IngestOutcome(rel, "failed", _short(exc) + " (left in data_in)"))
+            out.append(reject_unexpected(Path(repository), rel, exc))
     return out
 
 

@@ -30,7 +30,10 @@ def running_info(data_dir: Path | None):
     if not data_dir or not (data_dir / "PG_VERSION").exists():
         return None
     _, PostmasterInfo = _pgserver()
-    info = PostmasterInfo.read_from_pgdata(data_dir)
+    try:
+        info = PostmasterInfo.read_from_pgdata(data_dir)
+    except (AssertionError, ValueError, IndexError, OSError):  # postmaster.pid half written: a server is starting
+        return None  # (ensure_embedded then waits on pgserver's lock for the process starting it)
     return info if info is not None and info.is_running() else None
 
 
@@ -62,18 +65,21 @@ def ensure_embedded(target: DatabaseTarget) -> DatabaseTarget:
         log.info("started the embedded PostgreSQL in %s (stop it with 'geode db stop')", data_dir)
     host = str(info.socket_dir) if info.socket_dir else (info.hostname or "127.0.0.1")
     ready = replace(target, host=host, port=info.port or 5432, user="postgres")
-    _create_database(ready)
+    create_database(ready)
     return ready
 
 
-def _create_database(target: DatabaseTarget) -> None:
+def create_database(target: DatabaseTarget) -> None:
+    """CREATE DATABASE unless it exists; safe when several geode processes do it at once (the losers' error,
+    DuplicateDatabase or the UniqueViolation on pg_database_datname_index, means the database is there)."""
     import psycopg2
     from psycopg2 import errors, sql
 
     try:
         conn = psycopg2.connect(**replace(target, database="postgres").dsn_kwargs())
     except psycopg2.OperationalError as exc:
-        raise ServiceUnavailable(f"cannot reach the embedded PostgreSQL: {str(exc).strip()}") from None
+        raise ServiceUnavailable(f"cannot reach PostgreSQL at {target.describe()}: "
+                                 f"{(str(exc).strip().splitlines() or ['connection failed'])[0]}") from None
     try:
         conn.autocommit = True
         with conn.cursor() as cur:
@@ -81,8 +87,12 @@ def _create_database(target: DatabaseTarget) -> None:
             if cur.fetchone() is None:
                 try:
                     cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(target.database)))
-                except errors.DuplicateDatabase:  # another geode process won the race
+                except (errors.DuplicateDatabase, errors.UniqueViolation):  # another geode process won the race
                     pass
+                except errors.InsufficientPrivilege:
+                    raise ServiceUnavailable(f"database {target.database} does not exist on {target.describe()} "
+                                             f"and user {target.user} may not create it (ask for CREATEDB, or "
+                                             "create it with createdb)") from None
     finally:
         conn.close()
 

@@ -15,15 +15,16 @@ fixed here, on purpose:
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import math
 import re
 from dataclasses import dataclass, field
 
-from ..errors import GeodeError
+from ..errors import BadInput
 
 
-class GamitParseError(GeodeError):
+class GamitParseError(BadInput):
     """A GAMIT/GLOBK output file does not contain what it must."""
 
 
@@ -145,7 +146,7 @@ def lfile_shifts(before: str, after: str) -> dict[str, float]:
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# SINEX (glbtosnx output)
+# SINEX (glbtosnx output, and any SINEX: IGS weekly files too)
 
 
 @dataclass
@@ -160,117 +161,216 @@ class SinexSite:
     cxy: float | None = None  # covariances (m^2), None when the file has no matrix
     cxz: float | None = None
     cyz: float | None = None
+    point: str = "A"  # SINEX point code
+    soln: str = "1"  # SINEX solution number
+    ref_epoch: dt.datetime | None = None  # the epoch the coordinates refer to (None: 00:000:00000)
+
+
+@dataclass(frozen=True)
+class SinexEpochs:
+    """One SOLUTION/EPOCHS line: the span of data behind a site's solution."""
+
+    start: dt.datetime | None
+    end: dt.datetime | None
+    mean: dt.datetime | None
+    soln: str = "1"
 
 
 @dataclass
 class Sinex:
     variance_factor: float
-    sites: dict[str, SinexSite]
+    sites: dict[str, SinexSite]  # one per site: its point A (GeoDE's rule), else its only point code
     domes: dict[str, str] = field(default_factory=dict)
+    points: dict[tuple[str, str], SinexSite] = field(default_factory=dict)  # every (site, point code)
+    epochs: dict[tuple[str, str], SinexEpochs] = field(default_factory=dict)  # SOLUTION/EPOCHS by (site, point)
+    created: dt.datetime | None = None  # header: when the file was written
+    start: dt.datetime | None = None  # header: the span of the data
+    end: dt.datetime | None = None
+    reference_epoch: dt.datetime | None = None  # the estimates' common REF_EPOCH (None when they differ)
+    notes: list[str] = field(default_factory=list)  # what was not used and why (never silent)
+
+
+def sinex_epoch(text: str, number: int | None = None, what: str = "epoch") -> dt.datetime | None:
+    """A SINEX time YY:DDD:SSSSS (or YYYY:DDD:SSSSS); None for 00:000:00000 (unspecified)."""
+    parts = text.strip().split(":")
+    try:
+        if len(parts) != 3 or not all(p.strip().isdigit() for p in parts):
+            raise ValueError
+        year, doy, sec = (int(p) for p in parts)
+        if year == 0 and doy == 0 and sec == 0:
+            return None
+        if len(parts[0].strip()) <= 2:
+            year += 2000 if year <= 50 else 1900
+        if not 1 <= doy <= (366 if calendar.isleap(year) else 365) or not 0 <= sec <= 86400:
+            raise ValueError
+        return dt.datetime(year, 1, 1) + dt.timedelta(days=doy - 1, seconds=sec)
+    except (ValueError, OverflowError):
+        where = f"line {number}: " if number else ""
+        raise GamitParseError(f"{where}{what} {text.strip()!r} is not a SINEX time (YY:DDD:SSSSS)") from None
 
 
 def _blocks(lines: list[str]):
-    """Yield (block name with header options, body lines) for every +NAME ... -NAME block."""
+    """Yield (block name with header options, [(line number, line)]) for every +NAME ... -NAME block."""
     name, body = None, []
-    for line in lines:
+    for number, line in enumerate(lines, 1):
         if line.startswith("+"):
             name, body = line[1:].strip(), []
         elif line.startswith("-") and name is not None:
             yield name, body
             name = None
         elif name is not None and not line.startswith("*"):
-            body.append(line)
+            body.append((number, line))
+
+
+def _finite(text: str, number: int, what: str) -> float:
+    try:
+        value = _float(text)
+    except ValueError:
+        raise GamitParseError(f"line {number}: {what} {text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise GamitParseError(f"line {number}: {what} {text!r} is not a finite number")
+    return value
 
 
 def parse_sinex(text: str) -> Sinex:
-    try:
-        return _parse_sinex(text)
-    except GamitParseError:
-        raise
-    except (ValueError, IndexError, KeyError, OverflowError, ZeroDivisionError) as exc:
-        raise GamitParseError(f"unreadable SINEX: {type(exc).__name__}: {exc}") from None
-
-
-def _parse_sinex(text: str) -> Sinex:
+    """Estimates (every site and point code), statistics, epochs and the covariance blocks of a SINEX text;
+    GamitParseError naming the line for anything that does not parse."""
     lines = text.splitlines()
     if not lines or not lines[0].startswith("%=SNX"):
         raise GamitParseError("not a SINEX file (no %=SNX header line)")
+    head = lines[0].split()
+    created = start = end = None
+    if len(head) >= 7:
+        created = sinex_epoch(head[3], 1, "creation time")
+        start, end = sinex_epoch(head[5], 1, "data start"), sinex_epoch(head[6], 1, "data end")
     variance_factor = 1.0
     domes: dict[str, str] = {}
-    estimates: dict[int, tuple[str, str, float, float]] = {}  # index -> (code, X|Y|Z, value, std)
-    matrix: dict[tuple[int, int], float] = {}
-    matrix_lines: list[str] = []
+    estimates: dict[int, tuple[str, str, str, str, float, float, dt.datetime | None, int]] = {}
+    epochs: dict[tuple[str, str], SinexEpochs] = {}
+    matrix_lines: list[tuple[int, str]] = []
     matrix_kind = None
     for name, body in _blocks(lines):
-        head = name.split()
-        if head[0] == "SITE/ID":
-            for line in body:
+        block = name.split()[0] if name.split() else ""
+        if block == "SITE/ID":
+            for _number, line in body:
                 parts = line.split()
                 if len(parts) >= 3:
-                    domes[parts[0].upper()] = parts[2]
-        elif head[0] == "SOLUTION/STATISTICS":
-            for line in body:
+                    domes.setdefault(parts[0].upper(), parts[2])
+        elif block == "SOLUTION/STATISTICS":
+            for number, line in body:
                 if line.strip().upper().startswith("VARIANCE FACTOR"):
-                    variance_factor = float(line.split()[-1])
-        elif head[0] == "SOLUTION/ESTIMATE":
-            for line in body:
+                    variance_factor = _finite(line.split()[-1], number, "VARIANCE FACTOR")
+        elif block == "SOLUTION/EPOCHS":
+            for number, line in body:
+                parts = line.split()
+                if len(parts) < 7:
+                    raise GamitParseError(f"line {number}: SOLUTION/EPOCHS needs CODE PT SOLN T START END MEAN")
+                key = (parts[0].upper(), parts[1].upper())
+                epochs[key] = SinexEpochs(sinex_epoch(parts[4], number, "data start"),
+                                          sinex_epoch(parts[5], number, "data end"),
+                                          sinex_epoch(parts[6], number, "mean epoch"), parts[2])
+        elif block == "SOLUTION/ESTIMATE":
+            for number, line in body:
                 parts = line.split()
                 if len(parts) < 10 or not parts[1].startswith("STA") or len(parts[1]) != 4:
                     continue
-                if parts[3] != "A":  # only point code A (GeoDE's rule: the monument, not a second phase centre)
+                if parts[1][3] not in "XYZ":
                     continue
-                estimates[int(parts[0])] = (parts[2].upper(), parts[1][3], float(parts[8]), float(parts[9]))
-        elif head[0] == "SOLUTION/MATRIX_ESTIMATE" and matrix_kind is None:
-            matrix_kind = head[2] if len(head) >= 3 else "COVA"
+                try:
+                    index = int(parts[0])
+                except ValueError:
+                    raise GamitParseError(f"line {number}: estimate index {parts[0]!r} is not a number") from None
+                what = f"{parts[1]} of {parts[2].upper()} {parts[3].upper()}"
+                value, std = _finite(parts[8], number, what), _finite(parts[9], number, f"sigma of {what}")
+                if std < 0:
+                    raise GamitParseError(f"line {number}: sigma of {what} is negative")
+                if index in estimates:
+                    raise GamitParseError(f"line {number}: estimate index {index} is used twice")
+                estimates[index] = (parts[2].upper(), parts[3].upper(), parts[4], parts[1][3], value, std,
+                                    sinex_epoch(parts[5], number, "REF_EPOCH"), number)
+        elif block == "SOLUTION/MATRIX_ESTIMATE" and matrix_kind is None:
+            head_opts = name.split()
+            matrix_kind = head_opts[2] if len(head_opts) >= 3 else "COVA"
             matrix_lines = body
     if not estimates:
         raise GamitParseError("SINEX has no STAX/STAY/STAZ estimates")
-    if not (variance_factor > 0 and math.isfinite(variance_factor)):
+    if not variance_factor > 0:
         raise GamitParseError(f"SINEX variance factor {variance_factor} is not a positive number")
 
-    by_site: dict[str, dict[str, tuple[int, float, float]]] = {}
-    for index, (code, comp, value, std) in estimates.items():
-        by_site.setdefault(code, {})[comp] = (index, value, std)
-    if matrix_lines:
-        matrix = _site_blocks(matrix_lines, by_site)
-    sites = {}
-    for code, comps in by_site.items():
+    by_point: dict[tuple[str, str], dict[str, tuple[int, float, float]]] = {}
+    solns: dict[tuple[str, str], set[str]] = {}
+    refs: dict[tuple[str, str], set] = {}
+    listed: set[tuple[str, str, str, str]] = set()
+    for index, (code, pt, soln, comp, value, std, ref, number) in sorted(estimates.items()):
+        if (code, pt, soln, comp) in listed:
+            raise GamitParseError(f"line {number}: STA{comp} of {code} point {pt} solution {soln} is listed twice")
+        listed.add((code, pt, soln, comp))
+        by_point.setdefault((code, pt), {})[comp] = (index, value, std)
+        solns.setdefault((code, pt), set()).add(soln)
+        refs.setdefault((code, pt), set()).add(ref)
+    matrix = _site_blocks(matrix_lines, by_point) if matrix_lines else {}
+    notes: list[str] = []
+    points: dict[tuple[str, str], SinexSite] = {}
+    for (code, pt), comps in sorted(by_point.items()):
+        if len(solns[(code, pt)]) > 1:
+            notes.append(f"{code} point {pt}: {len(solns[(code, pt)])} solutions "
+                         f"({', '.join(sorted(solns[(code, pt)]))}) in one file: not used")
+            continue
         if set(comps) != {"X", "Y", "Z"}:
-            raise GamitParseError(f"SINEX site {code} lacks one of STAX/STAY/STAZ")
+            missing = ", ".join(f"STA{c}" for c in "XYZ" if c not in comps)
+            raise GamitParseError(f"SINEX site {code} point {pt} lacks {missing}")
         (ix, x, sx), (iy, y, sy), (iz, z, sz) = comps["X"], comps["Y"], comps["Z"]
-        site = SinexSite(code, x, y, z, sx, sy, sz)
+        if len(refs[(code, pt)]) > 1:
+            notes.append(f"{code} point {pt}: its STAX/STAY/STAZ refer to different epochs")
+        site = SinexSite(code, x, y, z, sx, sy, sz, point=pt, soln=next(iter(solns[(code, pt)])),
+                         ref_epoch=next(iter(refs[(code, pt)])) if len(refs[(code, pt)]) == 1 else None)
         if matrix:
             site.cxy = _covariance(matrix, matrix_kind, ix, iy)
             site.cxz = _covariance(matrix, matrix_kind, ix, iz)
             site.cyz = _covariance(matrix, matrix_kind, iy, iz)
-        sites[code] = site
-    return Sinex(variance_factor, sites, domes)
+        points[(code, pt)] = site
+    sites: dict[str, SinexSite] = {}
+    for code in sorted({c for c, _ in by_point}):
+        mine = sorted(pt for c, pt in points if c == code)
+        if "A" in mine:  # GeoDE's rule: point A, the monument
+            sites[code] = points[(code, "A")]
+            if len(mine) > 1:
+                notes.append(f"{code}: point A used; also in the file: point(s) {', '.join(p for p in mine if p != 'A')}")
+        elif len(mine) == 1:
+            sites[code] = points[(code, mine[0])]
+            notes.append(f"{code}: no point A; its only point {mine[0]} used")
+        elif mine:
+            notes.append(f"{code}: no point A and several points ({', '.join(mine)}): not used")
+    common = {e[6] for e in estimates.values()}
+    return Sinex(variance_factor, sites, domes, points, epochs, created, start, end,
+                 next(iter(common)) if len(common) == 1 else None, notes)
 
 
-def _site_blocks(lines: list[str], by_site) -> dict[tuple[int, int], float]:
+def _site_blocks(lines: list[tuple[int, str]], by_point) -> dict[tuple[int, int], float]:
     """The matrix elements within each site's X/Y/Z block. A daily SINEX of n sites holds ~(3n)^2/2
     elements; reading only these keeps a large network's parse linear instead of quadratic in memory."""
     wanted: dict[int, set[int]] = {}
-    for comps in by_site.values():
+    for comps in by_point.values():
         idx = sorted(i for i, _, _ in comps.values())
         for a in idx:
             for b in idx:
                 wanted.setdefault(max(a, b), set()).add(min(a, b))
     matrix: dict[tuple[int, int], float] = {}
-    for line in lines:
+    for number, line in lines:
         parts = line.split(None, 2)
         if len(parts) < 3:
             continue
-        row = int(parts[0])
+        try:
+            row, col0 = int(parts[0]), int(parts[1])
+        except ValueError:
+            raise GamitParseError(f"line {number}: matrix row/column {parts[0]!r} {parts[1]!r} are not numbers") \
+                from None
         cols = wanted.get(row)
-        if not cols:
-            continue
-        col0 = int(parts[1])
-        if not any(col0 <= c < col0 + 3 for c in cols):
+        if not cols or not any(col0 <= c < col0 + 3 for c in cols):
             continue
         for k, value in enumerate(parts[2].split()[:3]):
             if col0 + k in cols:
-                matrix[(row, col0 + k)] = float(value)
+                matrix[(row, col0 + k)] = _finite(value, number, "matrix element")
     return matrix
 
 

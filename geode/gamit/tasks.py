@@ -285,4 +285,5 @@ def combine_day(job: DayJob) -> dict:
     expected = {k for s in job.sessions for k in s.aliases.values()}
     return {"label": job.label, "stations": len(soln), "ztd": len(ztd), "variance_factor": sinex.variance_factor,
             "missing": sorted(expected - {f"{r['NetworkCode']}.{r['StationCode']}" for r in soln}),
-            "unknown_sites": unknown, "sinex": str(snx), "when": dt.datetime.now().isoformat(timespec="seconds")}
+            "unknown_sites": unknown, "sinex": str(snx), "sinex_notes": sinex.notes,
+            "when": dt.datetime.now().isoformat(timespec="seconds")}

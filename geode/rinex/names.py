@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, replace
 
 from ..dates import days_in_year
-from ..errors import GeodeError
+from ..errors import BadInput
 
 COMPRESSIONS = ("Z", "gz", "bz2", "zip")
 
@@ -21,8 +21,10 @@ _V3 = re.compile(r"^(?P<stn>[A-Z0-9]{4})(?P<mon>[0-9])(?P<rec>[0-9])(?P<country>
                  r"(?P<freq>\d{2}[CZSMHDU])_(?P<sys>[GRECJISM])O\.(?P<ext>crx|rnx)(?:\.(?P<comp>gz|Z|bz2|zip))?$")
 
 
-class RinexNameError(GeodeError):
+class RinexNameError(BadInput):
     """A file name that is not a valid RINEX observation file name."""
+
+    folder = "bad_name"
 
 
 def year_of_2digit(yy: int) -> int:

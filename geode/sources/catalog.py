@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..config import MASK
 from ..errors import GeodeError, UsageError
 from ..stations import StationRef
 from . import templates
@@ -17,7 +18,6 @@ from . import templates
 PROTOCOLS = ("FTP", "FTPA", "FTPS", "SFTP", "HTTP", "HTTPS")
 DEFAULT_PORTS = {"FTP": 21, "FTPA": 21, "FTPS": 21, "SFTP": 22, "HTTP": 80, "HTTPS": 443}
 DEFAULT_FORMAT = "DEFAULT_FORMAT"
-MASK = "****"
 
 
 def split_fqdn(fqdn: str, protocol: str) -> tuple[str, int]:
@@ -44,9 +44,12 @@ def split_fqdn(fqdn: str, protocol: str) -> tuple[str, int]:
 
 
 def display_url(protocol: str, fqdn: str, path: str) -> str:
-    """The URL shown and stored for a file: never with credentials."""
+    """The URL shown and stored for a file: never with credentials (geode.config.mask_url, the one masking
+    function, removes any that a server name carries)."""
+    from ..config import mask_url
+
     scheme = {"FTPA": "ftp"}.get(protocol.upper(), protocol.lower())
-    return f"{scheme}://{fqdn}{path if path.startswith('/') else '/' + path}"
+    return mask_url(f"{scheme}://{fqdn}{path if path.startswith('/') else '/' + path}")
 
 
 @dataclass(frozen=True)

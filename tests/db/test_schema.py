@@ -98,3 +98,60 @@ def test_transaction_rolls_back_on_error(db):
 def test_numeric_comes_back_as_float(db):
     row = db.query_one("SELECT 1.25::numeric AS x, ARRAY[1.5, 2.5]::numeric[] AS a")
     assert row == {"x": 1.25, "a": [1.5, 2.5]}
+
+
+def _concurrent_inits(env: dict, count: int = 3) -> list[tuple[int, str]]:
+    import os
+
+    procs = [subprocess.Popen([sys.executable, "-m", "geode_cli", "db", "init"], env={**os.environ, **env},
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) for _ in range(count)]
+    return [(p.wait(120), p.stderr.read()) for p in procs]
+
+
+def test_three_concurrent_inits_on_a_new_database_create_it_once(pg_admin_url):
+    """db init creates a configured server's database when it does not exist; three at once all succeed (the
+    losers of CREATE DATABASE get DuplicateDatabase or a UniqueViolation on pg_database_datname_index)."""
+    import uuid
+    from urllib.parse import urlsplit, urlunsplit
+
+    import psycopg2
+
+    name = f"geode_new_{uuid.uuid4().hex[:8]}"
+    parts = urlsplit(pg_admin_url)
+    url = urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, ""))
+    results = _concurrent_inits({"GEODE_DATABASE_URL": url})
+    try:
+        assert [code for code, _ in results] == [0, 0, 0], [err for _, err in results]
+        assert not any("unexpected" in err or "Traceback" in err for _, err in results)
+        db = open_database(load_settings(environ={"GEODE_DATABASE_URL": url}), migrate=False)
+        rows = db.query("SELECT version FROM geode_schema_version ORDER BY version")
+        assert [r["version"] for r in rows] == [m.version for m in available_migrations()]
+        assert db.table_exists("rinex") and db.table_exists("rinex_warnings")
+        db.close()
+    finally:
+        conn = psycopg2.connect(pg_admin_url)
+        conn.autocommit = True
+        conn.cursor().execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.close()
+
+
+def test_three_concurrent_inits_on_a_new_embedded_server(tmp_path):
+    """The embedded default, first use, three `geode db init` at once: one server, one database, one schema."""
+    import os
+
+    data = tmp_path / "embedded" / "pg"
+    env = {"GEODE_POSTGRES_EMBEDDED_DIR": str(data)}
+    try:
+        results = _concurrent_inits(env)
+        assert [code for code, _ in results] == [0, 0, 0], [err for _, err in results]
+        assert not any("unexpected" in err or "Traceback" in err for _, err in results)
+        versions = subprocess.run([sys.executable, "-m", "geode_cli", "--json", "db", "status"],
+                                  env={**os.environ, **env}, capture_output=True, text=True, timeout=120)
+        assert versions.returncode == 0, versions.stderr
+        import json
+
+        status = json.loads(versions.stdout)
+        assert status["schema_version"] == available_migrations()[-1].version
+    finally:
+        subprocess.run([sys.executable, "-m", "geode_cli", "db", "stop"], env={**os.environ, **env},
+                       capture_output=True, timeout=120)

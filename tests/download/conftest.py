@@ -28,6 +28,7 @@ class Site:
 def site(db, tmp_path, monkeypatch) -> Site:
     repository, served = tmp_path / "repository", tmp_path / "served"
     served.mkdir()
+    repository.mkdir()  # a configured repository must exist (a typo must not create one)
     # environment, so inline runs and Celery workers (started later) see the same repository
     monkeypatch.setenv("GEODE_ARCHIVE_REPOSITORY", str(repository))
     monkeypatch.setenv("NETRC", str(tmp_path / "no-netrc"))  # never the developer's own ~/.netrc

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 
 import pytest
 from hypothesis import given, settings, strategies as st
@@ -199,3 +200,92 @@ def test_sinex_values_round_trip(vf, x, sigma):
     snx = parsers.parse_sinex(text)
     assert math.isclose(snx.variance_factor, vf, rel_tol=1e-12)
     assert math.isclose(snx.sites["ALGO"].x, x, rel_tol=1e-14, abs_tol=1e-9)
+
+
+# -- SINEX: every point code, GeoDE's point-A rule reported, reference epoch and SOLUTION/EPOCHS ---------------
+
+IGS_WEEKLY = """\
+%=SNX 2.02 IGS 24:107:00000 IGS 24:098:00000 24:104:86370 P 00012 2 S
++SOLUTION/EPOCHS
+*CODE PT SOLN T _DATA_START_ __DATA_END__ _MEAN_EPOCH_
+ ALGO  A    1 P 24:098:00000 24:104:86370 24:101:43185
+ KOKB  B    2 P 24:098:00000 24:104:86370 24:101:43185
+ TWIN  A    1 P 24:099:00000 24:104:86370 24:102:00000
+ TWIN  B    1 P 24:099:00000 24:104:86370 24:102:00000
+-SOLUTION/EPOCHS
++SOLUTION/ESTIMATE
+*INDEX TYPE__ CODE PT SOLN _REF_EPOCH__ UNIT S __ESTIMATED VALUE____ _STD_DEV___
+     1 STAX   ALGO  A    1 24:101:43200 m    2 0.918129363310430E+06 0.25113E-02
+     2 STAY   ALGO  A    1 24:101:43200 m    2 -.434607125300000E+07 0.36000E-02
+     3 STAZ   ALGO  A    1 24:101:43200 m    2 0.456197783800000E+07 0.49000E-02
+     4 STAX   KOKB  B    2 24:101:43200 m    2 -.554391265000000E+07 0.10000E-02
+     5 STAY   KOKB  B    2 24:101:43200 m    2 -.205430620000000E+07 0.20000E-02
+     6 STAZ   KOKB  B    2 24:101:43200 m    2 0.238794800000000E+07 0.30000E-02
+     7 STAX   TWIN  A    1 24:101:43200 m    2 0.100000000000000E+07 0.10000E-02
+     8 STAY   TWIN  A    1 24:101:43200 m    2 -.500000000000000E+07 0.10000E-02
+     9 STAZ   TWIN  A    1 24:101:43200 m    2 0.370000000000000E+07 0.10000E-02
+    10 STAX   TWIN  B    1 24:101:43200 m    2 0.100000100000000E+07 0.10000E-02
+    11 STAY   TWIN  B    1 24:101:43200 m    2 -.500000000000000E+07 0.10000E-02
+    12 STAZ   TWIN  B    1 24:101:43200 m    2 0.370000000000000E+07 0.10000E-02
+-SOLUTION/ESTIMATE
+%ENDSNX
+"""
+
+
+def test_sinex_keeps_every_point_code_and_reports_the_point_a_rule():
+    snx = parsers.parse_sinex(IGS_WEEKLY)
+    assert sorted(snx.points) == [("ALGO", "A"), ("KOKB", "B"), ("TWIN", "A"), ("TWIN", "B")]
+    assert snx.points[("TWIN", "B")].x == pytest.approx(1000001.0)  # two points of one site: both kept
+    assert snx.sites["TWIN"].point == "A" and snx.sites["TWIN"].x == pytest.approx(1e6)
+    assert snx.sites["KOKB"].point == "B"  # no point A: the site is not lost
+    assert snx.notes == ["KOKB: no point A; its only point B used",
+                         "TWIN: point A used; also in the file: point(s) B"]
+
+
+def test_sinex_reference_epoch_header_span_and_solution_epochs():
+    snx = parsers.parse_sinex(IGS_WEEKLY)
+    assert snx.reference_epoch == dt.datetime(2024, 4, 10, 12)
+    assert snx.sites["ALGO"].ref_epoch == dt.datetime(2024, 4, 10, 12)
+    assert (snx.created, snx.start) == (dt.datetime(2024, 4, 16), dt.datetime(2024, 4, 7))
+    assert snx.end == dt.datetime(2024, 4, 13, 23, 59, 30)
+    assert snx.epochs[("KOKB", "B")] == parsers.SinexEpochs(dt.datetime(2024, 4, 7), dt.datetime(2024, 4, 13, 23, 59, 30),
+                                                            dt.datetime(2024, 4, 10, 11, 59, 45), "2")
+    mixed = IGS_WEEKLY.replace("     1 STAX   ALGO  A    1 24:101:43200", "     1 STAX   ALGO  A    1 24:100:00000")
+    assert parsers.parse_sinex(mixed).reference_epoch is None  # estimates at several epochs: no common one
+
+
+@pytest.mark.parametrize("damage, message", [
+    (("0.25113E-02", "NaN"), "line 11: sigma of STAX of ALGO A 'NaN' is not a finite number"),
+    (("0.918129363310430E+06", "0.9181x9E+06"), "line 11: STAX of ALGO A '0.9181x9E+06' is not a number"),
+    (("24:101:43200 m    2 -.434607125300000E+07", "24:401:43200 m    2 -.434607125300000E+07"),
+     "line 12: REF_EPOCH '24:401:43200' is not a SINEX time"),
+    ((" KOKB  B    2 P 24:098:00000 24:104:86370", " KOKB  B    2 P"), "line 5: SOLUTION/EPOCHS needs"),
+    (("     2 STAY   ALGO", "     1 STAY   ALGO"), "line 12: estimate index 1 is used twice"),
+])
+def test_sinex_damage_names_the_line(damage, message):
+    with pytest.raises(GamitParseError, match=re.escape(message)):
+        parsers.parse_sinex(IGS_WEEKLY.replace(*damage, 1))
+
+
+def test_sinex_two_solutions_of_one_point_are_reported_not_mixed():
+    text = IGS_WEEKLY.replace("    10 STAX   TWIN  B    1", "    10 STAX   TWIN  B    2")
+    snx = parsers.parse_sinex(text)
+    assert ("TWIN", "B") not in snx.points
+    assert "TWIN point B: 2 solutions (1, 2) in one file: not used" in snx.notes
+
+
+_SNX_BODY = IGS_WEEKLY.splitlines()[1:] + SINEX.splitlines()[1:]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.permutations(_SNX_BODY).map(lambda ls: ls[:40]), st.lists(st.tuples(
+    st.integers(0, 39), st.integers(0, 80), st.text(st.characters(max_codepoint=0x7f), max_size=10)), max_size=4))
+def test_sinex_parser_on_shuffled_and_damaged_real_lines_raises_only_its_own_error(lines, damage):
+    lines = list(lines)
+    for i, at, junk in damage:
+        if i < len(lines):
+            lines[i] = lines[i][:at] + junk + lines[i][at + len(junk):]
+    try:
+        parsers.parse_sinex("\n".join([IGS_WEEKLY.splitlines()[0], *lines]))
+    except GamitParseError:
+        pass

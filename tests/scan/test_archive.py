@@ -29,7 +29,7 @@ def test_scan_inserts_rows_from_headers_then_changes_nothing(cli, site):
     fill_archive(site)
     r = cli("scan", "archive", "--json")
     assert r.exit_code == 0, r.stderr
-    assert json.loads(r.stdout)["counts"] == {"inserted": 6, "updated": 0, "unchanged": 0, "problem": 0}
+    assert json.loads(r.stdout)["counts"] == {"inserted": 6, "updated": 0, "unchanged": 0, "problem": 0, "transient": 0}
     rows = site.rows()
     lpgs = next(r for r in rows if r["Filename"] == "lpgs1000.24o")
     assert (lpgs["NetworkCode"], lpgs["ObservationYear"], lpgs["ObservationDOY"], lpgs["ObservationMonth"],
@@ -42,7 +42,7 @@ def test_scan_inserts_rows_from_headers_then_changes_nothing(cli, site):
         "UNSA00ARG_R_20241000000_01D_30S_MO.rnx", "UNSA00ARG_R_20241010000_01D_30S_MO.rnx"}
     before = site.rows()
     again = cli("scan", "archive", "--json")
-    assert json.loads(again.stdout)["counts"] == {"inserted": 0, "updated": 0, "unchanged": 6, "problem": 0}
+    assert json.loads(again.stdout)["counts"] == {"inserted": 0, "updated": 0, "unchanged": 6, "problem": 0, "transient": 0}
     assert site.rows() == before
 
 
@@ -51,7 +51,7 @@ def test_a_changed_file_updates_its_row(cli, site):
     assert cli("scan", "archive").exit_code == 0
     site.archive_file(STATIONS[0], 2024, 100, "crinez2", epochs=1440, receiver_serial="NEWSERIAL")
     r = cli("scan", "archive", "igs.lpgs", "--json")
-    assert json.loads(r.stdout)["counts"] == {"inserted": 0, "updated": 1, "unchanged": 1, "problem": 0}
+    assert json.loads(r.stdout)["counts"] == {"inserted": 0, "updated": 1, "unchanged": 1, "problem": 0, "transient": 0}
     row = next(r for r in site.rows() if r["Filename"] == "lpgs1000.24o")
     assert (row["Completion"], row["ReceiverSerial"]) == (0.5, "NEWSERIAL")
     assert len(site.rows()) == 6
@@ -90,3 +90,31 @@ def test_scan_needs_a_configured_archive(cli, db, monkeypatch):
     monkeypatch.setenv("GEODE_ARCHIVE_PATH", "/nonexistent/archive")
     r = cli("scan", "archive")
     assert r.exit_code == 78 and "does not exist" in r.stderr
+
+
+def test_archive_package_imports_go_one_way():
+    """run → tasks → ingest / scan → rows / layout / staging: no module of geode.archive imports one that
+    (directly or not) imports it back, function-level imports included."""
+    import ast
+    from pathlib import Path
+
+    import geode.archive as package
+
+    root = Path(package.__file__).parent
+    graph: dict[str, set[str]] = {}
+    for path in root.glob("*.py"):
+        name = path.stem
+        graph[name] = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level == 1:
+                if node.module:
+                    graph[name].add(node.module.split(".")[0])
+                else:
+                    graph[name].update(alias.name for alias in node.names)
+    graph = {k: {m for m in v if m in graph and m != "__init__"} for k, v in graph.items()}
+
+    def reaches(start: str, goal: str, seen: set[str]) -> bool:
+        return any(m == goal or (m not in seen and reaches(m, goal, seen | {m})) for m in graph[start])
+
+    assert not [m for m in graph if reaches(m, m, {m})], graph
+    assert "tasks" in graph["run"] and not any("tasks" in graph[m] for m in ("ingest", "scan"))

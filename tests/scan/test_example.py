@@ -15,7 +15,7 @@ def test_example_workspace_scan_check_ingest_stninfo(cli, database_url, tmp_path
 
     scan = cli("scan", "archive", "--json")
     assert scan.exit_code == 1 and "arg/2024/104/SL0100ARG_R_20241040000_01D_30S_MO.crx.gz" in scan.stderr
-    assert json.loads(scan.stdout)["counts"] == {"inserted": 0, "updated": 0, "unchanged": 49, "problem": 1}
+    assert json.loads(scan.stdout)["counts"] == {"inserted": 0, "updated": 0, "unchanged": 49, "problem": 1, "transient": 0}
     kinds = {(n.version, n.hatanaka, n.compression)
              for n in (RinexName.parse(f["path"].rsplit("/", 1)[-1]) for f in json.loads(scan.stdout)["files"])}
     assert kinds == {(2, True, "Z"), (3, True, "gz"), (2, False, "gz"), (2, False, "bz2"), (3, False, "zip"),

@@ -19,7 +19,7 @@ def test_parallel_scan_matches_inline(cli, site, redis_url, start_workers):
     start_workers(count=2, queues="io", concurrency=1)
     r = cli("scan", "archive", "--parallel", "--json")
     assert r.exit_code == 1 and "igs/2024/100/lpgs1000.24d.Z" in r.stderr
-    assert json.loads(r.stdout)["counts"] == {"inserted": 5, "updated": 0, "unchanged": 0, "problem": 1}
+    assert json.loads(r.stdout)["counts"] == {"inserted": 5, "updated": 0, "unchanged": 0, "problem": 1, "transient": 0}
     parallel = _rows(site)
     again = cli("scan", "archive", "--parallel", "--json")
     assert json.loads(again.stdout)["counts"]["unchanged"] == 5

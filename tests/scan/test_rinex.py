@@ -140,3 +140,86 @@ def test_name_parser_raises_only_its_own_error(text):
     except RinexNameError:
         return
     assert RinexName.parse(n.name) == n  # what parses renders back to itself
+
+
+# -- property tests: whatever the bytes, the readers raise only the project's own errors ------------------------
+
+import io  # noqa: E402
+
+from geode.errors import BadInput  # noqa: E402
+from geode.rinex.compression import compress_bytes, open_rinex  # noqa: E402
+from geode.rinex.reader import read_rinex as read_any  # noqa: E402
+from geode.sources.validate import rejection  # noqa: E402
+
+_SMALL = {2: render(V2.with_(epochs=3)), 3: render(V3.with_(epochs=3))}
+
+
+@st.composite
+def _damaged_text(draw) -> str:
+    """Real RINEX 2/3 lines shuffled, dropped, duplicated or overwritten with junk, or plain random text."""
+    lines = draw(st.sampled_from(list(_SMALL.values()))).splitlines(keepends=True)
+    how = draw(st.sampled_from(["shuffle", "overwrite", "drop", "random"]))
+    if how == "random":
+        return draw(st.text(max_size=600))
+    if how == "shuffle":
+        head = next(i for i, line in enumerate(lines) if "END OF HEADER" in line) + 1
+        keep = draw(st.integers(0, head))
+        return "".join(lines[:keep] + draw(st.permutations(lines[keep:])))
+    if how == "drop":
+        i = draw(st.integers(0, len(lines) - 1))
+        return "".join(lines[:i] + lines[i + draw(st.integers(1, 3)):])
+    for _ in range(draw(st.integers(1, 4))):
+        i = draw(st.integers(0, len(lines) - 1))
+        at = draw(st.integers(0, 80))
+        junk = draw(st.text(st.characters(max_codepoint=0x7f), max_size=14) | st.sampled_from(
+            ["inf", "nan", "-1", "999", "x9", "1e999", "\x00", "  ", "-inf", ">"]))
+        lines[i] = lines[i][:at] + junk + lines[i][at + len(junk):]
+    return "".join(lines)
+
+
+@settings(max_examples=250, deadline=None)
+@given(_damaged_text(), st.sampled_from([None, "gz", "Z", "bz2", "zip"]), st.booleans(), st.data())
+def test_reader_raises_only_its_own_error(text, compression, hatanaka, data):
+    plain = text.encode("utf-8", "replace")
+    try:
+        packed = compress_bytes(plain, hatanaka=hatanaka, compression=compression)
+    except Exception:  # rnx2crx refused the damaged text: feed it without Hatanaka
+        packed = compress_bytes(plain, hatanaka=False, compression=compression)
+    if data.draw(st.booleans()):
+        cut = data.draw(st.integers(0, len(packed)))
+        packed = packed[:cut]
+    try:
+        info = read_any(io.BytesIO(packed), max_size=1 << 20)
+    except BadInput:
+        return
+    assert info.epochs >= 1 and info.interval > 0
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.data())
+def test_compact_rinex_damage_raises_only_its_own_error(data):
+    import hatanaka
+
+    crx = hatanaka.rnx2crx(_SMALL[data.draw(st.sampled_from([2, 3]))].encode()).split(b"\n")
+    for _ in range(data.draw(st.integers(1, 3))):
+        i = data.draw(st.integers(1, len(crx) - 1))
+        if data.draw(st.booleans()):
+            del crx[i]
+        else:
+            crx[i] = data.draw(st.binary(max_size=40))
+    try:
+        with open_rinex(io.BytesIO(b"\n".join(crx)), max_size=1 << 20) as stream:
+            for _ in stream.chunks():
+                pass
+    except BadInput:
+        pass
+
+
+@settings(max_examples=200, deadline=None)
+@given(payload=st.binary(max_size=3000) | _damaged_text().map(lambda t: t.encode("utf-8", "replace")),
+       compression=st.sampled_from([None, "gz", "Z", "bz2", "zip"]))
+def test_download_check_never_raises(payload, compression, tmp_path_factory):
+    path = tmp_path_factory.mktemp("dl") / "file"
+    path.write_bytes(compress_bytes(payload, hatanaka=False, compression=compression) if compression else payload)
+    why = rejection(path, max_size=1 << 20)
+    assert why is None or (isinstance(why, str) and why)

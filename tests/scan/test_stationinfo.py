@@ -133,3 +133,30 @@ def test_cli_loads_and_exports_station_info(cli, db, station, tmp_path):
     out = cli("scan", "stninfo", "--export", "igs.lpgs")
     assert out.exit_code == 0 and GEODE_LINE in out.stdout
     assert parse_station_info(out.stdout) == [REC]
+
+
+_REAL = [GEODE_LINE, OLD_LINE, "*SITE  Station Name      Session Start", "",
+         format_station_info([REC.with_(antenna_height=1.5, date_end=dt.datetime(2020, 1, 1))]).splitlines()[1]]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_REAL), max_size=6), st.lists(st.tuples(
+    st.integers(0, 5), st.integers(0, 240), st.text(st.characters(max_codepoint=0x7f), max_size=10) | st.sampled_from(
+        ["nan", "inf", "-1e999", "9999 999", "  ", "\x00"])), max_size=4), st.integers(0, 260))
+def test_parser_on_shuffled_damaged_and_cut_real_lines_raises_only_its_own_error(lines, damage, cut):
+    lines = list(lines)
+    for i, at, junk in damage:
+        if i < len(lines):
+            lines[i] = lines[i][:at] + junk + lines[i][at + len(junk):]
+    if lines:
+        lines[-1] = lines[-1][:cut]
+    try:
+        for rec in parse_station_info("\n".join(lines)):
+            assert rec.antenna_code is not None and rec.date_start is not None
+    except StationInfoError:
+        pass
+
+
+def test_a_truncated_record_is_an_error_not_zeros():
+    with pytest.raises(StationInfoError, match="line 1: record ends at column 96, before the antenna type"):
+        parse_station_info(GEODE_LINE[:96])
