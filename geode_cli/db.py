@@ -112,7 +112,7 @@ def stop(ctx: typer.Context,
 
 
 def _idle_worker(session: dict) -> bool:
-    return (session["application_name"] or "").startswith("geode worker") and session["state"] == "idle"
+    return (session["application_name"] or "").startswith("geode worker start") and session["state"] == "idle"
 
 
 def _describe(users: list[dict]) -> str:

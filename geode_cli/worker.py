@@ -141,8 +141,12 @@ def register(app: typer.Typer) -> None:
 
 def run_worker_script() -> None:
     """The `geode-worker` console script: `geode worker start` with the same options and exit codes."""
+    import os
+
+    from geode.db import connection
     from geode.errors import GeodeError
 
+    connection.APPLICATION_NAME = f"geode worker start [{os.getpid()}]"  # as `geode worker start` names itself
     script = typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None)
     script.command()(start)
     console.setup_logging(0, False)
