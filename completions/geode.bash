@@ -10,7 +10,7 @@
 _geode_node() {
     case "$1" in
         '')
-            _geode_subs='dra kml doctor example gamit stack scan download worker db config completion runs'
+            _geode_subs='dra kml doctor example man gamit stack scan download worker db config completion runs station'
             _geode_opts='--config -c --parallel --noparallel --verbose -v --quiet -q --json --debug --version --help -h'
             _geode_vopts='--config -c'
             _geode_nargs=0 _geode_variadic=0 ;;
@@ -34,6 +34,11 @@ _geode_node() {
             _geode_opts='--help -h'
             _geode_vopts=''
             _geode_nargs=1 _geode_variadic=0 ;;
+        'man')
+            _geode_subs=''
+            _geode_opts='--install --dir --path --help -h'
+            _geode_vopts='--dir'
+            _geode_nargs=1 _geode_variadic=1 ;;
         'gamit')
             _geode_subs='plan run status'
             _geode_opts='--help -h'
@@ -91,8 +96,8 @@ _geode_node() {
             _geode_nargs=0 _geode_variadic=0 ;;
         'scan stninfo')
             _geode_subs=''
-            _geode_opts='--network -n --export -e --output -o --json --help -h'
-            _geode_vopts='--network -n --export -e --output -o'
+            _geode_opts='--network -n --export -e --output -o --propose --ignore --json --help -h'
+            _geode_vopts='--network -n --export -e --output -o --propose --ignore'
             _geode_nargs=1 _geode_variadic=1 ;;
         'scan check')
             _geode_subs=''
@@ -186,7 +191,7 @@ _geode_node() {
             _geode_nargs=0 _geode_variadic=0 ;;
         'db stop')
             _geode_subs=''
-            _geode_opts='--help -h'
+            _geode_opts='--force --help -h'
             _geode_vopts=''
             _geode_nargs=0 _geode_variadic=0 ;;
         'config')
@@ -205,7 +210,7 @@ _geode_node() {
             _geode_vopts=''
             _geode_nargs=0 _geode_variadic=0 ;;
         'completion')
-            _geode_subs='bash zsh fish'
+            _geode_subs='bash zsh fish install'
             _geode_opts='--help -h'
             _geode_vopts=''
             _geode_nargs=0 _geode_variadic=0 ;;
@@ -224,6 +229,11 @@ _geode_node() {
             _geode_opts='--help -h'
             _geode_vopts=''
             _geode_nargs=0 _geode_variadic=0 ;;
+        'completion install')
+            _geode_subs=''
+            _geode_opts='--help -h'
+            _geode_vopts=''
+            _geode_nargs=1 _geode_variadic=0 ;;
         'runs')
             _geode_subs='list show resume cancel'
             _geode_opts='--help -h'
@@ -249,6 +259,46 @@ _geode_node() {
             _geode_opts='--help -h'
             _geode_vopts=''
             _geode_nargs=1 _geode_variadic=0 ;;
+        'station')
+            _geode_subs='list show add move rename merge delete'
+            _geode_opts='--help -h'
+            _geode_vopts=''
+            _geode_nargs=0 _geode_variadic=0 ;;
+        'station list')
+            _geode_subs=''
+            _geode_opts='--json --help -h'
+            _geode_vopts=''
+            _geode_nargs=1 _geode_variadic=1 ;;
+        'station show')
+            _geode_subs=''
+            _geode_opts='--json --help -h'
+            _geode_vopts=''
+            _geode_nargs=1 _geode_variadic=0 ;;
+        'station add')
+            _geode_subs=''
+            _geode_opts='--lat --lon --height --xyz --name --country --max-dist --network-name --json --help -h'
+            _geode_vopts='--lat --lon --height --xyz --name --country --max-dist --network-name'
+            _geode_nargs=1 _geode_variadic=0 ;;
+        'station move')
+            _geode_subs=''
+            _geode_opts='--dry-run --yes -y --json --help -h'
+            _geode_vopts=''
+            _geode_nargs=2 _geode_variadic=0 ;;
+        'station rename')
+            _geode_subs=''
+            _geode_opts='--dry-run --yes -y --json --help -h'
+            _geode_vopts=''
+            _geode_nargs=2 _geode_variadic=0 ;;
+        'station merge')
+            _geode_subs=''
+            _geode_opts='--keep-destination --dry-run --yes -y --json --help -h'
+            _geode_vopts=''
+            _geode_nargs=2 _geode_variadic=0 ;;
+        'station delete')
+            _geode_subs=''
+            _geode_opts='--purge-files --dry-run --yes -y --json --help -h'
+            _geode_vopts=''
+            _geode_nargs=1 _geode_variadic=1 ;;
         *) _geode_subs='' _geode_opts='' _geode_vopts='' _geode_nargs=0 _geode_variadic=0 ;;
     esac
 }
@@ -267,6 +317,8 @@ _geode_values() {
         'kml|--title') echo 'text' ;;
         'kml|#0') echo 'stations' ;;
         'example|#0') echo 'file' ;;
+        'man|--dir') echo 'file' ;;
+        'man|#0') echo 'text' ;;
         'gamit plan|--include'|'gamit plan|-i') echo 'stations' ;;
         'gamit plan|--exclude'|'gamit plan|-e') echo 'stations' ;;
         'gamit plan|#0') echo 'file' ;;
@@ -299,6 +351,8 @@ _geode_values() {
         'scan stninfo|--network'|'scan stninfo|-n') echo 'networks' ;;
         'scan stninfo|--export'|'scan stninfo|-e') echo 'stations' ;;
         'scan stninfo|--output'|'scan stninfo|-o') echo 'file' ;;
+        'scan stninfo|--propose') echo 'stations' ;;
+        'scan stninfo|--ignore') echo 'text' ;;
         'scan stninfo|#0') echo 'text' ;;
         'scan check|#0') echo 'stations' ;;
         'scan otl|#0') echo 'stations' ;;
@@ -329,12 +383,31 @@ _geode_values() {
         'worker start|--max-tasks-per-child') echo 'text' ;;
         'worker status|--timeout') echo 'text' ;;
         'worker stop|#0') echo 'text' ;;
+        'completion install|#0') echo 'text' ;;
         'runs list|--state') echo 'text' ;;
         'runs list|--command') echo 'text' ;;
         'runs list|--limit'|'runs list|-n') echo 'text' ;;
         'runs show|#0') echo 'text' ;;
         'runs resume|#0') echo 'text' ;;
         'runs cancel|#0') echo 'text' ;;
+        'station list|#0') echo 'stations' ;;
+        'station show|#0') echo 'stations' ;;
+        'station add|--lat') echo 'text' ;;
+        'station add|--lon') echo 'text' ;;
+        'station add|--height') echo 'text' ;;
+        'station add|--xyz') echo 'text' ;;
+        'station add|--name') echo 'text' ;;
+        'station add|--country') echo 'text' ;;
+        'station add|--max-dist') echo 'text' ;;
+        'station add|--network-name') echo 'text' ;;
+        'station add|#0') echo 'stations' ;;
+        'station move|#0') echo 'stations' ;;
+        'station move|#1') echo 'networks' ;;
+        'station rename|#0') echo 'stations' ;;
+        'station rename|#1') echo 'text' ;;
+        'station merge|#0') echo 'stations' ;;
+        'station merge|#1') echo 'stations' ;;
+        'station delete|#0') echo 'stations' ;;
         *) echo text ;;
     esac
 }

@@ -123,7 +123,7 @@ def run_dra(runner, days: list[Day], meta: dict[str, StationMeta], *, db=None, p
         items = [(work.spec.run, 0, lo, hi) for lo, hi in work.spec.station_blocks()]
         names = work.spec.stations
         unit_failures: dict[str, str] = {}
-        run_units(runner, repeatability_task, work, items, progress=progress, description="station repeatability",
+        run_units(runner, repeatability_task, work, items, progress=progress, description="repeatability: stations",
                   failures=unit_failures, label=lambda item: f"stations {names[item[2]]}..{names[item[3] - 1]}")
         found = work.results(0, "dra")
     finally:
@@ -146,7 +146,7 @@ def save_exclusions(db, project: str, result: DraResult) -> int:
         net, code = stn.split(".")
         for o in s["outliers"]:
             year, doy = o["day"].split("_")
-            rows.append((net, code, project, int(year), int(doy), o["residual"]))
+            rows.append((net, code, project, int(year), int(doy), o["residual_mm"] / 1e3))  # GeoDE's column: metres
     if not rows:
         return 0
     cols = list(zip(*rows))

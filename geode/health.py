@@ -18,15 +18,16 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError, ExitCode, GeodeError
+from .gamit.programs import REQUIRED_PROGRAMS as GAMIT_PROGRAMS
 from .jobs.registry import task
 
 OK, WARN, FAIL, SKIP = "ok", "warn", "fail", "skip"
 
 # which subcommands need what
-QUEUE_USERS = {"gamit": ["geode gamit"], "compute": ["geode stack", "geode dra", "geode kml"],
+QUEUE_USERS = {"gamit": ["geode gamit run"], "compute": ["geode stack", "geode dra", "geode kml"],
                "io": ["geode scan", "geode download"]}
-GAMIT_PROGRAMS = ("sh_gamit", "sh_links.tables", "globk", "glbtosnx", "htoglb")
 RINEX_PROGRAMS = ("crx2rnx", "rnx2crx")
+RINEX_USERS = ["geode scan archive", "geode scan ingest", "geode download"]
 
 
 @dataclass
@@ -38,18 +39,54 @@ class Check:
     code: int = 0  # exit code a failure contributes
     needed_by: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    missing: str = ""  # a failure that stops needed_by from running: what is missing ("sh_gamit")
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
 def overall_exit(checks: list[Check]) -> int:
-    """78 if the configuration is broken, else 69 if a service is down, else 1 for other failures, else 0."""
+    """78 if the configuration is broken, else 69 if a service is down, else 1 when something a subcommand needs
+    is missing (a program, a folder, the schema), else 0 (warnings included)."""
     codes = {c.code or int(ExitCode.FAILURE) for c in checks if c.status == FAIL}
     for code in (ExitCode.CONFIG, ExitCode.UNAVAILABLE, ExitCode.FAILURE):
         if int(code) in codes:
             return int(code)
     return 0
+
+
+def cannot_run(checks: list[Check]) -> dict[str, list[str]]:
+    """{subcommand: [what it misses]} from the failed checks, e.g. {"gamit run": ["sh_gamit", "globk"]}."""
+    out: dict[str, list[str]] = {}
+    for c in checks:
+        if c.status != FAIL or not c.missing:
+            continue
+        for user in c.needed_by:
+            out.setdefault(user.removeprefix("geode "), []).append(c.missing)
+    return out
+
+
+def summary(checks: list[Check]) -> dict[str, Any]:
+    """Counts of failures (✘) and warnings (!) and what cannot run: the doctor's verdict."""
+    failed = [c.name for c in checks if c.status == FAIL]
+    return {"failed": len(failed), "warnings": sum(c.status == WARN for c in checks), "failed_checks": failed,
+            "cannot_run": cannot_run(checks), "exit_code": overall_exit(checks)}
+
+
+def summary_line(checks: list[Check], fail_mark: str = "✘", warn_mark: str = "!") -> str:
+    """One line: 'geode doctor: 2 ✘, 6 ! — cannot run: gamit run: sh_gamit, globk missing; ...'."""
+    s = summary(checks)
+    if not s["failed"] and not s["warnings"]:
+        return "geode doctor: all checks passed"
+    counts = f"geode doctor: {s['failed']} {fail_mark}, {s['warnings']} {warn_mark}"
+    if not s["failed"]:
+        return f"{counts} (warnings only: every subcommand can run here)"
+    parts = [f"{cmd}: {', '.join(what)} missing" for cmd, what in s["cannot_run"].items()]
+    others = [name for name in s["failed_checks"]
+              if not any(c.name == name and c.missing for c in checks)]
+    if others:
+        parts.append(f"failed: {', '.join(others)}")
+    return f"{counts} — cannot run: {'; '.join(parts)}" if s["cannot_run"] else f"{counts} — {'; '.join(parts)}"
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -197,44 +234,58 @@ def find_program(name: str, extra: list[str] | None = None) -> str | None:
     return shutil.which(name, path=path)
 
 
-def check_executables(settings) -> list[Check]:
+def check_executables(settings, remote_queues: set[str] | None = None, *, on_worker: bool = False) -> list[Check]:
+    """Programs, with the subcommands that need them. A missing program fails (doctor exits 1) when a subcommand
+    that runs here needs it; GAMIT only warns when parallel runs send it to workers consuming the gamit queue
+    (``remote_queues``) or when this is a worker (one without GAMIT must not consume that queue), and PPP/grdtab
+    are skipped until configured."""
+    from .gamit import programs as gamit
+
     checks = []
-    gamit_dir = settings.get("gamit.gamit_path") or ""
+    gamit_dir = str(settings.get("gamit.gamit_path") or "")
+    users = ["geode gamit run"]
+    remote = on_worker or (settings.parallel and "gamit" in (remote_queues or set()))
+    where = f"not in [gamit] gamit_path {gamit_dir} nor on PATH" if gamit_dir else "not on PATH"
     for name in GAMIT_PROGRAMS:
-        found = find_program(name, [gamit_dir])
-        users = ["geode gamit"]
+        found = gamit.find(name, gamit_dir)
         if found:
             checks.append(Check(f"program {name}", OK, found, needed_by=users))
-        elif gamit_dir:
-            checks.append(Check(f"program {name}", FAIL, f"not in [gamit] gamit_path {gamit_dir} nor on PATH",
-                                "fix [gamit] gamit_path (GAMIT/GLOBK's bin folder)", int(ExitCode.FAILURE), users))
+        elif remote:
+            checks.append(Check(f"program {name}", WARN, where + (
+                "" if on_worker else " here; the workers of queue gamit run it"),
+                "a host without GAMIT must not consume the gamit queue" if on_worker else
+                "`geode worker status --check` checks the workers' programs", needed_by=users))
         else:
-            checks.append(Check(f"program {name}", WARN, "not on PATH (GAMIT/GLOBK not installed)",
-                                "install GAMIT/GLOBK or set [gamit] gamit_path", needed_by=users))
-    # GLOBK reads pmu.usno (and sh_links.tables the rest) from GAMIT's ~/gg/tables
-    gg_tables = Path.home() / "gg" / "tables"
-    checks.append(Check("GAMIT tables", OK, str(gg_tables), needed_by=["geode gamit"]) if
-                  (gg_tables / "pmu.usno").is_file() else
-                  Check("GAMIT tables", WARN, f"{gg_tables}/pmu.usno not found",
-                        "link ~/gg to your GAMIT/GLOBK installation (it holds tables/pmu.usno)",
-                        needed_by=["geode gamit"]))
+            checks.append(Check(f"program {name}", FAIL, f"{where} (GAMIT/GLOBK not installed here)",
+                                "install GAMIT/GLOBK or set [gamit] gamit_path (its bin folder)",
+                                int(ExitCode.FAILURE), users, missing=name))
+    tables = gamit.gg_tables()
+    if gamit.tables_present():
+        checks.append(Check("GAMIT tables", OK, str(tables), needed_by=users))
+    elif remote:
+        checks.append(Check("GAMIT tables", WARN, f"{tables}/pmu.usno not found here; the workers of queue gamit "
+                            "need it", gamit.TABLES_HINT, needed_by=users))
+    else:
+        checks.append(Check("GAMIT tables", FAIL, f"{tables}/pmu.usno not found", gamit.TABLES_HINT,
+                            int(ExitCode.FAILURE), users, missing="~/gg/tables"))
     for name in RINEX_PROGRAMS:
         found = find_program(name, [_hatanaka_bin()])
-        users = ["geode scan", "geode download"]
-        checks.append(Check(f"program {name}", OK, found, needed_by=users) if found else
+        checks.append(Check(f"program {name}", OK, found, needed_by=RINEX_USERS) if found else
                       Check(f"program {name}", FAIL, "not found", "pip install hatanaka (ships crx2rnx/rnx2crx)",
-                            int(ExitCode.FAILURE), users))
-    for key, label, users in (("ppp.ppp_exe", "PPP", ["geode scan (PPP coordinates)"]),
-                              ("otl.grdtab", "grdtab", ["geode scan (ocean loading)"])):
+                            int(ExitCode.FAILURE), RINEX_USERS, missing=name))
+    for key, label, users in (("ppp.ppp_exe", "PPP", ["geode scan ppp"]),
+                              ("otl.grdtab", "grdtab", ["geode scan otl"])):
         configured = settings.get(key)
         if not configured:
-            checks.append(Check(f"program {label}", SKIP, f"[{key.replace('.', '] ')} not set", needed_by=users))
+            checks.append(Check(f"program {label}", SKIP, f"[{key.replace('.', '] ')} not set (optional)",
+                                needed_by=users))
             continue
         found = configured if os.path.isfile(configured) and os.access(configured, os.X_OK) else find_program(
             configured)
         checks.append(Check(f"program {label}", OK, found, needed_by=users) if found else
                       Check(f"program {label}", FAIL, f"{configured} (from {settings.source(key)}) is not an "
-                            "executable file", f"fix [{key.replace('.', '] ')}", int(ExitCode.FAILURE), users))
+                            "executable file", f"fix [{key.replace('.', '] ')}", int(ExitCode.FAILURE), users,
+                            missing=Path(configured).name))
     if settings.get("ppp.ppp_exe"):
         checks.append(_ppp_setup_check(settings))
     return checks
@@ -248,27 +299,34 @@ def _ppp_setup_check(settings) -> Check:
     try:
         setup = ppp_setup(settings)
     except ConfigError as exc:
-        return Check("PPP setup", FAIL, str(exc), "fix the [ppp] settings named", int(ExitCode.FAILURE), users)
+        return Check("PPP setup", FAIL, str(exc), "fix the [ppp] settings named", int(ExitCode.FAILURE), users,
+                     missing="[ppp] setup")
     frames = ", ".join(f"{f.name} ({Path(f.atx).name})" for f in setup.frames)
     return Check("PPP setup", OK, f"frames {frames}; orbits {setup.sp3_template}", needed_by=users)
+
+
+PATH_USERS = {"archive.path": ["geode scan", "geode gamit run"], "archive.repository": ["geode scan ingest",
+                                                                                          "geode download"]}
 
 
 def check_paths(settings) -> list[Check]:
     checks = []
     for key, label in (("archive.path", "archive"), ("archive.repository", "repository")):
         value = settings.get(key)
+        users = PATH_USERS[key]
         if not value:
-            checks.append(Check(label, SKIP, f"[{key.replace('.', '] ')} not set"))
+            checks.append(Check(label, SKIP, f"[{key.replace('.', '] ')} not set", needed_by=users))
             continue
         path = Path(value)
         if not path.is_dir():
             checks.append(Check(label, FAIL, f"{path} (from {settings.source(key)}) is not a folder",
-                                "create it or fix the setting", int(ExitCode.FAILURE)))
+                                "create it or fix the setting", int(ExitCode.FAILURE), users,
+                                missing=f"{label} folder"))
         elif not os.access(path, os.R_OK | os.W_OK | os.X_OK):
             checks.append(Check(label, FAIL, f"{path} is not readable and writable by this user",
-                                "fix its permissions", int(ExitCode.FAILURE)))
+                                "fix its permissions", int(ExitCode.FAILURE), users, missing=f"{label} access"))
         else:
-            checks.append(Check(label, OK, f"{path} is readable and writable"))
+            checks.append(Check(label, OK, f"{path} is readable and writable", needed_by=users))
     return checks
 
 
@@ -279,6 +337,43 @@ def _timed(func, *args):
     for c in result if isinstance(result, list) else [result[0] if isinstance(result, tuple) else result]:
         c.seconds = round(spent, 3)
     return result
+
+
+@dataclass
+class DoctorContext:
+    """What a registered check gets: the settings, an open database (None when it is down or not running:
+    doctor never starts the embedded server) and whether the broker answered."""
+
+    settings: Any
+    db: Any = None
+    broker_ok: bool = False
+
+
+EXTRA_CHECKS: list[Any] = []  # callables DoctorContext -> list[Check], run after the built-in checks, in order
+EXTRA_CHECK_MODULES: list[str] = []  # modules that register checks when imported (e.g. runs left running)
+
+
+def doctor_check(func):
+    """Register ``func(ctx: DoctorContext) -> list[Check]`` as a doctor check (decorator)."""
+    if func not in EXTRA_CHECKS:
+        EXTRA_CHECKS.append(func)
+    return func
+
+
+def _extra_checks(ctx: DoctorContext) -> list[Check]:
+    import importlib
+
+    for name in EXTRA_CHECK_MODULES:
+        importlib.import_module(name)
+    checks: list[Check] = []
+    for func in EXTRA_CHECKS:
+        label = getattr(func, "__name__", "check").removeprefix("check_").replace("_", " ")
+        try:
+            checks += _timed(func, ctx)
+        except Exception as exc:  # a broken check reports itself and never stops the others
+            checks.append(Check(label, FAIL, f"the check itself failed: {type(exc).__name__}: {exc}",
+                                code=int(ExitCode.FAILURE)))
+    return checks
 
 
 def run_doctor(config_file=None) -> list[Check]:
@@ -297,19 +392,25 @@ def run_doctor(config_file=None) -> list[Check]:
         database, db = pending_db.result()
         broker = pending_broker.result()
     checks.append(database)
-    if db is not None:
-        try:
+    try:
+        if db is not None:
             checks.append(_timed(check_schema, db))
             checks.append(_timed(check_runs, db, settings))
-        finally:
+        checks.append(broker)
+        queues: set[str] = set()
+        if broker.status == OK:
+            worker_checks = _timed(check_workers, settings)
+            checks += worker_checks
+            queues = {c.name.removeprefix("queue ") for c in worker_checks
+                      if c.name.startswith("queue ") and c.status == OK}
+        else:
+            checks.append(Check("workers", SKIP, "needs a reachable broker"))
+        checks += _timed(check_executables, settings, queues)
+        checks += _timed(check_paths, settings)
+        checks += _extra_checks(DoctorContext(settings, db, broker.status == OK))
+    finally:
+        if db is not None:
             db.close()
-    checks.append(broker)
-    if broker.status == OK:
-        checks += _timed(check_workers, settings)
-    else:
-        checks.append(Check("workers", SKIP, "needs a reachable broker"))
-    checks += _timed(check_executables, settings)
-    checks += _timed(check_paths, settings)
     return checks
 
 
@@ -341,7 +442,7 @@ def check_worker(caller: dict | None = None) -> dict:
         checks.append(database)
         if db is not None:
             db.close()
-        checks += check_executables(settings)
+        checks += check_executables(settings, on_worker=True)
         checks += check_paths(settings)
         production = settings.production_dir
         try:

@@ -31,7 +31,7 @@ class Finding:
     station: str
     kind: str
     detail: str
-    first: str = ""  # first and last day concerned, YYYY-DDD
+    first: str = ""  # first and last day concerned, YYYY_DDD
     last: str = ""
 
 
@@ -47,7 +47,7 @@ class IntegrityReport:
 
 
 def _day(when: dt.datetime | dt.date) -> str:
-    return f"{when.year}-{when.timetuple().tm_yday:03d}"
+    return f"{when.year}_{when.timetuple().tm_yday:03d}"
 
 
 def _norm(text) -> str:
@@ -128,7 +128,7 @@ def check_station(db, ref, layout: ArchiveLayout,
     for (year, doy), names in sorted(per_day.items()):
         if len(names) > 1:
             findings.append(Finding(key, "several_files", f"{len(names)} files: {', '.join(names)}",
-                                    f"{year}-{doy:03d}", f"{year}-{doy:03d}"))
+                                    f"{year}_{doy:03d}", f"{year}_{doy:03d}"))
 
     # rows vs files on disk
     if on_disk is not None:
@@ -139,7 +139,7 @@ def check_station(db, ref, layout: ArchiveLayout,
                     expected = layout.row_path(row)
                 except LayoutError:
                     expected = row["Filename"]
-                day = f"{int(row['ObservationYear'])}-{int(row['ObservationDOY']):03d}"
+                day = f"{int(row['ObservationYear'])}_{int(row['ObservationDOY']):03d}"
                 findings.append(Finding(key, "missing_file", f"{row['Filename']}: no file in the archive "
                                         f"(expected {expected})", day, day))
         in_db = {row["Filename"] for row in rows}

@@ -65,35 +65,78 @@ def etm_png(path, t, neu, fit, title: str) -> None:
 
 
 def dra_png(path, result, project: str) -> None:
+    """Three panels, none empty: daily WRMS and stations used per day (one time axis), and the histogram of the
+    stations' WRMS per component. Counts (stations, histogram bins) get integer ticks."""
+    from matplotlib.ticker import MaxNLocator
+
     plt = _plt()
-    fig, axes = plt.subplots(2, 2, figsize=(12, 7))
+    fig = plt.figure(figsize=(12, 7), layout="constrained")
+    grid = fig.add_gridspec(2, 2)
+    wrms_ax = fig.add_subplot(grid[0, 0])
+    used_ax = fig.add_subplot(grid[1, 0], sharex=wrms_ax)
+    hist_ax = fig.add_subplot(grid[:, 1])
     t = [d["fyear"] for d in result.days]
-    axes[0, 0].plot(t, [d["wrms_mm"] for d in result.days], ".", ms=3)
-    axes[0, 0].set_ylabel("daily WRMS [mm]")
-    axes[1, 0].plot(t, [d["stations_used"] for d in result.days], ".", ms=3)
-    axes[1, 0].set_ylabel("stations")
+    wrms_ax.plot(t, [d["wrms_mm"] for d in result.days], ".", ms=3)
+    wrms_ax.set_ylabel("daily WRMS [mm]")
+    used_ax.plot(t, [d["stations_used"] for d in result.days], ".", ms=3)
+    used_ax.set_ylabel("stations used")
+    used_ax.set_xlabel("year")
+    used_ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     wr = np.array([s["wrms_mm"] for s in result.stations.values() if s["wrms_mm"]]).reshape(-1, 3)
     for i, comp in enumerate("NEU"):
-        axes[0, 1].hist(wr[:, i], bins=40, histtype="step", label=comp)
-    axes[0, 1].set_xlabel("station WRMS [mm]")
-    axes[0, 1].legend()
-    axes[1, 1].axis("off")
+        if len(wr):
+            hist_ax.hist(wr[:, i], bins=min(40, max(5, len(wr))), histtype="step", label=comp)
+    hist_ax.set_xlabel("station WRMS [mm]")
+    hist_ax.set_ylabel("stations")
+    hist_ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    if len(wr):
+        hist_ax.legend()
     fig.suptitle(f"Daily repeatability analysis for project {project}")
     fig.savefig(path, dpi=90)
     plt.close(fig)
 
 
-def availability_png(year_doys: list[tuple[int, int]], title: str) -> bytes:
-    """Year × day-of-year chart of days with data, as PNG bytes."""
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(6, 3))
+def availability_limits(year_doys: list[tuple[int, int]]) -> tuple[tuple[float, float], tuple[float, float]]:
+    """The chart's (x, y) limits: the data's own years (half a year of margin) and the whole year of days."""
     if year_doys:
-        y, d = np.array(year_doys).T
-        ax.plot(y, d, "s", ms=2, color="tab:blue")
+        years = [y for y, _ in year_doys]
+        first, last = min(years), max(years)
+    else:
+        import datetime as dt
+
+        first = last = dt.date.today().year
+    return (first - 0.5, last + 0.5), (0.0, 367.0)
+
+
+def availability_figure(year_doys: list[tuple[int, int]], title: str):
+    """The year × day-of-year chart: one short bar per day with data in its year's column."""
+    from matplotlib.ticker import MaxNLocator
+
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6, 3), layout="constrained")
+    (x0, x1), (y0, y1) = availability_limits(year_doys)
+    if year_doys:
+        y, d = np.array(year_doys, dtype=float).T
+        ax.hlines(d, y - 0.35, y + 0.35, color="tab:blue", lw=1)
+    else:
+        ax.text(0.5, 0.5, "no RINEX data", transform=ax.transAxes, ha="center", va="center", color="grey")
+    ax.set_xlim(x0, x1)
+    ax.set_ylim(y0, y1)
+    first, last = int(x0 + 0.5), int(x1 - 0.5)
+    if last - first <= 12:
+        ax.set_xticks(range(first, last + 1))  # every year of the data, nothing between
+    else:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("year")
     ax.set_ylabel("day of year")
-    ax.set_ylim(0, 367)
     ax.set_title(title, fontsize=9)
+    return fig
+
+
+def availability_png(year_doys: list[tuple[int, int]], title: str) -> bytes:
+    """Year × day-of-year chart of days with data, as PNG bytes (labels inside the image)."""
+    plt = _plt()
+    fig = availability_figure(year_doys, title)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=70)
     plt.close(fig)

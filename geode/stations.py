@@ -38,10 +38,17 @@ Filters follow an item after ':' and can be chained, all must hold:
 
 Degrees; LON and BBOX go from west to east, so LON[170,-170] crosses the 180
 meridian; RADIUS is the great-circle distance; PLATE is the stations' plate
-code. Stations without coordinates never pass a geographic filter. An item
-starting with - or * removes its matches (quote it: '*igs.pwro'); removals
-apply last. A single argument naming an existing file is read as a list, one
-or more items per line, # starts a comment. Temporary networks (codes starting
+code. Stations without coordinates never pass a geographic filter.
+
+Exclusions: an item starting with - or * removes its matches; removals apply
+last. Accepted forms: -net.stn, -net.all, -stn, -pattern, and the same with *
+(quote it: '*igs.pwro'). The - forms can be typed among the arguments
+(geode kml all -igs.all); write an option's value with a space (-d 2024.5,
+not -d2024.5), and when -stn starts like one of the command's short options
+(-e... in geode stack run) write '*stn' or put it after --.
+
+A single argument naming an existing file is read as a list, one or more
+items per line, # starts a comment. Temporary networks (codes starting
 with ?) are never selected. A station that does not exist, or an item that
 matches nothing, is an error."""
 

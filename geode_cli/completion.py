@@ -12,6 +12,7 @@ import os
 import sys
 import sysconfig
 from pathlib import Path
+from typing import Annotated, Optional
 
 import typer
 
@@ -75,6 +76,41 @@ def _make_shell_command(shell: str) -> None:
 
 for _shell in SCRIPTS:
     _make_shell_command(_shell)
+
+
+def user_script_path(shell: str) -> Path:
+    """Where a user's shell loads geode's completion from without further setup (zsh: see the hint)."""
+    home = Path.home()
+    data = Path(os.environ.get("XDG_DATA_HOME") or home / ".local" / "share")
+    config = Path(os.environ.get("XDG_CONFIG_HOME") or home / ".config")
+    return {"bash": data / "bash-completion" / "completions" / "geode", "zsh": home / ".zfunc" / "_geode",
+            "fish": config / "fish" / "completions" / "geode.fish"}[shell]
+
+
+@completion_app.command("install")
+def install(
+    shell: Annotated[Optional[str], typer.Argument(
+        metavar="[SHELL]", help="bash, zsh or fish (default: the login shell, $SHELL).", show_default=False)] = None,
+) -> None:
+    """Install the completion script for your shell where it loads it (works for editable installs too):
+    bash ~/.local/share/bash-completion/completions/geode, zsh ~/.zfunc/_geode, fish
+    ~/.config/fish/completions/geode.fish. Open a new shell afterwards."""
+    from geode.errors import UsageError
+
+    shell = (shell or Path(os.environ.get("SHELL") or "bash").name).lower()
+    if shell not in SCRIPTS:
+        raise UsageError(f"unknown shell {shell!r}: bash, zsh or fish")
+    target = user_script_path(shell)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(read_script(shell), encoding="utf-8")
+    except OSError as exc:
+        raise GeodeError(f"cannot write {target}: {exc.strerror or exc}") from None
+    from .console import notice
+
+    notice(f"{shell} completion installed in {target}; open a new shell to use it")
+    if shell == "zsh":
+        notice("zsh: put 'fpath=(~/.zfunc $fpath)' before 'compinit' in ~/.zshrc")
 
 
 @completion_app.command("stations", hidden=True)

@@ -22,6 +22,7 @@ class AppContext:
     command: str = ""  # the subcommand being run, e.g. "scan archive" (set by app_context)
     _settings: Any = field(default=None, repr=False)
     _db: Any = field(default=None, repr=False)
+    _noted: bool = field(default=False, repr=False)
     _history: Any = field(default=None, repr=False)
 
     @property
@@ -37,10 +38,28 @@ class AppContext:
     def db(self):
         """An open geode.db.Database (ServiceUnavailable → exit 69)."""
         if self._db is None:
-            from geode.db import open_database
-
-            self._db = open_database(self.settings)
+            self._db = self.open_database()
         return self._db
+
+    def open_database(self, migrate: bool | None = None, create: bool = False):
+        """A new connection (the caller closes it), after saying once on stderr when the choice of database
+        may surprise (a gnss_data.cfg without [postgres]: the embedded server is used instead)."""
+        from geode.db import open_database
+
+        self.database_note()
+        return open_database(self.settings, migrate=migrate, create=create)
+
+    def database_note(self) -> None:
+        if self._noted:
+            return
+        self._noted = True
+        from geode.db.choice import database_choice
+
+        note = database_choice(self.settings).note
+        if note:
+            from .console import warn
+
+            warn(note)
 
     def runner(self, parallel: bool | None = None):
         """The dispatch runner chosen by the command's --parallel/--noparallel (when given), else the global
@@ -60,10 +79,11 @@ class AppContext:
             self._history = RunRecorder(self.settings, self.command, self.argv, os.getcwd(), self.resume_run)
         return self._history
 
-    def progress(self):
-        from .console import RichProgress
+    def progress(self, label: str | None = None, unit: str | None = None):
+        """Progress on stderr in the user's units (see console.ConsoleProgress); off with --quiet or --json."""
+        from .console import ConsoleProgress
 
-        return RichProgress(enabled=not self.quiet and not self.json)
+        return ConsoleProgress(enabled=not self.quiet and not self.json, label=label, unit=unit)
 
     def want_json(self, local: bool = False) -> bool:
         return local or self.json

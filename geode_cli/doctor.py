@@ -17,28 +17,41 @@ STYLES = {"ok": "green", "fail": "red", "warn": "yellow", "skip": "dim"}
 def register(app: typer.Typer) -> None:
     @app.command("doctor")
     def doctor(ctx: typer.Context, json_: JsonOpt = False) -> None:
-        """Check configuration, database, broker, workers and external programs, in that order.
+        """Check configuration, database, broker, workers, external programs and folders, in that order, and
+        say which subcommands cannot run here.
 
-        Exit 0 when all is well (warnings included), 69 when a service is down, 78 when the configuration is
-        broken, 1 for other failures (a missing program, an unwritable archive, version drift).
+        Marks: ✔ ok, ✘ something a subcommand needs is missing or down, ! worth knowing (nothing is stopped by
+        it), – skipped (optional and not configured, or what it needs is down). The last line (stderr) counts
+        ✘ and ! and names the subcommands that cannot run, e.g. 'gamit run: sh_gamit, globk missing'.
+
+        Exit codes: 0 every subcommand can run here (warnings allowed); 1 a subcommand cannot run: a program,
+        folder or the schema it needs is missing (optional engines, PPP and grdtab, count only once
+        configured); 69 a service is down (database, a configured broker, workers for --parallel); 78 the
+        configuration is broken. The most severe wins: 78, then 69, then 1.
         """
-        from geode.health import overall_exit, run_doctor
+        from geode.health import overall_exit, run_doctor, summary, summary_line
 
         actx = app_context(ctx)
         checks = run_doctor(actx.config_file)
         code = overall_exit(checks)
         if actx.want_json(json_):
-            console.print_json({"exit_code": code, "checks": [c.as_dict() for c in checks]})
+            console.print_json({"exit_code": code, "summary": summary(checks),
+                                "checks": [c.as_dict() for c in checks]})
         else:
-            from rich.markup import escape
-
-            for c in checks:
-                users = f" [dim](needed by {', '.join(c.needed_by)})[/]" if c.needed_by and c.status != "ok" else ""
-                console.out.print(f"[{STYLES[c.status]}]{MARKS[c.status]}[/] {escape(c.name):<18} "
-                                  f"{escape(c.message)}{users}", highlight=False)
-                if c.hint and c.status in ("fail", "warn"):
-                    console.out.print(f"  {'':<18} [dim]hint: {escape(c.hint)}[/]", highlight=False)
-            failed = sum(c.status == "fail" for c in checks)
-            verdict = "all checks passed" if not failed else f"{failed} check(s) failed"
-            sys.stderr.write(f"geode doctor: {verdict}\n")
+            _render(checks)
+            sys.stderr.write(console.elide(summary_line(checks), limit=2000) + "\n")
         raise typer.Exit(code)
+
+
+def _render(checks) -> None:
+    """One row per check through the table renderer: wrapped at the terminal's width, whole lines when piped."""
+    rows = []
+    for c in checks:
+        text = c.message
+        if c.needed_by and c.status in ("fail", "warn"):
+            text += f" (needed by {', '.join(c.needed_by)})"
+        if c.hint and c.status in ("fail", "warn"):
+            text += f"; hint: {c.hint}"
+        rows.append((MARKS[c.status], c.name, text))
+    console.table([console.Column("", priority=0, wrap=False), console.Column("check", key=True, priority=0, wrap=False),
+                   console.Column("result", priority=0)], rows)

@@ -56,7 +56,8 @@ def run_cmd(
         "--date-range", "-d", metavar="START END", help=f"First and last day, both included (the same date twice "
         f"for one day). {DATE_FORMS_HELP}", show_default=False)] = None,
     window: Annotated[Optional[int], typer.Option(
-        "--window", "-w", min=0, help="The last DAYS days up to today (today included).", show_default=False)] = None,
+        "--window", "-w", min=1, metavar="DAYS", help="From DAYS days ago to today, both included (GeoDE's -win: "
+        "--window 1 is yesterday and today).", show_default=False)] = None,
     retries: Annotated[int, typer.Option(min=1, max=10, help="Attempts per file and source when a transfer "
                                          "breaks (with doubling backoff).")] = 3,
     backoff: Annotated[float, typer.Option(min=0.0, help="Seconds before the second attempt.")] = 1.0,
@@ -80,6 +81,10 @@ def run_cmd(
         start, end = parse_date_range(list(date_range))
     else:
         end = GnssDate.today()
+        first = GnssDate.from_ymd(1980, 1, 6)  # GPS time began: nothing to fetch before
+        if end - first < window:
+            raise UsageError(f"--window {window} reaches back before GPS time began (1980-01-06): at most "
+                             f"{end - first} today")
         start = end - window
     if not stations:
         raise UsageError("name the stations to download (e.g. igs.algo, igs.all or all)")
@@ -98,19 +103,21 @@ def run_cmd(
     counts = report.counts()
     if actx.want_json(json_):
         console.print_json({
-            "data_in": str(data_in), "start": start.iso, "end": end.iso, "counts": counts,
+            "data_in": str(data_in), "start": start.yyyy_ddd, "end": end.yyyy_ddd, "counts": counts,
             "stations": [asdict(r) for r in report.results],
             "skipped": [asdict(s) for s in report.plan.skipped],
             "problems": [{"unit": u, "message": m} for u, m in report.plan.problems] + report.failures})
     else:
-        rows = [(stn, f"{d.year}-{d.doy:03d}", d.status, ", ".join(d.files) or d.reason)
+        rows = [(stn, f"{d.year}_{d.doy:03d}", d.status, ", ".join(d.files) or d.reason)
                 for r in report.results for d in r.days for stn in [f"{r.network}.{r.station}"]]
         if rows:
-            console.table(["station", "day", "status", "file / why"], rows, title=f"download into {data_in}")
+            console.table([console.Column("station", key=True, priority=0, wrap=False),
+                           console.Column("day", priority=0, wrap=False), console.Column("status", priority=0, wrap=False),
+                           console.Column("file / why", priority=1)], rows, title=f"download into {data_in}")
         console.notice(f"{counts['downloaded']} downloaded ({counts['bytes']} bytes), {counts['not_found']} not "
                        f"found, {counts['failed']} failed, {counts['skipped']} skipped (already archived or in "
                        "data_in)")
-    console.failures([(f"{stn} {d.year}-{d.doy:03d}", d.reason) for stn, d in report.days("failed")]
+    console.failures([(f"{stn} {d.year}_{d.doy:03d}", d.reason) for stn, d in report.days("failed")]
                      + report.plan.problems + [(f["unit"], f["message"]) for f in report.failures])
     if not report.ok:
         raise typer.Exit(1)
@@ -135,8 +142,11 @@ def attempts_cmd(
     if actx.want_json(json_):
         console.print_json(rows)
         return
-    console.table(["when", "station", "day", "outcome", "url", "reason"],
-                  [(r["attempted"].strftime("%Y-%m-%d %H:%M:%S"), r["station"], f"{r['year']}-{r['doy']:03d}",
+    console.table([console.Column("when", priority=3, wrap=False), console.Column("station", key=True, priority=0,
+                                                                                   wrap=False),
+                   console.Column("day", priority=0, wrap=False), console.Column("outcome", priority=0, wrap=False),
+                   console.Column("url", priority=2), console.Column("reason", priority=1)],
+                  [(r["attempted"].strftime("%Y-%m-%d %H:%M:%S"), r["station"], f"{r['year']}_{r['doy']:03d}",
                     r["outcome"], r["url"], r["reason"] or "") for r in rows], title="download attempts")
 
 
@@ -158,10 +168,15 @@ def sources_list(ctx: typer.Context, stations: StationsArg = None, json_: JsonOp
     if actx.want_json(json_):
         console.print_json({"servers": servers, "stations": entries})
         return
-    console.table(["id", "protocol", "server", "user", "password", "path", "format"],
+    console.table([console.Column.num("id", 0), console.Column("protocol", priority=3, wrap=False),
+                   console.Column("server", key=True, priority=0, wrap=False), console.Column("user", priority=4),
+                   console.Column("password", priority=5), console.Column("path", priority=1),
+                   console.Column("format", priority=2)],
                   [(s["server_id"], s["protocol"].lower(), s["fqdn"], s["username"] or "", s["password"] or "",
                     s["path"] or "", s["format"]) for s in servers], title="servers")
-    console.table(["station", "try", "server", "path override", "format override"],
+    console.table([console.Column("station", key=True, priority=0, wrap=False), console.Column.num("try", 0),
+                   console.Column.num("server", 0), console.Column("path override", priority=1),
+                   console.Column("format override", priority=2)],
                   [(f"{e['network']}.{e['station']}", e["try_order"], e["server_id"], e["path"] or "",
                     e["format"] or "") for e in entries], title="station sources")
 

@@ -11,7 +11,7 @@ from geode.dates import DATE_FORMS_HELP
 
 from . import console
 from .context import app_context
-from .options import JsonOpt, StationsArg
+from .options import JsonOpt, StationsArg, output_folder
 
 
 def register(app: typer.Typer) -> None:
@@ -42,6 +42,7 @@ def dra_cmd(ctx: typer.Context,
     from geode.stack import load_days, load_meta, require_days
     from geode.stations import select_stations
 
+    output_folder(output, "--output")
     actx = app_context(ctx)
     refs = [str(r) for r in select_stations(actx.db, stations or ["all"])]
     start_end = parse_date_range(dates) if dates else None
@@ -70,7 +71,8 @@ def dra_cmd(ctx: typer.Context,
     if actx.want_json(json_):
         console.print_json({k: v for k, v in summary.items() if k != "per_day"})
     else:
-        console.table(["station", "epochs", "wrmsN mm", "wrmsE mm", "wrmsU mm", "outliers"],
+        console.table([console.Column("station", key=True, priority=0, wrap=False), console.Column.num("epochs", 2),
+                       *(console.Column.num(f"wrms{c} mm", 0) for c in "NEU"), console.Column.num("outliers", 1)],
                       [(s, v["epochs"], *(f"{w:.2f}" for w in (v["wrms_mm"] or [float("nan")] * 3)),
                         len(v["outliers"])) for s, v in result.stations.items()],
                       title=f"{project}: daily repeatability, {len(days)} days")

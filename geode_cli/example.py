@@ -21,6 +21,9 @@ def register(app: typer.Typer) -> None:
         archive of synthetic observation files; then load it into the database."""
         from geode.example import create_example
 
+        from .options import output_folder
+
+        output_folder(directory, "DIR")
         summary = create_example(directory, config_file=app_context(ctx).config_file)
         for line in summary:
             console.notice(line)

@@ -70,7 +70,9 @@ def plan_cmd(ctx: typer.Context, cfg: CfgArg, dates: DatesArg, include: IncludeO
         for s in p.sessions:
             rows.append((p.label, s.subnet, s.dirname, len(s.stations), len(s.ties),
                          s.state + ("" if s.stored or s.state != "new" else " (partition not stored yet)")))
-    console.table(["date", "subnet", "session", "stations", "ties", "state"], rows,
+    console.table([console.Column("date", key=True, priority=0, wrap=False), console.Column.num("subnet", 3),
+                   console.Column("session", priority=2, wrap=False), console.Column.num("stations", 1),
+                   console.Column.num("ties", 1), console.Column("state", priority=0)], rows,
                   title=f"{session.project}: {len(plans)} day(s)")
     for p in plans:
         for key, reason in p.skipped:
@@ -130,12 +132,15 @@ def _render_run(report, dry_run: bool) -> None:
                             if s["success"] else f"{s['system']} failed" for s in r.get("systems", []))
         rows.append((r["label"], r["state"], systems))
     if rows:
-        console.table(["session", "state", "detail"], rows, title="GAMIT sessions")
+        console.table([console.Column("session", key=True, priority=0, wrap=False), console.Column("state", priority=0),
+                       console.Column("detail", priority=1)], rows, title="GAMIT sessions")
     for r in report.sessions:
         for note in r.get("notes", []):
             console.warn(f"{r['label']}: {note}")
     if report.days:
-        console.table(["day", "stations stored", "ZTD values", "variance factor", "missing"],
+        console.table([console.Column("day", key=True, priority=0, wrap=False), console.Column.num("stations stored", 0),
+                       console.Column.num("ZTD values", 2), console.Column.num("variance factor", 1),
+                       console.Column("missing", priority=1)],
                       [(d["label"], d["stations"], d["ztd"], f"{d['variance_factor']:.3f}", ", ".join(d["missing"]))
                        for d in report.days], title="daily solutions")
         for d in report.days:
@@ -160,7 +165,10 @@ def status_cmd(ctx: typer.Context, cfg: CfgArg, dates: DatesArg, json_: JsonOpt 
         console.print_json(rows)
         return
     console.table(
-        ["date", "subnet", "state", "stations", "ties", "systems", "stored solutions", "message"],
+        [console.Column("date", key=True, priority=0, wrap=False), console.Column.num("subnet", 0),
+         console.Column("state", priority=0, wrap=False), console.Column.num("stations", 3), console.Column.num("ties", 4),
+         console.Column("systems", priority=2), console.Column.num("stored solutions", 3),
+         console.Column("message", priority=1)],
         [(r["date"], "" if r["subnet"] is None else r["subnet"], r["state"], r["stations"], r["ties"],
           ", ".join(f"{s['system']} nrms {s['nrms']:.3f} WL {s['wl']:.0f}% NL {s['nl']:.0f}%" for s in r["systems"]),
           r["solutions"], r["message"]) for r in rows], title=session.project)

@@ -9,7 +9,7 @@ import typer
 
 from . import console
 from .context import app_context
-from .options import JsonOpt, StationsArg
+from .options import JsonOpt, StationsArg, output_file
 
 
 def register(app: typer.Typer) -> None:
@@ -29,14 +29,17 @@ def kml_cmd(ctx: typer.Context, stations: StationsArg = None,
     from geode.kml import make_kmz
     from geode.stations import select_stations
 
-    actx = app_context(ctx)
-    refs = select_stations(actx.db, stations or ["all"])
     if output.suffix.lower() != ".kmz":
         output = output.with_suffix(".kmz")
+    output_file(output, "--output")
+    actx = app_context(ctx)
+    refs = select_stations(actx.db, stations or ["all"])
     path, reports = make_kmz(actx.db, refs, output, title=title, availability=availability)
     if actx.want_json(json_):
         console.print_json({"kmz": str(path), "stations": [r.__dict__ for r in reports]})
     else:
-        console.table(["station", "status", "rinex days", "solutions", "issues"],
+        console.table([console.Column("station", key=True, priority=0, wrap=False), console.Column("status", priority=0),
+                       console.Column.num("rinex days", 2), console.Column.num("solutions", 2),
+                       console.Column("issues", priority=1)],
                       [(r.name, r.style, r.rinex_days, r.solutions, "; ".join(r.issues)) for r in reports])
-        console.notice(f"written: {path} ({len(reports)} placemarks)")
+        console.notice(f"written: {path} ({console.plural(len(reports), 'placemark')})")

@@ -23,7 +23,7 @@ from .context import AppContext
 COMMAND_MODULES = [
     "geode_cli.gamit", "geode_cli.stack", "geode_cli.dra", "geode_cli.kml", "geode_cli.scan",
     "geode_cli.download", "geode_cli.worker", "geode_cli.doctor", "geode_cli.db", "geode_cli.config_cmd",
-    "geode_cli.example", "geode_cli.completion", "geode_cli.runs",
+    "geode_cli.example", "geode_cli.completion", "geode_cli.runs", "geode_cli.station", "geode_cli.man",
 ]
 
 _PREVIOUS_CONFIG = "geode.previous_config"  # ctx.meta key: GEODE_CONFIG before root() set it
@@ -32,12 +32,27 @@ RESUME_OPTION = "--resume-run"
 
 class GeodeGroup(TyperGroup):
     """Maps library errors to the exit-code table at the one boundary: one line on stderr, no traceback.
+
+    Usage errors (Click's) are one line too, exit 2: 'geode: error: stack run: missing option ...'.
     The exit code also ends the command's run in the run history."""
 
-    def main(self, args=None, *posargs, **kwargs):  # type: ignore[override]
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):  # type: ignore[override]
         global _argv
         _argv = list(sys.argv[1:] if args is None else args)
-        return super().main(args, *posargs, **kwargs)
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        from .command import click_exceptions, usage_line
+
+        exceptions = click_exceptions()
+        try:
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except exceptions.ClickException as exc:
+            console.error(usage_line(exc))
+            sys.exit(exc.exit_code)
+        except exceptions.Abort:
+            console.error("aborted")
+            sys.exit(int(ExitCode.FAILURE))
+        sys.exit(code if isinstance(code, int) else 0)
 
     def invoke(self, ctx):  # type: ignore[override]
         code, message, shown = ExitCode.OK, "", False
@@ -58,6 +73,9 @@ class GeodeGroup(TyperGroup):
         except typer.Abort:
             code = ExitCode.FAILURE
             raise
+        except BrokenPipeError:  # `geode ... | head`: the reader has what it wanted; say nothing more
+            _silence_stdout()
+            raise typer.Exit(int(ExitCode.FAILURE)) from None
         except Exception as exc:
             code = ExitCode.FAILURE
             if _is_click_exception(exc):
@@ -81,6 +99,14 @@ class GeodeGroup(TyperGroup):
             if shown:  # after the run history's own warnings: the error is the last line
                 console.error(message)
             _restore_config_env(ctx)
+
+
+def _silence_stdout() -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # not a real file (test runners)
+        pass
 
 
 _argv: list[str] = []  # the arguments of the invocation being parsed (GeodeGroup.main)
@@ -193,8 +219,11 @@ def _without_resume(argv: list[str]) -> list[str]:
 
 
 def _register_all() -> None:
+    from .command import install
+
     for module in COMMAND_MODULES:
         importlib.import_module(module).register(app)
+    install(app)
 
 
 _register_all()

@@ -59,7 +59,11 @@ def list_(
     if actx.want_json(json_):
         console.print_json([_plain(r) for r in runs])
         return
-    console.table(["run", "state", "command", "started (UTC)", "took", "done", "failed", "units", "mode", "host"],
+    Column = console.Column
+    console.table([Column("run", key=True, priority=0, justify="right", wrap=False), Column("state", priority=0),
+                   Column("command", priority=1), Column("started (UTC)", priority=5, wrap=False),
+                   Column("took", priority=4, wrap=False), Column.num("done", 2), Column.num("failed", 2),
+                   Column.num("units", 3), Column("mode", priority=6), Column("host", priority=7)],
                   [[r["id"], r["state"], r["command"], f"{r['started']:%Y-%m-%d %H:%M:%S}", _duration(r),
                     r["units_done"], r["units_failed"], r["units_total"], r["mode"], r["host"]] for r in runs])
 
@@ -87,7 +91,8 @@ def show(ctx: typer.Context, run_id: RunArg, json_: JsonOpt = False) -> None:
     write("units: " + (", ".join(f"{counts[s]} {s}" for s in ("done", "failed", "queued", "cancelled")
                                  if counts.get(s)) or "none") + "\n")
     if report["nodes"]:
-        console.table(["node", "units", "mean s", "longest s"],
+        console.table(["node", console.Column.num("units"), console.Column.num("mean s", 2),
+                       console.Column.num("longest s", 3)],
                       [[n["node"], n["units"], f"{n['mean_s']:.2f}", f"{n['longest_s']:.2f}"] for n in report["nodes"]])
     console.failures([(f["unit"] + (f" on {f['node']}" if f["node"] else ""), f["error"] or "")
                       for f in report["failures"]], heading="failed unit(s)")

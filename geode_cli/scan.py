@@ -12,7 +12,7 @@ from geode.dates import DATE_FORMS_HELP
 
 from . import console
 from .context import app_context
-from .options import JsonOpt, StationsArg
+from .options import JsonOpt, StationsArg, output_file
 
 scan_app = typer.Typer(help="Scan the RINEX archive, ingest new files from the repository, load station "
                             "information, check integrity, ocean loading and PPP.", no_args_is_help=True)
@@ -73,7 +73,8 @@ def archive_cmd(ctx: typer.Context, stations: StationsArg = None, parallel: Para
         console.print_json({"archive": str(root), "counts": counts,
                             "files": [asdict(o) for o in report.outcomes], "failures": report.failures})
     else:
-        console.table(["inserted", "updated", "unchanged", "problems", "transient"], [list(counts.values())],
+        console.table([console.Column.num(h, 0) for h in ("inserted", "updated", "unchanged", "problems", "transient")],
+                      [list(counts.values())],
                       title=f"archive scan: {len(report.outcomes)} file(s) in {root}")
     for o in warned:  # stderr, with --json too
         console.warn(f"{o.path}: {'; '.join(o.warnings)}")
@@ -120,7 +121,9 @@ def ingest_cmd(ctx: typer.Context, parallel: ParallelOpt = None, json_: JsonOpt 
     else:
         rows = [(o.source, o.status, o.station, o.destination or o.reason) for o in report.outcomes]
         if rows:
-            console.table(["file", "status", "station", "where / why"], rows, title="ingest")
+            console.table([console.Column("file", key=True, priority=0, wrap=False), console.Column("status", priority=0),
+                           console.Column("station", priority=2, wrap=False), console.Column("where / why", priority=1)],
+                          rows, title="ingest")
         else:
             console.notice(f"nothing to ingest in {repository / 'data_in'}")
         if report.released_locks:
@@ -150,18 +153,33 @@ def stninfo_cmd(
     export: Annotated[Optional[list[str]], typer.Option(
         "--export", "-e", metavar="STATIONS", help="Write station.info for these stations (station-list "
         "grammar; repeat) to stdout or --output.")] = None,
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="File for --export.")] = None,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="File for --export or --propose.")] = None,
+    propose: Annotated[Optional[str], typer.Option(
+        "--propose", metavar="STATION", help="Write station.info records proposed from the station's RINEX headers "
+        "(a new record where the receiver, antenna, radome or antenna height changes) to stdout or --output, to "
+        "review and load.", show_default=False)] = None,
+    ignore: Annotated[int, typer.Option(
+        "--ignore", min=0, help="With --propose: a change lasting this many files or fewer is a header typo, "
+        "not a new record.")] = 0,
     json_: JsonOpt = False,
 ) -> None:
-    """Load GAMIT station.info records into stationinfo (GeoDE's overlap rules), or export them."""
+    """Load GAMIT station.info records into stationinfo (GeoDE's overlap rules), export them, or propose them
+    from RINEX headers (GeoDE's IntegrityCheck -stnp)."""
     from dataclasses import asdict
 
     from geode.errors import UsageError
     from geode.stationinfo import format_station_info, load_records, parse_station_info, records_for
 
     actx = app_context(ctx)
+    if propose is not None:
+        if files or export:
+            raise UsageError("--propose cannot be combined with FILE(s) or --export")
+        _propose(actx, propose, ignore, output, json_)
+        return
     if not files and not export:
-        raise UsageError("give station.info FILE(s) to load, or --export STATIONS")
+        raise UsageError("give station.info FILE(s) to load, --export STATIONS or --propose STATION")
+    if output is not None:
+        output_file(output, "--output")
     outcomes = []
     for name in files or []:
         if name == "-":
@@ -192,12 +210,50 @@ def stninfo_cmd(
         if actx.want_json(json_) and not (export and not output):
             console.print_json([asdict(o) for o in outcomes])
         elif not export or output:
-            console.table(["station", "start", "result"], [(o.station, o.start, o.status) for o in outcomes
-                                                            if o.status != "failed"], title="station information")
-    failed = [(f"{o.station} {o.start}", o.reason) for o in outcomes if o.status == "failed"]
+            console.table([console.Column("station", key=True, priority=0, wrap=False),
+                           console.Column("start", priority=0, wrap=False), console.Column("result", priority=0)],
+                          [(o.station, _instant(o.start), o.status) for o in outcomes if o.status != "failed"],
+                          title="station information")
+    failed = [(f"{o.station} {_instant(o.start)}", o.reason) for o in outcomes if o.status == "failed"]
     console.failures(failed)
     if failed:
         raise typer.Exit(1)
+
+
+def _propose(actx, station: str, ignore: int, output: Path | None, json_: bool) -> None:
+    from dataclasses import asdict
+
+    from geode.station_admin import propose_stationinfo, resolve
+    from geode.stationinfo import format_station_info
+
+    if output is not None:
+        output_file(output, "--output")
+    ref = resolve(actx.db, station)
+    records = propose_stationinfo(actx.db, ref, ignore)
+    if actx.want_json(json_) and output is None:
+        console.print_json({"station": str(ref), "records": [asdict(r) for r in records]})
+        return
+    text = format_station_info(records)
+    if output is not None:
+        output.write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    where = str(output) if output is not None else "FILE"
+    console.notice(f"{console.plural(len(records), 'record')} proposed for {ref} from its RINEX headers; review "
+                   f"them, then load with: geode scan stninfo {where}" + ("" if ref.network[0] != "?" else
+                                                                         " (after 'geode station move')"))
+
+
+def _instant(text: str) -> str:
+    """station.info's 'YYYY DDD HH MM SS' as the instant style of every output, 'YYYY-MM-DD HH:MM:SS'."""
+    import datetime as dt
+
+    try:
+        year, doy, hh, mm, ss = (int(p) for p in str(text).split())
+        when = dt.datetime(year, 1, 1, hh, mm, ss) + dt.timedelta(days=doy - 1)
+    except (ValueError, OverflowError):
+        return str(text)
+    return when.strftime("%Y-%m-%d %H:%M:%S")
 
 
 @scan_app.command("check")
@@ -220,7 +276,9 @@ def check_cmd(ctx: typer.Context, stations: StationsArg = None, json_: JsonOpt =
                             "findings": [asdict(f) for f in report.findings]})
     else:
         if report.findings:
-            console.table(["station", "kind", "from", "to", "detail"],
+            console.table([console.Column("station", key=True, priority=0, wrap=False),
+                           console.Column("kind", priority=0, wrap=False), console.Column("from", priority=2, wrap=False),
+                           console.Column("to", priority=2, wrap=False), console.Column("detail", priority=1)],
                           [(f.station, f.kind, f.first, f.last, f.detail) for f in report.findings],
                           title=f"integrity: {len(report.findings)} finding(s)")
         console.notice(f"{report.stations} station(s), {report.files} rinex row(s) checked"
@@ -250,7 +308,7 @@ def otl_cmd(ctx: typer.Context, stations: StationsArg = None,
     try:
         summary = runner.map(tasks.otl_station, [(r["NetworkCode"], r["StationCode"], tools.grdtab, tools.otlgrid)
                                                  for r in todo], progress=actx.progress(),
-                             description=f"ocean loading for {len(todo)} station(s)")
+                             description="ocean loading: stations")
     finally:
         runner.close()
     done = sorted((o.result for o in summary.results), key=lambda d: d["station"])
@@ -258,7 +316,8 @@ def otl_cmd(ctx: typer.Context, stations: StationsArg = None,
     if actx.want_json(json_):
         console.print_json({"stored": done, "failures": [{"station": s, "message": m} for s, m in failed]})
     elif done:
-        console.table(["station", "HARPOS"], [(d["station"], d["harpos"]) for d in done], title="ocean loading")
+        console.table([console.Column("station", key=True, priority=0, wrap=False), console.Column("HARPOS", priority=0)],
+                      [(d["station"], d["harpos"]) for d in done], title="ocean loading")
     else:
         console.notice("every selected station already has OTL coefficients (use --force to recompute)"
                        if not todo else "no station stored")
@@ -299,7 +358,7 @@ def ppp_cmd(ctx: typer.Context, stations: StationsArg = None,
     try:
         summary = runner.map(tasks.ppp_day, [(r["NetworkCode"], r["StationCode"], r["year"], r["doy"], setup)
                                              for r in todo], progress=actx.progress(),
-                             description=f"PPP for {len(todo)} station-day(s)")
+                             description="PPP: station-days")
     finally:
         runner.close()
     done = sorted((o.result for o in summary.results), key=lambda d: (d["station"], d["day"]))
@@ -308,7 +367,10 @@ def ppp_cmd(ctx: typer.Context, stations: StationsArg = None,
     if actx.want_json(json_):
         console.print_json({"stored": done, "failures": [{"unit": u, "message": m} for u, m in failed]})
     elif done:
-        console.table(["station", "day", "frame", "X (m)", "Y (m)", "Z (m)", "σX σY σZ (mm)", "epochs"],
+        console.table([console.Column("station", key=True, priority=0, wrap=False),
+                       console.Column("day", priority=0, wrap=False), console.Column("frame", priority=2, wrap=False),
+                       *(console.Column.num(f"{c} (m)", 0) for c in "XYZ"), console.Column("σX σY σZ (mm)", priority=1),
+                       console.Column.num("epochs", 3)],
                       [(d["station"], d["day"], d["frame"], f"{d['x']:.4f}", f"{d['y']:.4f}", f"{d['z']:.4f}",
                         " ".join(f"{s * 1000:.1f}" for s in d["sigmas"]), str(d["epochs"])) for d in done],
                       title=f"PPP: {len(done)} solution(s) stored")

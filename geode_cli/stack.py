@@ -11,7 +11,7 @@ from geode.dates import DATE_FORMS_HELP
 
 from . import console
 from .context import app_context
-from .options import JsonOpt, StationsArg
+from .options import JsonOpt, StationsArg, output_file, output_folder
 
 stack_app = typer.Typer(
     help="Stack daily GAMIT solutions (gamit_soln) into aligned time series and fit trajectory models.\n\n"
@@ -87,9 +87,20 @@ def _velocity_rows(fits: dict, how: dict | None = None):
         yield row
 
 
-VEL_COLUMNS = ["station", "epochs", "vN mm/yr", "vE mm/yr", "vU mm/yr", "MIDAS vN vE vU", "noise white/PL mm N E U",
-               "wrmsN", "wrmsE", "wrmsU", "jumps", "detected", "outliers", "flag"]
-OFFSET_COLUMNS = ["station", "date", "fyear", "N mm", "E mm", "U mm", "chi2", "BIC cost", "origin", "description"]
+# The key is the station; velocities are never hidden. On a narrow terminal the columns with the highest
+# priority number are hidden first: counts, then noise, WRMS, MIDAS. New columns: give them a priority.
+VEL_COLUMNS = [console.Column("station", key=True, priority=0, wrap=False), console.Column.num("epochs", 6),
+               *(console.Column.num(f"v{c} mm/yr", 0) for c in "NEU"),
+               console.Column("MIDAS vN vE vU", priority=2, wrap=False),
+               console.Column("noise white/PL mm N E U", priority=4, wrap=False),
+               *(console.Column.num(f"wrms{c} mm", 3) for c in "NEU"),
+               console.Column.num("jumps", 5), console.Column.num("detected", 5), console.Column.num("outliers", 6),
+               console.Column("flag", priority=1, wrap=False)]
+OFFSET_COLUMNS = [console.Column("station", key=True, priority=0, wrap=False),
+                  console.Column("date", priority=0, wrap=False),
+                  *(console.Column.num(f"{c} mm", 1) for c in "NEU"), console.Column.num("chi2", 3),
+                  console.Column.num("BIC cost", 3), console.Column("origin", priority=2, wrap=False),
+                  console.Column("description", priority=2)]
 
 
 def _offset_rows(fits: dict):
@@ -98,21 +109,22 @@ def _offset_rows(fits: dict):
     for stn, fit in fits.items():
         for off in fit.detected:
             d = off.summary()
-            date = GnssDate.from_fyear(off.fyear)
-            yield [stn, f"{date.year}_{date.doy:03d}", f"{off.fyear:.4f}",
+            yield [stn, GnssDate.from_fyear(off.fyear).yyyy_ddd,
                    *(f"{d['size_mm'][i]:.1f} ± {d['sigma_mm'][i]:.1f}" for i in range(3)), f"{d['chi2']:.0f}",
                    f"{d['bic_cost']:.0f}", d["origin"], d["description"]]
 
 
 def _model_tables(fits: dict, title: str, how: dict | None = None) -> None:
-    console.table(VEL_COLUMNS + (["model"] if how is not None else []), _velocity_rows(fits, how), title=title)
+    console.table(VEL_COLUMNS + ([console.Column("model", priority=5, wrap=False)] if how is not None else []),
+                  _velocity_rows(fits, how), title=title)
     offsets = list(_offset_rows(fits))
     if offsets:
         console.table(OFFSET_COLUMNS, offsets, title="detected offsets (review: geode stack etm NAME STATIONS "
                       "--accept-offsets | --reject-offsets)")
     notes = [(stn, note) for stn, fit in fits.items() for note in fit.notes]
     if notes:
-        console.table(["station", "model note"], notes)
+        console.table([console.Column("station", key=True, priority=0, wrap=False),
+                       console.Column("model note", priority=0)], notes)
 
 
 @stack_app.command("run")
@@ -147,6 +159,9 @@ def run_cmd(ctx: typer.Context,
     from geode.dates import parse_date
     from geode.stack import alignment_summary, run_stack, station_series
 
+    path = output_file(summary or Path(f"{name.lower()}_alignment.json"), "--summary")
+    if plot is not None:
+        output_folder(plot, "--plot")
     actx = app_context(ctx)
     config = _etm_config(noise_model, detect_offsets)
     refs = _refs(actx, stations)
@@ -161,7 +176,6 @@ def run_cmd(ctx: typer.Context,
     res = run.result
     doc = alignment_summary(name.lower(), project, res)
     doc["frame"] = res.frame
-    path = summary or Path(f"{name.lower()}_alignment.json")
     path.write_text(json.dumps(doc, indent=1, default=float), encoding="utf-8")
     if plot is not None:
         count = _plots(plot, name.lower(), res.fits, station_series(res.days), run.meta)
@@ -211,6 +225,8 @@ def etm_cmd(ctx: typer.Context,
     from geode.etm.sources import add_user_jump, review_offsets
     from geode.stack import refit_models, stored_models
 
+    if plot is not None:
+        output_folder(plot, "--plot")
     actx = app_context(ctx)
     if accept_offsets and reject_offsets:
         raise UsageError("--accept-offsets and --reject-offsets: choose one")
@@ -263,13 +279,17 @@ def show_cmd(ctx: typer.Context,
 
     actx = app_context(ctx)
     if name is None:
+        from geode.dates import GnssDate
+
         rows = list_stacks(actx.db)
         if actx.want_json(json_):
-            console.print_json(rows)
+            console.print_json([{**r, "first": GnssDate.from_fyear(r["first"]).yyyy_ddd,
+                                 "last": GnssDate.from_fyear(r["last"]).yyyy_ddd} for r in rows])
         else:
-            console.table(["name", "project", "days", "stations", "first", "last"],
-                          [(r["name"], r["project"], r["days"], r["stations"], f"{r['first']:.3f}", f"{r['last']:.3f}")
-                           for r in rows])
+            console.table([console.Column("name", key=True, priority=0, wrap=False), "project",
+                           console.Column.num("days", 2), console.Column.num("stations", 2), "first", "last"],
+                          [(r["name"], r["project"], r["days"], r["stations"], GnssDate.from_fyear(r["first"]).yyyy_ddd,
+                            GnssDate.from_fyear(r["last"]).yyyy_ddd) for r in rows])
         return
     fits = stored_models(actx.db, name.lower())
     if not fits:

@@ -60,7 +60,10 @@ def status(
                                         for w in found]})
     else:
         console.table(
-            ["worker", "ping", "queues", "active", "reserved", "concurrency", "geode", "drift"],
+            [console.Column("worker", key=True, priority=0, wrap=False), console.Column("ping", priority=2, wrap=False),
+             console.Column("queues", priority=0), console.Column.num("active", 1), console.Column.num("reserved", 3),
+             console.Column.num("concurrency", 3), console.Column("geode", priority=4, wrap=False),
+             console.Column("drift", priority=1)],
             [[w.hostname, "ok" if w.ping else "-", ",".join(w.queues), w.active, w.reserved, w.concurrency,
               w.geode, "; ".join(w.drift)] for w in found])
         console.notice(f"{len(found)} worker(s) on {describe_broker(actx.settings)}")
@@ -110,10 +113,10 @@ def selftest(
     runner = actx.runner()
     if record:
         units = [{"key": f"selftest-{i:04d}", "value": str(i), "seconds": sleep} for i in range(tasks)]
-        summary = runner.map(record_task, units, progress=actx.progress(), description="selftest")
+        summary = runner.map(record_task, units, progress=actx.progress(), description="selftest: units")
     else:
         summary = runner.map(sleep_task, [(sleep, i) for i in range(tasks)], progress=actx.progress(),
-                             description="selftest")
+                             description="selftest: units")
     failed = list(summary.failures)
     if fail:
         failed += runner.map(fail_task, [(f"selftest failure {i}",) for i in range(fail)]).failures
@@ -138,8 +141,12 @@ def register(app: typer.Typer) -> None:
 
 def run_worker_script() -> None:
     """The `geode-worker` console script: `geode worker start` with the same options and exit codes."""
+    import os
+
+    from geode.db import connection
     from geode.errors import GeodeError
 
+    connection.APPLICATION_NAME = f"geode worker start [{os.getpid()}]"  # as `geode worker start` names itself
     script = typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None)
     script.command()(start)
     console.setup_logging(0, False)

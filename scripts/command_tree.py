@@ -14,7 +14,7 @@ from pathlib import Path, PurePath
 from typing import Any
 
 # parameters completed from the database (geode completion stations/networks), by name or metavar
-STATION_PARAMS = {"stations", "station", "station_list", "stn", "net.stn"}
+STATION_PARAMS = {"stations", "station", "station_list", "stn", "net.stn", "source", "destination"}
 NETWORK_PARAMS = {"network", "networks", "net"}
 
 

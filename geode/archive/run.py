@@ -20,9 +20,10 @@ def scan_archive(db, root: Path, runner, stations=None, progress=None, max_size:
     wanted = None if stations is None else {(s.network, s.code) for s in stations}
     batches = plan_batches(root, layout, wanted)
     report = ScanReport()
-    files = sum(len(b) for b in batches)
     summary = runner.map(tasks.scan_files, [(str(root), b, max_size) for b in batches], progress=progress,
-                         description=f"scanning {files} file(s) in {len(batches)} batch(es)")
+                         description="scan: files", weight=lambda item: len(item[1]),
+                         failed_units=lambda outcome: sum(o.status in ("problem", "transient")
+                                                          for o in outcome.result))
     for outcome in summary.results:
         report.outcomes.extend(outcome.result)
     for f in summary.failures:
@@ -43,8 +44,9 @@ def ingest_repository(db, archive: Path, repository: Path, runner, progress=None
     files = pending_files(repository)
     batches = [files[i:i + batch_size] for i in range(0, len(files), batch_size)]
     summary = runner.map(tasks.ingest_files, [(str(archive), str(repository), b, max_size) for b in batches],
-                         progress=progress,
-                         description=f"ingesting {len(files)} file(s) in {len(batches)} batch(es)")
+                         progress=progress, description="ingest: files", weight=lambda item: len(item[2]),
+                         failed_units=lambda outcome: sum(o.status in ("rejected", "transient")
+                                                          for o in outcome.result))
     for outcome in summary.results:
         report.outcomes.extend(outcome.result)
     for f in summary.failures:

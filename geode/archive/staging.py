@@ -118,6 +118,8 @@ def is_stale(path: Path, now: float | None = None) -> bool:
     """Nobody holds its lock and it is older than GRACE (a file system without flock: older than a day)."""
     try:
         age = (now or time.time()) - path.stat().st_mtime
+        if _writer_gone(path.name):  # its writer, a process of this host, has died: no lock to wait for
+            return True
         if age < GRACE:
             return False
         fd = os.open(path, os.O_RDONLY)
@@ -128,6 +130,14 @@ def is_stale(path: Path, now: float | None = None) -> bool:
     finally:
         os.close(fd)  # releases the probe's lock
     return age >= UNLOCKABLE_AGE if locked is None else locked
+
+
+def _writer_gone(name: str) -> bool:
+    """Staged names start with the writer's host and pid ("host~pid~..."): is that a dead process of this host?"""
+    from ..jobs.process import local_process_gone
+
+    parts = name.removeprefix(TEMP_PREFIX).split("~")
+    return len(parts) >= 3 and local_process_gone(parts[0], parts[1])
 
 
 def staged_files(archive: Path) -> list[Path]:

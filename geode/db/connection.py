@@ -11,6 +11,9 @@ from urllib.parse import unquote, urlsplit
 from ..errors import ConfigError, ServiceUnavailable
 
 DEFAULT_DATABASE = "gnss_data"
+# What pg_stat_activity shows for this process's connections: the CLI sets "geode <command> [pid]" so that
+# `geode db stop` can name the commands still using the server.
+APPLICATION_NAME = "geode"
 
 
 class DatabaseUnavailable(ServiceUnavailable):
@@ -40,7 +43,7 @@ class DatabaseTarget:
 
     def dsn_kwargs(self) -> dict[str, Any]:
         kw: dict[str, Any] = {"dbname": self.database, "user": self.user, "port": self.port,
-                              "connect_timeout": self.connect_timeout, "application_name": "geode"}
+                              "connect_timeout": self.connect_timeout, "application_name": APPLICATION_NAME[:63]}
         if self.host:
             kw["host"] = self.host
         if self.password:
@@ -51,7 +54,9 @@ class DatabaseTarget:
 def _from_url(url: str, source: str, timeout: int) -> DatabaseTarget:
     parts = urlsplit(url)
     if parts.scheme not in ("postgres", "postgresql"):
-        raise ConfigError(f"{source}: database URL must start with postgresql:// (got {parts.scheme or 'nothing'}://)")
+        found = f"it starts with {parts.scheme}://" if parts.scheme and "://" in url else "it is not a URL"
+        raise ConfigError(f"{source}: the database URL must look like postgresql://USER:PASSWORD@HOST:PORT/DATABASE "
+                          f"({found})")
     query = dict(p.split("=", 1) for p in parts.query.split("&") if "=" in p)
     host = unquote(query.get("host", "")) or parts.hostname
     try:

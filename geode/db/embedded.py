@@ -97,6 +97,24 @@ def create_database(target: DatabaseTarget) -> None:
         conn.close()
 
 
+def sessions(target: DatabaseTarget) -> list[dict]:
+    """Other client connections to a running server, any database: pid, application_name, database, since.
+
+    [] when it is not running. Each geode command names its connections 'geode <command> [pid]'."""
+    from .connection import Database
+
+    running = running_target(target)
+    if running is None:
+        return []
+    db = Database.connect(replace(running, database="postgres", connect_timeout=min(running.connect_timeout, 5)))
+    try:
+        return db.query("SELECT pid, application_name, datname AS database, backend_start AS since, state "
+                        "FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND backend_type = 'client backend' "
+                        "ORDER BY backend_start")
+    finally:
+        db.close()
+
+
 def stop_embedded(data_dir: Path) -> bool:
     """Stop the embedded server; False when it was not running."""
     info = running_info(data_dir)

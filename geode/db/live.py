@@ -15,7 +15,7 @@ import select
 import time
 
 from ..errors import ServiceUnavailable
-from .connection import Database
+from .connection import Database, DatabaseUnavailable
 
 log = logging.getLogger("geode.db")
 
@@ -23,23 +23,39 @@ RECONNECT_WAIT = 30.0  # seconds a unit waits for a restarting server before the
                       # ([postgres] reconnect_timeout)
 
 _shared: dict[tuple[int, str], Database] = {}
+_opened: set[tuple[int, str]] = set()  # (process, target) pairs that had a connection once
 
 
 def shared_database(settings=None) -> Database:
-    """This process's connection to the configured database, re-opened if the server dropped it."""
+    """This process's connection to the configured database, re-opened if the server dropped it.
+
+    The embedded server is started for a process's first connection only: one that was stopped under a running
+    command (`geode db stop --force`) stays stopped, and the command ends with 69 instead of restarting it."""
     from ..config import load_settings
     from . import open_database
     from .connection import resolve_target
 
     settings = settings if settings is not None else load_settings()
-    key = (os.getpid(), repr(resolve_target(settings)))
+    target = resolve_target(settings)
+    key = (os.getpid(), repr(target))
     db = _shared.get(key)
     if db is not None and alive(db):
         return db
+    reopening = db is not None or key in _opened
     if db is not None:
         log.info("the database connection was closed by the server; reconnecting")
     forget_shared()
-    db = _shared[key] = open_database(settings, migrate=False)
+    if reopening and target.embedded:
+        from .embedded import running_target
+
+        running = running_target(target)
+        if running is None:
+            raise DatabaseUnavailable(f"{target.describe()} was stopped")
+        db = Database.connect(running)
+    else:
+        db = open_database(settings, migrate=False)
+    _shared[key] = db
+    _opened.add(key)
     return db
 
 
@@ -57,7 +73,7 @@ def reconnect_shared(settings=None) -> Database:
             return shared_database(settings)
         except ServiceUnavailable as exc:
             if time.monotonic() >= deadline:
-                raise ServiceUnavailable(f"{exc} (still unreachable after {wait:.0f} s)") from None
+                raise DatabaseUnavailable(f"{exc} (still unreachable after {wait:.0f} s)") from None
             time.sleep(1.0)
 
 

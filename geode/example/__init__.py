@@ -59,18 +59,45 @@ sp3 = "products/sp3/$gpsweek"
 
 
 def create_example(directory: Path, config_file: str | None = None) -> list[str]:
-    """Write the workspace, load it into the database, and return summary lines."""
-    from ..config import load_settings
-    from ..db import apply_migrations, open_database
+    """Write the workspace, load it into the database, and return summary lines.
+
+    The workspace is built in a hidden folder next to ``directory`` and renamed into place at the end, so an
+    interrupted run leaves no half-built workspace behind (and the next run starts afresh).
+    """
+    import os
+    import shutil
+    import tempfile
 
     root = Path(directory).expanduser().resolve()
     if root.exists() and (not root.is_dir() or any(root.iterdir())):
         raise GeodeError(f"{root} is not empty: choose a new folder for the example workspace")
-    root.mkdir(parents=True, exist_ok=True)
+    root.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        building = Path(tempfile.mkdtemp(dir=root.parent, prefix=f".{root.name}.building-"))
+    except OSError as exc:
+        raise GeodeError(f"cannot create the example workspace in {root.parent}: {exc.strerror or exc}") from None
+    try:
+        lines = _build(building, root, config_file)
+        if root.exists():
+            root.rmdir()  # empty (checked above): the rename takes its place
+        os.rename(building, root)
+    except BaseException:
+        shutil.rmtree(building, ignore_errors=True)
+        raise
+    lines = [line.replace(str(building), str(root)) for line in lines]
+    lines.append(f"next: cd {root} && geode db status")
+    return lines
+
+
+def _build(root: Path, final: Path, config_file: str | None) -> list[str]:
+    """Build the workspace in ``root`` (a temporary folder) for its final place ``final``."""
+    from ..config import load_settings
+    from ..db import apply_migrations, open_database
+
     for sub in ("archive", "repository/data_in", "repository/data_in_retry", "repository/data_rejected",
                 "production", "products"):
         (root / sub).mkdir(parents=True, exist_ok=True)
-    (root / "geode.toml").write_text(CONFIG_TEMPLATE.format(database=_database_name(root)), encoding="utf-8")
+    (root / "geode.toml").write_text(CONFIG_TEMPLATE.format(database=_database_name(final)), encoding="utf-8")
 
     settings = load_settings(config_file or root / "geode.toml", cwd=root)
     db = open_database(settings, migrate=True)
@@ -78,9 +105,10 @@ def create_example(directory: Path, config_file: str | None = None) -> list[str]
         apply_migrations(db)
         _load_network(db)
         ws = Workspace(root, settings, db)
-        lines = [f"workspace: {root}", f"database: {db.target.describe()}",
+        first, last = EXAMPLE_DAYS[0], EXAMPLE_DAYS[-1]
+        lines = [f"workspace: {final}", f"database: {db.target.describe()}, database {db.target.database}",
                  f"networks: {len(EXAMPLE_NETWORKS)}, stations: {len(EXAMPLE_STATIONS)}, "
-                 f"days: {EXAMPLE_DAYS[0]} .. {EXAMPLE_DAYS[-1]}"]
+                 f"days: {first[0]}_{first[1]:03d} .. {last[0]}_{last[1]:03d}"]
         for name in PARTS:
             try:
                 part = importlib.import_module(name)
@@ -91,7 +119,6 @@ def create_example(directory: Path, config_file: str | None = None) -> list[str]
             lines.extend(part.build(ws))
     finally:
         db.close()
-    lines.append(f"next: cd {root} && geode db status")
     return lines
 
 

@@ -78,5 +78,5 @@ def build(ws) -> list[str]:
                        '"ReferenceFrame") VALUES %s ON CONFLICT DO NOTHING', ppp, page_size=5000)
         execute_values(cur, 'INSERT INTO gamit_stats ("Project", subnet, "Year", "DOY", "FYear", wl, nl, nrms, '
                        'iterations, node, system) VALUES %s ON CONFLICT DO NOTHING', stats, page_size=5000)
-    return [f"daily solutions: project {PROJECT}, {len(stats)} days {START} .. {END} (every {EVERY} days), "
+    return [f"daily solutions: project {PROJECT}, {len(stats)} days {START.yyyy_ddd} .. {END.yyyy_ddd} (every {EVERY} days), "
             f"{len(rows)} station-days; try: geode stack run example all --project {PROJECT}"]

@@ -110,6 +110,16 @@ class Programs:
             raise EngineError(f"{name} not found on PATH (install GAMIT/GLOBK or set [gamit] gamit_path)")
         return found
 
+    def require(self) -> None:
+        """Every GAMIT/GLOBK program a session needs is here: checked before the products and RINEX files,
+        so a machine without GAMIT says so first."""
+        from .programs import REQUIRED_PROGRAMS
+
+        missing = [n for n in REQUIRED_PROGRAMS if shutil.which(n, path=self.env.get("PATH")) is None]
+        if missing:
+            raise EngineError(f"GAMIT/GLOBK not found: {', '.join(missing)} missing on PATH (install GAMIT/GLOBK "
+                              "or set [gamit] gamit_path)")
+
     def run(self, args: list[str], cwd: Path, output: Path, timeout: float | None = None) -> int:
         """Run a program with stdout+stderr appended to ``output``; returns its exit status."""
         from ..jobs import run_subprocess

@@ -141,12 +141,14 @@ def systems_in(path: Path) -> set[str]:
 def fetch_orbits(root: Path, job, day: GnssDate) -> None:
     brdc = existing(Path(expand_template(job.brdc_template, day))) if job.brdc_template else None
     if brdc is None:
-        raise TaskDirError(f"no broadcast orbit for {day.yyyy_ddd} "
-                           f"(looked for [archive] brdc = {job.brdc_template or 'not set'})")
+        where = (f"{expand_template(job.brdc_template, day)} not found (from [archive] brdc)" if job.brdc_template
+                 else "[archive] brdc is not set")
+        raise TaskDirError(f"no broadcast orbit for {day.yyyy_ddd}: {where}")
     uncompressed_copy(brdc, root / "brdc" / f"brdc{day.doy:03d}0.{day.year % 100:02d}n")
     sp3 = find_product(job.sp3_template, day, job.sp3_centers) if job.sp3_template else None
     if sp3 is None:
-        raise TaskDirError(f"no precise orbit for {day.yyyy_ddd} "
-                           f"(looked for [archive] sp3 = {job.sp3_template or 'not set'})")
+        where = (f"nothing in {expand_template(job.sp3_template, day)} (from [archive] sp3)" if job.sp3_template
+                 else "[archive] sp3 is not set")
+        raise TaskDirError(f"no precise orbit for {day.yyyy_ddd}: {where}")
     # sh_gamit's default orbit is igsf: the file must be called igs<wwwwd>.sp3 whichever centre made it
     uncompressed_copy(sp3, root / "igs" / f"igs{day.wwwwd}.sp3")

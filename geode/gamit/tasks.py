@@ -104,6 +104,8 @@ def run_session(job: SessionJob) -> dict:
         day = GnssDate(job.year, job.doy)
         try:
             programs = engine.Programs(root, job.cfg, job.gamit_path)
+            if not job.dry_run:
+                programs.require()
             notes = _build(db, job, root, day, programs)
             if job.dry_run:
                 store.finish(db, key, owner, state="planned", stats=[], message="dry run: directory built")

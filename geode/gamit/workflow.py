@@ -71,6 +71,13 @@ def purge(db, cfg: SessionConfig, plans: list[DayPlan]) -> None:
 
 def run(db, settings, cfg: SessionConfig, days: list, runner, *, dry_run: bool = False, purge_first: bool = False,
         extra_specs: list[str] = (), progress=None) -> RunReport:
+    if not dry_run and getattr(runner, "mode", "") == "inline":  # workers check their own engine, first too
+        from .programs import missing_programs
+
+        missing = missing_programs(str(settings.get("gamit.gamit_path") or ""))
+        if missing:
+            raise ConfigError(f"GAMIT/GLOBK not found: {', '.join(missing)} missing (install GAMIT/GLOBK, put it on "
+                              "PATH or set [gamit] gamit_path; 'geode doctor' lists what is missing)")
     if settings.archive_path is None:
         raise ConfigError("[archive] path is not set: geode gamit run reads the RINEX files from the archive")
     plans = plan_days(db, cfg, days, list(extra_specs), settings)
@@ -94,7 +101,7 @@ def run(db, settings, cfg: SessionConfig, days: list, runner, *, dry_run: bool =
         ran_days.add((outcome.item.year, outcome.item.doy))
 
     summary = runner.map(run_session, jobs, on_result=on_session, progress=progress,
-                         description="GAMIT sessions")
+                         description="GAMIT: sessions")
     for failure in summary.failures:
         job = failure.item
         row = next((r for r in store.session_rows(db, job.project, job.year, job.doy)
@@ -126,7 +133,7 @@ def run(db, settings, cfg: SessionConfig, days: list, runner, *, dry_run: bool =
                                products["gamit_path"]))
     if day_jobs:
         days_summary = runner.map(combine_day, day_jobs, on_result=lambda o: report.days.append(o.result),
-                                  progress=progress, description="GLOBK day combinations")
+                                  progress=progress, description="GLOBK: days")
         for failure in days_summary.failures:
             report.failures.append({"unit": f"{failure.item.label} combination",
                                     "message": failure.message.split(": ", 1)[-1], "log_tail": "",

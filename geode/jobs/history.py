@@ -17,6 +17,7 @@ import os
 import platform
 import signal
 import threading
+import time
 from collections import deque
 from typing import Any
 
@@ -149,6 +150,10 @@ class RunRecorder:
         self._stop.set()
         self._thread.join(30)
         self._thread = None
+        from ..db.live import alive
+
+        if not alive(self._db):  # the server restarted during the run
+            self._reconnect()
         try:
             self._flush()
             with self._db.transaction() as cur:
@@ -241,8 +246,6 @@ class RunRecorder:
     def _loop(self) -> None:
         every = heartbeat_every(self.settings)
         last_beat = 0.0
-        import time
-
         while not self._stop.wait(FLUSH_EVERY):
             try:
                 self._flush()

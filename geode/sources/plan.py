@@ -176,7 +176,8 @@ def run_download(db, refs: list[StationRef], days: list[GnssDate], data_in: Path
     if plan.jobs:
         try:
             runner.map(download_station, [(job,) for job in plan.jobs], on_result=on_result, on_error=on_error,
-                       progress=progress, description="download")
+                       progress=progress, description="download: station-days", weight=lambda item: len(item[0].days),
+                       failed_units=lambda outcome: sum(d.status == "failed" for d in outcome.result.days))
         finally:
             close_idle()  # inline units left their connections for the next station; the run is over
     report.results.sort(key=lambda r: (r.network, r.station))

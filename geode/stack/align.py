@@ -37,11 +37,13 @@ def _units_see(work: Work):
 
 
 def run_units(runner, task, work: Work, items: list[tuple], *, progress=None, description: str = "",
-              failures: dict[str, str] | None = None, label=None) -> list[tuple[tuple, dict]]:
+              failures: dict[str, str] | None = None, label=None, weight=None) -> list[tuple[tuple, dict]]:
     """Run ``task`` over ``items`` (each starting with the run id); returns [(item, result)] in item order.
-    A unit that fails is recorded in ``failures`` as ``label(item): message``."""
+    A unit that fails is recorded in ``failures`` as ``label(item): message``. Progress counts the days or
+    stations of the blocks (``weight``: the block's size by default)."""
     with _units_see(work):
-        summary = runner.map(task, items, progress=progress, description=description)
+        summary = runner.map(task, items, progress=progress, description=description,
+                             weight=weight or (lambda item: item[3] - item[2]))
     if failures is not None:
         for f in summary.failures:
             failures.setdefault(label(f.item) if label else str(f.item), f.message)
@@ -62,7 +64,7 @@ def align_step(runner, work: Work, step: int, *, progress=None, failures: dict[s
                ) -> dict[int, dict]:
     """Align the run's days for ``step``: {day index: {summary..., "params": [...]}} of the days aligned."""
     items = [(work.spec.run, step, lo, hi) for lo, hi in work.spec.day_blocks()]
-    run_units(runner, align_days_task, work, items, progress=progress, description="daily alignment",
+    run_units(runner, align_days_task, work, items, progress=progress, description="alignment: days",
               failures=failures, label=_day_label(work))
     keys = work.spec.keys
     helmert: dict[int, dict] = {}
@@ -84,7 +86,7 @@ def fit_step(runner, work: Work, step: int, which: str = FIT_CONTROL, *, previou
     items = [(work.spec.run, step, lo, hi, which, previous, final) for lo, hi in work.spec.station_blocks()]
     total, count, largest = 0.0, 0, 0.0
     for _, res in run_units(runner, fit_stations_task, work, items, progress=progress,
-                            description="trajectory models", failures=failures, label=_station_label(work)):
+                            description="ETM fit: stations", failures=failures, label=_station_label(work)):
         if failures is not None:
             for name, message in res["failures"]:
                 failures.setdefault(name, message)
@@ -100,7 +102,7 @@ def fit_step(runner, work: Work, step: int, which: str = FIT_CONTROL, *, previou
 def write_step(runner, work: Work, step: int, *, progress=None, failures: dict[str, str] | None = None) -> int:
     """Write the final rows of ``step`` into the work (the caller moves them into ``stacks``)."""
     items = [(work.spec.run, step, lo, hi) for lo, hi in work.spec.day_blocks()]
-    results = run_units(runner, write_days_task, work, items, progress=progress, description="stack rows",
+    results = run_units(runner, write_days_task, work, items, progress=progress, description="stack rows: days",
                         failures=failures, label=_day_label(work))
     return sum(res["rows"] for _, res in results)
 

@@ -205,7 +205,7 @@ def repeatability_block(work: Work, step: int, lo: int, hi: int) -> dict:
             continue
         residual = diff - fit.evaluate(t[1:])
         day = sol.day[a:b]
-        outliers = [{"day": keys[day[i + 1]], "residual": float(np.linalg.norm(residual[i]))}
+        outliers = [{"day": keys[day[i + 1]], "residual_mm": float(np.linalg.norm(residual[i])) * 1e3}
                     for i in np.flatnonzero(~fit.good)]
         out.append([s, {"wrms_mm": [float(w) * 1e3 for w in fit.wrms], "epochs": len(t), "outliers": outliers}])
     work.put_results(step, "dra", dict(out))

@@ -320,3 +320,33 @@ def test_a_database_that_stays_down_ends_the_run_with_69_and_resume_finishes_it_
             pool.stop()
     finally:
         servers[-1].cleanup()
+
+
+def test_db_stop_force_under_a_running_command_ends_it_with_69_and_what_finished(monkeypatch):
+    """The embedded server stopped under an inline run: the run does not start it again behind the operator's
+    back, it waits [postgres] reconnect_timeout and stops with 69."""
+    from geode.db import open_database
+
+    monkeypatch.setenv("GEODE_POSTGRES_RECONNECT_TIMEOUT", "2")
+    proc = _geode("--noparallel", "worker", "selftest", "--record", "--tasks", "20", "--sleep", "0.5")
+    with _killed_at_exit(proc):
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                with open_database(load_settings()) as db:
+                    if len(_rows(db)) >= 3:
+                        break
+            except Exception:  # the command is still creating the embedded server and its tables
+                pass
+            assert proc.poll() is None and time.monotonic() < deadline
+            time.sleep(0.2)
+        refused = _geode("db", "stop")
+        out, err = refused.communicate(timeout=60)
+        assert refused.returncode == 1 and "worker selftest" in err  # it names the command using the server
+        forced = _geode("db", "stop", "--force")
+        forced.communicate(timeout=60)
+        assert forced.returncode == 0
+        out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 69, err
+    last = err.strip().splitlines()[-1]
+    assert "was stopped (still unreachable after 2 s); stopped after" in last and "of 20 units" in last, err

@@ -112,6 +112,20 @@ def test_html_truncated_and_empty_files_are_rejected_with_reasons(cli, site, htt
     assert not site.station_dir().exists() or not any(site.station_dir().iterdir())
 
 
+def test_progress_counts_station_days_and_the_failures_the_summary_lists(cli, site, http, add_source, monkeypatch):
+    days = [DAY, DAY + 1]
+    for d in days:
+        html_page(site.served / f"{d.year}/{d.doy:03d}" / rinex2_name("algo", d))
+    add_source("http", http)
+    monkeypatch.setenv("TTY_COMPATIBLE", "0")  # stderr is a log: plain progress lines
+    monkeypatch.setenv("GEODE_PROGRESS_INTERVAL", "0")
+    res = cli("download", "igs.algo", "--date-range", days[0].yyyy_ddd, days[1].yyyy_ddd, "--backoff", "0")
+    assert res.exit_code == 1
+    progress = [line for line in res.stderr.splitlines() if line.startswith("download: ")]
+    assert progress and progress[-1].startswith("download: 2/2 station-days, 2 failed, "), res.stderr
+    assert "2 problem(s)" in res.stderr and "2 failed" in res.stderr
+
+
 def test_dropping_server_is_retried_then_reported_and_other_stations_go_on(cli, site, add_source):
     serve_rinex(site.served, "drao", DAY)
     broken, good = start_http(site.served, drop=True), start_http(site.served)

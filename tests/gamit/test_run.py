@@ -261,12 +261,27 @@ def test_bad_inputs_exit_codes(cli, db, network, tmp_path):
     assert db.query("SELECT * FROM gamit_subnets") == []
 
 
-def test_missing_gamit_is_a_clear_failure(cli, db, network, monkeypatch):
+def test_missing_gamit_is_said_first(cli, db, network, monkeypatch):
+    """No GAMIT: the engine is named before any product or RINEX problem, nothing is planned or stored."""
     monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    monkeypatch.setenv("GEODE_ARCHIVE_BRDC", "/nowhere/brdc${doy}0.${year2d}n")  # products missing too
     result = cli("gamit", "run", str(network.cfg), DATES[0], "--noparallel")
-    assert result.exit_code == 1
-    assert "sh_links.tables not found on PATH" in result.stderr
-    assert db.query("SELECT * FROM gamit_stats") == []
+    assert result.exit_code == 78
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "sh_gamit, sh_links.tables, globk, glbtosnx, htoglb missing" in result.stderr
+    assert "broadcast" not in result.stderr
+    assert db.query("SELECT * FROM gamit_stats") == [] and db.query("SELECT * FROM gamit_subnets") == []
+
+
+def test_a_worker_without_gamit_names_it_before_the_products(network, monkeypatch):
+    """The session task itself (what a worker runs) checks the engine first."""
+    from geode.gamit import engine
+    from geode.gamit.session_config import load_session_config
+
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    programs = engine.Programs(network.root, load_session_config(str(network.cfg)))
+    with pytest.raises(engine.EngineError, match="sh_gamit, sh_links.tables, globk"):
+        programs.require()
 
 
 def test_purge_replans_and_reprocesses(cli, db, network):

@@ -6,7 +6,9 @@ from __future__ import annotations
 import errno
 import json
 import os
+import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -178,6 +180,9 @@ def test_temporary_files_of_killed_ingests_are_reported_by_check_and_removed_by_
     beside.write_bytes(b"left by an older geode")
     young = staging / "thishost~1~ghi~vbca1020.24d.Z"
     young.write_bytes(b"just created")
+    ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    orphan = staging / f"{socket.gethostname()}~{ended.stdout.strip()}~jkl~lpgs1030.24d.Z"
+    orphan.write_bytes(b"just created by an ingest of this host that was killed")  # young, but its writer is gone
     for p in (stale, live, beside):
         os.utime(p, (old, old))
     with open(live, "rb") as holder:
@@ -185,11 +190,12 @@ def test_temporary_files_of_killed_ingests_are_reported_by_check_and_removed_by_
         r = cli("scan", "check", "--json")
         found = [f["detail"] for f in json.loads(r.stdout)["findings"] if f["kind"] == "stale_temp"]
         assert sorted(found) == sorted(f"{p.relative_to(site.archive).as_posix()}: temporary file of a killed "
-                                       "ingest (geode scan ingest removes it)" for p in (stale, beside))
+                                       "ingest (geode scan ingest removes it)" for p in (stale, beside, orphan))
         r, out = _ingest(cli)
-        assert r.exit_code == 0 and out["stale_removed"] == [stale.relative_to(site.archive).as_posix()]
-        assert "removed 1 temporary file(s) left in the archive by killed ingests" in r.stderr
-        assert not stale.exists() and live.exists() and young.exists()
+        assert r.exit_code == 0
+        assert sorted(out["stale_removed"]) == sorted(p.relative_to(site.archive).as_posix() for p in (stale, orphan))
+        assert "removed 2 temporary file(s) left in the archive by killed ingests" in r.stderr
+        assert not stale.exists() and not orphan.exists() and live.exists() and young.exists()
 
 
 def test_header_values_that_do_not_parse_are_stored_as_warnings_not_zeros(cli, site):

@@ -43,13 +43,13 @@ def test_integrity_findings(cli, site):
     assert r.exit_code == 1
     found = {(f["station"], f["kind"], f["first"], f["last"], f["detail"]) for f in json.loads(r.stdout)["findings"]}
     assert found == {
-        ("igs.lpgs", "equipment", "2024-101", "2024-101",
+        ("igs.lpgs", "equipment", "2024_101", "2024_101",
          "receiver serial: RINEX '5214K81234' != station info 'OTHER'"),
-        ("igs.unsa", "gap", "2024-100", "2024-102",
+        ("igs.unsa", "gap", "2024_100", "2024_102",
          "no station info from 2024-04-09 23:59:59 to 2024-04-11 00:00:00, 1 RINEX file(s) inside"),
-        ("igs.unsa", "no_stationinfo", "2024-101", "2024-101", "no station-info record covers these files"),
-        ("arg.vbca", "several_files", "2024-100", "2024-100", "2 files: vbca1000.24o, vbca100a.24o"),
-        ("arg.vbca", "missing_file", "2024-101", "2024-101",
+        ("igs.unsa", "no_stationinfo", "2024_101", "2024_101", "no station-info record covers these files"),
+        ("arg.vbca", "several_files", "2024_100", "2024_100", "2 files: vbca1000.24o, vbca100a.24o"),
+        ("arg.vbca", "missing_file", "2024_101", "2024_101",
          "vbca1010.24o: no file in the archive (expected arg/2024/101/vbca1010.24d.Z)"),
         ("arg.vbca", "not_in_db", "", "", "arg/2024/102/vbca1020.24d.Z: archive file without a rinex row "
                                           "(geode scan archive adds it or says why it cannot)"),

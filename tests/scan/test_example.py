@@ -24,7 +24,7 @@ def test_example_workspace_scan_check_ingest_stninfo(cli, database_url, tmp_path
     check = cli("scan", "check", "--json")
     findings = json.loads(check.stdout)["findings"]
     assert check.exit_code == 1
-    assert {"station": "arg.rio2", "kind": "equipment", "first": "2024-103", "last": "2024-103",
+    assert {"station": "arg.rio2", "kind": "equipment", "first": "2024_103", "last": "2024_103",
             "detail": "antenna serial: RINEX '144090000X' != station info '1440900006'"} in findings
 
     ingest = cli("scan", "ingest", "--json")

@@ -137,7 +137,7 @@ def test_bash_completes_files_for_a_file_option(tmp_path):
 
 
 def test_bash_hidden_helpers_are_not_offered():
-    assert sorted(bash_complete("geode", "completion", "")) == ["bash", "fish", "zsh"]
+    assert sorted(bash_complete("geode", "completion", "")) == ["bash", "fish", "install", "zsh"]
 
 
 # ----------------------------------------------------------------------------------------------- zsh, fish
