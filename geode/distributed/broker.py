@@ -45,24 +45,34 @@ def check_broker(settings, timeout: float = 3.0) -> None:
             "(start Redis, or point CELERY_BROKER_URL / [celery] broker_url at it)") from None
 
 
-def inspect(app, timeout: float = 1.0, destination: list[str] | None = None):
-    return app.control.inspect(timeout=timeout, destination=destination)
+def inspect(app, timeout: float = 1.0, destination: list[str] | None = None, limit: int | None = None):
+    """Remote control of the workers; with ``limit`` the call returns as soon as that many have replied."""
+    return app.control.inspect(timeout=timeout, destination=destination, limit=limit)
 
 
-def queue_consumers(app, timeout: float = 1.0) -> dict[str, list[str]]:
-    """{worker hostname: [queue names it consumes]} from the workers that answer within ``timeout``."""
-    replies = inspect(app, timeout).active_queues() or {}
+def queue_consumers(app, timeout: float = 1.0, limit: int | None = None) -> dict[str, list[str]]:
+    """{worker hostname: [queue names it consumes]} from the workers that answer within ``timeout`` (at most
+    ``limit`` of them)."""
+    replies = inspect(app, timeout, limit=limit).active_queues() or {}
     return {host: sorted(q["name"] for q in queues or []) for host, queues in replies.items()}
 
 
-def require_consumers(app, settings, queue: str, timeout: float = 1.0) -> list[str]:
-    """Hostnames consuming ``queue``; ServiceUnavailable naming the queue when there is none."""
-    consumers = [host for host, queues in queue_consumers(app, timeout).items() if queue in queues]
-    if not consumers:
+def consumes(app, queue: str, timeout: float = 1.0) -> bool:
+    """Whether some worker consumes ``queue``. A broadcast waits its whole timeout for workers that may never
+    answer, so the first reply is asked for alone: when that worker consumes the queue (the usual case) the
+    answer takes milliseconds; only otherwise are all the workers heard out."""
+    for limit in (1, None):
+        if any(queue in queues for queues in queue_consumers(app, timeout, limit).values()):
+            return True
+    return False
+
+
+def require_consumers(app, settings, queue: str, timeout: float = 1.0) -> None:
+    """ServiceUnavailable naming the queue unless some worker consumes it."""
+    if not consumes(app, queue, timeout):
         raise ServiceUnavailable(
             f"no worker is consuming the '{queue}' queue on broker {describe_broker(settings)}: "
             f"start one with `geode worker start --queues {queue}` (or run with --noparallel)")
-    return consumers
 
 
 _redis_clients: dict[tuple[int, str], object] = {}

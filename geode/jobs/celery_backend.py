@@ -301,11 +301,10 @@ class CeleryRunner(Runner):
         if now - self._last_liveness < min(LIVENESS_EVERY, self.worker_timeout / 2):
             return
         self._last_liveness = now
-        from ..distributed.broker import queue_consumers
+        from ..distributed.broker import consumes
 
         queue = self._batch.task.queue
-        consumers = _bounded(lambda: queue_consumers(self.app), CONTROL_TIMEOUT, default={})
-        if any(queue in qs for qs in consumers.values()):
+        if _bounded(lambda: consumes(self.app, queue), CONTROL_TIMEOUT * 2, default=False):
             self._last_consumer_seen = now
             return
         if now - self._last_consumer_seen > self.worker_timeout:
