@@ -274,7 +274,7 @@ class RunRecorder:
             cur.execute(f"UPDATE runs SET heartbeat = now(), state = 'running', batches = %s, {_COUNTS} "
                         "WHERE id = %s RETURNING cancel_requested", (json.dumps(self._batches), self.run_id))
             row = cur.fetchone()
-        if row and row["cancel_requested"] and not self.cancel_requested:
+        if row and row["cancel_requested"] and not self.cancel_requested and not self._stop.is_set():
             self.cancel_requested = True
             os.kill(os.getpid(), signal.SIGINT)  # the dispatch loop cancels the run as it does on Ctrl-C
 

@@ -68,8 +68,10 @@ def test_a_callback_that_raises_cancels_the_rest_of_the_run(redis_url, start_wor
 
 
 def test_killed_worker_mid_batch_every_unit_delivered_and_written_once(db, redis_url, start_workers, monkeypatch):
-    # a short visibility timeout and restore sweep, so the dead worker's unit comes back within seconds
-    fast = {"GEODE_CELERY_VISIBILITY_TIMEOUT": "6", "GEODE_CELERY_RESTORE_INTERVAL": "1"}
+    # the dead worker's unit comes back within seconds: by a short lease, or by a short visibility timeout and
+    # restore sweep (kombu's sweep can be held up for minutes by a lock the killed worker was holding)
+    fast = {"GEODE_JOBS_LEASE_TIMEOUT": "6", "GEODE_CELERY_VISIBILITY_TIMEOUT": "6",
+            "GEODE_CELERY_RESTORE_INTERVAL": "1"}
     for name, value in fast.items():
         monkeypatch.setenv(name, value)
     pool = start_workers(count=2, queues="compute", concurrency=1)
