@@ -122,6 +122,9 @@ class Broker:
 def broker(tmp_path, monkeypatch):
     own = Broker(tmp_path)
     monkeypatch.setenv("CELERY_BROKER_URL", own.url)
+    # for coordinator and workers alike: a shorter lease only shortens how long a coordinator whose broker came
+    # back empty waits for running units to re-register before it sends the rest again
+    monkeypatch.setenv("GEODE_JOBS_LEASE_TIMEOUT", "12")
     yield own
     own.kill()
 
