@@ -18,6 +18,12 @@ class ExitCode(IntEnum):
     TERMINATED = 143  # SIGTERM (128 + SIGTERM): what timeout, systemd and SLURM send
 
 
+def first_line(exc: BaseException) -> str:
+    """An exception's message as one line (its type's name when it has none)."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 class GeodeError(Exception):
     """Base of every error meant for the user: its message is one line."""
 

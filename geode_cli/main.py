@@ -14,7 +14,7 @@ from typing import Annotated, Any, Optional
 import typer
 from typer.core import TyperGroup
 
-from geode.errors import ExitCode, GeodeError, Terminated
+from geode.errors import ExitCode, GeodeError, Terminated, first_line
 
 from . import console
 from .context import AppContext
@@ -85,7 +85,7 @@ class GeodeGroup(TyperGroup):
 
             if connection_lost(exc):  # the server went away under the command (a restart, `geode db stop`)
                 code = ExitCode.UNAVAILABLE
-                message = f"lost the database connection: {_first_line(exc)}"
+                message = f"lost the database connection: {first_line(exc)}"
             else:
                 message = f"unexpected {type(exc).__name__}: {exc} (run with --debug for the traceback)"
             if _debug(ctx):
@@ -111,10 +111,6 @@ def _silence_stdout() -> None:
 
 _argv: list[str] = []  # the arguments of the invocation being parsed (GeodeGroup.main)
 
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _restore_config_env(ctx) -> None:

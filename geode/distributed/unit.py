@@ -15,10 +15,10 @@ import logging
 import os
 import threading
 import time
-import traceback
 
-from ..errors import ExitCode, GeodeError
+from ..errors import GeodeError
 from ..jobs import codec
+from ..jobs.outcomes import failure_from_exception
 from ..jobs.registry import Task
 from ..jobs.units import call_unit
 from .batch_keys import (BATCH_HEADER, BEAT, FINISH, KEY_HEADER, START, UNIT_HEADER, batch_key, delivery_key, key_ttl,
@@ -70,10 +70,8 @@ def execute(celery_task, gtask: Task, args, kwargs):
             raise RedeliveryLimitExceeded(_over_limit(gtask, deliveries, limit))
         outcome.update(ok=True, r=_call(gtask, args, kwargs))
     except Exception as exc:  # reported to the coordinator as this unit's failure; the worker goes on
-        message = f"{type(exc).__name__}: {exc}".splitlines()[0] if str(exc) else type(exc).__name__
-        unavailable = getattr(exc, "exit_code", None) == ExitCode.UNAVAILABLE
-        outcome.update(ok=False, m=str(exc).splitlines()[0] if unavailable else message, x=unavailable,
-                       tb=traceback.format_exc())
+        failure = failure_from_exception(unit, None, exc, request.hostname)
+        outcome.update(ok=False, m=failure.message, x=failure.unavailable, tb=failure.traceback)
     finally:
         _heartbeat.release()
     outcome["t1"] = time.time()

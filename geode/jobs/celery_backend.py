@@ -30,7 +30,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
-from ..errors import ServiceUnavailable, Terminated
+from ..errors import ServiceUnavailable, Terminated, first_line
 from . import codec
 from .history import heartbeat_every, lease_timeout
 from .outcomes import Outcome, TaskFailure
@@ -329,7 +329,7 @@ class CeleryRunner(Runner):
 
         batch = self._batch
         log.warning("lost the broker %s (%s); reconnecting for up to %.0f s ([jobs] broker_timeout)",
-                    describe_broker(self.settings), _line(exc), self.broker_timeout)
+                    describe_broker(self.settings), first_line(exc), self.broker_timeout)
         deadline = time.monotonic() + self.broker_timeout
         while True:
             self._raise_interrupt()
@@ -480,7 +480,3 @@ def _unit_of(holder: str) -> int:
 def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
-
-def _line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__

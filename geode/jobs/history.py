@@ -21,7 +21,7 @@ import time
 from collections import deque
 from typing import Any
 
-from ..errors import ExitCode, GeodeError, ServiceUnavailable
+from ..errors import ExitCode, GeodeError, ServiceUnavailable, first_line
 from . import codec
 from .outcomes import Outcome
 from .registry import Task
@@ -165,7 +165,7 @@ class RunRecorder:
                             (state_for_exit(exit_code), int(exit_code), message[:2000] or None,
                              json.dumps(self._batches), self.run_id))
         except Exception as exc:  # the command's own result matters more than its history
-            log.warning("run %s: could not save the end of the run history: %s", self.run_id, _line(exc))
+            log.warning("run %s: could not save the end of the run history: %s", self.run_id, first_line(exc))
         finally:
             self._db.close()
 
@@ -188,13 +188,13 @@ class RunRecorder:
                 self._reopen(mode)
         except ServiceUnavailable as exc:
             self.disabled = True
-            log.warning("run history is off for this run: %s", _line(exc))
+            log.warning("run history is off for this run: %s", first_line(exc))
             return False
         except GeodeError as exc:
             if self.resume_id is not None:
                 raise
             self.disabled = True
-            log.warning("run history is off for this run: %s", _line(exc))
+            log.warning("run history is off for this run: %s", first_line(exc))
             return False
         self._thread = threading.Thread(target=self._loop, name="geode-run-history", daemon=True)
         self._thread.start()
@@ -253,7 +253,7 @@ class RunRecorder:
                     self._heartbeat()
                     last_beat = time.monotonic()
             except Exception as exc:  # the database went away: keep the rows, try again next round
-                log.debug("run history: %s", _line(exc))
+                log.debug("run history: %s", first_line(exc))
                 self._reconnect()
 
     def _flush(self) -> None:
@@ -287,7 +287,3 @@ class RunRecorder:
         except Exception:
             pass  # still down; the next round tries again
 
-
-def _line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__

@@ -6,7 +6,7 @@ import traceback
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from ..errors import ExitCode, Interrupted, ServiceUnavailable
+from ..errors import ExitCode, Interrupted, ServiceUnavailable, first_line
 
 
 @dataclass
@@ -86,5 +86,5 @@ def failure_from_exception(index: int, item: Any, exc: BaseException, node: str)
     tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
     unavailable = getattr(exc, "exit_code", None) == ExitCode.UNAVAILABLE
     if unavailable:  # our own one-line message says it all
-        message = str(exc).splitlines()[0]
+        message = first_line(exc)
     return TaskFailure(index, item, message, tb, node, unavailable)

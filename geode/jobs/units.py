@@ -9,6 +9,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from ..errors import first_line
 from . import codec
 from .registry import Task
 
@@ -83,8 +84,7 @@ def call_unit(func: Callable[..., Any], args: tuple | list, kwargs: dict) -> Any
     except Exception as exc:
         if not (connection_lost(exc) or isinstance(exc, DatabaseUnavailable)):
             raise
-        log.warning("a unit lost its database connection (%s); reconnecting to run it again",
-                    str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)
+        log.warning("a unit lost its database connection (%s); reconnecting to run it again", first_line(exc))
     reconnect_shared()
     try:
         return func(*args, **kwargs)
