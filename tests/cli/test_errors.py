@@ -76,10 +76,10 @@ def test_an_interrupted_example_leaves_nothing_and_runs_again(cli, database_url,
         raise KeyboardInterrupt
 
     target = tmp_path / "demo"
-    monkeypatch.setattr(part, "build", interrupted)
-    assert cli("example", str(target)).exit_code == 130
+    with monkeypatch.context() as patch:  # undoes only this patch (monkeypatch.undo() would undo the isolation too)
+        patch.setattr(part, "build", interrupted)
+        assert cli("example", str(target)).exit_code == 130
     assert not target.exists() and list(tmp_path.glob(".demo*")) == []
-    monkeypatch.undo()
     r = cli("example", str(target))
     assert r.exit_code == 0, r.stderr
     assert (target / "geode.toml").is_file() and (target / "gamit" / "example.cfg").is_file()
