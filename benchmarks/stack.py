@@ -182,9 +182,9 @@ def timed_run(db, runner, name: str, stations: list[str], noise_model: str) -> d
                     config=EtmConfig(noise_model=noise_model))
     total = time.perf_counter() - start
     assert run.result.converged and not run.result.failures, run.result.failures[:3]
-    write = sum(timings.get(k, 0.0) for k in ("rows", "stacks", "etms", "cleanup"))
-    spec = run.result.work.spec  # each iteration: a unit per block of days and per block of stations; then the rows
-    units = len(run.result.iterations) * (len(spec.day_blocks()) + len(spec.station_blocks())) + len(spec.day_blocks())
+    write = sum(timings.get(k, 0.0) for k in ("stacks", "etms", "cleanup"))
+    spec = run.result.work.spec  # each iteration: a unit per block of days and per block of stations; the final fit
+    units = (len(run.result.iterations) + 1) * (len(spec.day_blocks()) + len(spec.station_blocks()))
     return {"total": total, "load": timings["load"], "compute": timings["compute"], "write": write,
             "stacks": timings["stacks"], "rows": run.written_rows, "iterations": len(run.result.iterations),
             "units": units}

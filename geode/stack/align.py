@@ -2,7 +2,7 @@
 the aligned series), hold the datum of iteration 0, stop when the aligned coordinates no longer move.
 
 Each step runs as units through the dispatch runner (``tasks``): blocks of days to align, blocks of stations
-to model, blocks of days to write. Units get keys only; the run's state lives in its ``Work``. Results are
+to model. Units get keys only; the run's state lives in its ``Work``. Results are
 combined in block order, so inline and parallel runs give identical stacks.
 """
 
@@ -17,7 +17,7 @@ import numpy as np
 from ..etm.model import EtmConfig
 from .data import (MAX_DAYS_PER_UNIT, MAX_STATIONS_PER_UNIT, UNITS_PER_STEP, Day, RunSpec, Solutions, StackResult,
                    StationMeta, block_size)
-from .tasks import FIT_ALL, FIT_CONTROL, FIT_EXTRA, align_days_task, fit_stations_task, write_days_task
+from .tasks import FIT_ALL, FIT_CONTROL, FIT_EXTRA, align_days_task, fit_stations_task
 from .work import MemoryWork, Work, new_run_id
 
 log = logging.getLogger("geode.stack")
@@ -42,8 +42,11 @@ def run_units(runner, task, work: Work, items: list[tuple], *, progress=None, de
     A unit that fails is recorded in ``failures`` as ``label(item): message``. Progress counts the days or
     stations of the blocks (``weight``: the block's size by default)."""
     with _units_see(work):
-        summary = runner.map(task, items, progress=progress, description=description,
-                             weight=weight or (lambda item: item[3] - item[2]))
+        try:
+            summary = runner.map(task, items, progress=progress, description=description,
+                                 weight=weight or (lambda item: item[3] - item[2]))
+        finally:
+            work.units_ran()
     if failures is not None:
         for f in summary.failures:
             failures.setdefault(label(f.item) if label else str(f.item), f.message)
@@ -97,14 +100,6 @@ def fit_step(runner, work: Work, step: int, which: str = FIT_CONTROL, *, previou
     if previous is None:
         return None
     return (float(np.sqrt(total / count)), largest) if count else (0.0, 0.0)
-
-
-def write_step(runner, work: Work, step: int, *, progress=None, failures: dict[str, str] | None = None) -> int:
-    """Write the final rows of ``step`` into the work (the caller moves them into ``stacks``)."""
-    items = [(work.spec.run, step, lo, hi) for lo, hi in work.spec.day_blocks()]
-    results = run_units(runner, write_days_task, work, items, progress=progress, description="stack rows: days",
-                        failures=failures, label=_day_label(work))
-    return sum(res["rows"] for _, res in results)
 
 
 def _datum_design(t: np.ndarray, t0: float) -> np.ndarray:

@@ -13,7 +13,6 @@ import importlib
 import numpy as np
 
 from ..jobs import task
-from .data import Solutions
 from .models import ModelTable, alignment_config, fit_series, model_xyz, with_midas
 from .work import Work, aligned, lookup
 
@@ -72,7 +71,7 @@ def fit_block(work: Work, step: int, lo: int, hi: int, which: str = FIT_CONTROL,
     failures, models = [], {}
     if final and alignment_config(spec.config) is spec.config:
         # white noise: the iterations' model of this very series is the final one, less its MIDAS velocity
-        have = work.models(step)
+        have = work.models_in(step, lo, hi)
         for k in reversed(range(len(names))):
             s = names[k]
             if s in have and have[s][1] == hashes[s] and have[s][0].midas_velocity is None:
@@ -157,19 +156,6 @@ def align_block(work: Work, step: int, lo: int, hi: int) -> dict:
     return {"aligned": len(found) - failed, "failed": failed, "days": [keys[lo], keys[hi - 1]]}
 
 
-def write_block(work: Work, step: int, lo: int, hi: int) -> dict:
-    """The final rows of days [lo, hi): the days ``step`` aligned (preserved days are never written)."""
-    spec = work.spec
-    transforms = work.transforms(step)
-    sol = work.day_rows(lo, hi)
-    keep = np.zeros(len(spec.years), bool)
-    keep[list(transforms)] = True
-    keep &= ~spec.preserved
-    sol = sol.take(keep[sol.day])
-    work.put_rows(lo, hi, Solutions(sol.day, sol.stn, aligned(sol, transforms)))
-    return {"rows": len(sol)}
-
-
 def repeatability_block(work: Work, step: int, lo: int, hi: int) -> dict:
     """Daily repeatability of stations [lo, hi) on the chain-aligned days of ``step``: the robust mean of each
     station's consecutive-epoch differences in NEU (differences span gaps and are tagged with the later epoch).
@@ -222,11 +208,6 @@ def align_days_task(run: str, step: int, lo: int, hi: int) -> dict:
 def fit_stations_task(run: str, step: int, lo: int, hi: int, which: str = FIT_CONTROL,
                       previous: int | None = None, final: bool = False) -> dict:
     return fit_block(lookup(run), step, lo, hi, which, previous, final)
-
-
-@task("geode.stack.write_block", queue="compute", label=lambda run, step, lo, hi: f"rows of days {lo}-{hi - 1}")
-def write_days_task(run: str, step: int, lo: int, hi: int) -> dict:
-    return write_block(lookup(run), step, lo, hi)
 
 
 @task("geode.dra.block", queue="compute", label=lambda run, step, lo, hi: f"stations {lo}-{hi - 1}")
