@@ -18,7 +18,7 @@ from ..etm.model import EtmConfig
 from .data import (MAX_DAYS_PER_UNIT, MAX_STATIONS_PER_UNIT, UNITS_PER_STEP, Day, RunSpec, Solutions, StackResult,
                    StationMeta, block_size)
 from .tasks import FIT_ALL, FIT_CONTROL, FIT_EXTRA, align_days_task, fit_stations_task
-from .work import MemoryWork, Work, new_run_id
+from .work import MemoryWork, Work, aligned, new_run_id
 
 log = logging.getLogger("geode.stack")
 
@@ -128,9 +128,32 @@ def hold_datum(fyears: np.ndarray, helmert: dict[int, dict], datum: dict[int, np
         h["rotation_nrad"], h["translation_mm"] = params[:3].tolist(), (params[3:6] * 1e3).tolist()
 
 
+def predicted_change(work: Work, transforms: dict[int, list], before: dict[int, list]) -> float:
+    """The rms movement ``fit_step`` will report for a step aligned by ``transforms`` (the previous one by
+    ``before``): the same blocks, the same arithmetic in the same order as its units, so the same value."""
+    from .tasks import movement
+
+    spec = work.spec
+    kept = spec.preserved.copy()
+    kept[list(transforms)] = True
+    total, count = 0.0, 0
+    for lo, hi in spec.station_blocks():
+        sol = work.station_rows(lo, hi)
+        sol = sol.take(kept[sol.day])
+        moved = movement(spec, sol, aligned(sol, transforms), transforms, before)
+        total += moved[0]
+        count += moved[1]
+    return float(np.sqrt(total / count)) if count else 0.0
+
+
 def iterate(runner, work: Work, *, max_iterations: int = DEFAULT_MAX_ITERATIONS,
-            tolerance: float = DEFAULT_TOLERANCE, progress=None) -> StackResult:
-    """The stack's iterations on a run's work (see the package docstring)."""
+            tolerance: float = DEFAULT_TOLERANCE, progress=None, on_aligned=None) -> StackResult:
+    """The stack's iterations on a run's work (see the package docstring).
+
+    ``on_aligned(step, helmert, last)``, when given, is called once a step's days are aligned and the step may
+    be the last: ``last()`` tells (from the transformations alone, while the step's models are fitted) whether
+    it will be, or is None when it must be (the last iteration allowed). What it returns is aborted
+    (``.abort()``) when the step turns out not to be the last. ``helmert``: {day index: summary}."""
     spec = work.spec
     failures: dict[str, str] = {}
     history, converged = [], False
@@ -144,6 +167,13 @@ def iterate(runner, work: Work, *, max_iterations: int = DEFAULT_MAX_ITERATIONS,
         else:
             hold_datum(spec.fyears, helmert, datum)
         work.put_transforms(step, {d: [np.array(h["params"])] for d, h in helmert.items()})
+        ahead = None
+        if on_aligned is not None and (step > 0 or step == max_iterations - 1):
+            if step == max_iterations - 1:
+                ahead = on_aligned(step, helmert, None)
+            else:
+                now, before = work.transforms(step), work.transforms(step - 1)
+                ahead = on_aligned(step, helmert, lambda: predicted_change(work, now, before) < tolerance)
         moved = fit_step(runner, work, step, FIT_CONTROL, previous=step - 1 if step else None, progress=progress,
                          failures=failures)
         change, largest = moved if moved is not None else (None, None)
@@ -156,6 +186,8 @@ def iterate(runner, work: Work, *, max_iterations: int = DEFAULT_MAX_ITERATIONS,
         if change is not None and change < tolerance:
             converged = True
             break
+        if ahead is not None and step < max_iterations - 1:
+            ahead.abort()
     # stations outside the control set still get a model of their aligned series
     if any(m is not None for m, c in zip(spec.meta, spec.control) if not c):
         fit_step(runner, work, step, FIT_EXTRA, progress=progress, failures=failures)

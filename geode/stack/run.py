@@ -119,9 +119,23 @@ def run_stack(db, runner, *, name: str, project: str, stations: list[str], redo:
                      project=project, name=name, size=len(sol))
     work = open_work(runner, db, spec, sol)
     lap("load")
+    # the rows go into stacks on a connection of their own while the last step's models and the final models
+    # are fitted: started as soon as the last step's days are aligned (committed only if the run gets as far)
+    writes: dict[str, StackWrite] = {}
+    keys = spec.keys
+
+    def on_aligned(step, helmert, last):
+        if "rows" in writes:
+            writes.pop("rows").abort()
+        writes["rows"] = StackWrite(db, work, project, name, step, {keys[d]: h for d, h in helmert.items()},
+                                    replace=redo, when=last).start()
+        return writes["rows"]
+
     try:
-        result = iterate(runner, work, max_iterations=max_iterations, tolerance=tolerance, progress=progress)
-        if common_modes or constraints:
+        frame = common_modes or constraints  # they change the final rows: the write waits for them
+        result = iterate(runner, work, max_iterations=max_iterations, tolerance=tolerance, progress=progress,
+                         on_aligned=None if frame else on_aligned)
+        if frame:
             from .frame import remove_common_modes, tie_to_frame
 
             if common_modes:
@@ -129,17 +143,25 @@ def run_stack(db, runner, *, name: str, project: str, stations: list[str], redo:
             if constraints:
                 result = tie_to_frame(runner, result, constraints)
         lap("compute")
-        # the rows go into stacks (on a connection of their own) while the final models are fitted
-        with StackWrite(db, work, project, name, result, replace=redo) as pending:
-            result = final_models(runner, result, progress=progress)
-            lap("final models")
-            written = pending.commit()
+        pending = writes.get("rows")
+        ahead = pending is not None and pending.step == result.step and pending.writes()
+        if not ahead:
+            if pending is not None:
+                pending.abort()
+            pending = writes["rows"] = StackWrite(db, work, project, name, result.step, result.helmert,
+                                                  replace=redo).start()
+        result = final_models(runner, result, progress=progress)
+        lap("final models")
+        written = pending.commit()
         lap("stacks")
         if timings is not None:
             timings["stacks write"] = pending.seconds
+            timings["stacks write ahead"] = float(ahead)  # started while the last step's models were fitted
         models = save_models(db, name, result)
         lap("etms")
     finally:
+        if "rows" in writes:
+            writes["rows"].abort()  # after an error or Ctrl-C: nothing reaches stacks
         if isinstance(work, DatabaseWork):
             work.finish()
     lap("cleanup")

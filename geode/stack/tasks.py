@@ -13,6 +13,7 @@ import importlib
 import numpy as np
 
 from ..jobs import task
+from .data import Solutions
 from .models import ModelTable, alignment_config, fit_series, model_xyz, with_midas
 from .work import Work, aligned, lookup
 
@@ -20,6 +21,17 @@ FIT_CONTROL, FIT_EXTRA, FIT_ALL = "control", "extra", "all"  # which stations a 
 
 # the robust fits' chi-square bounds: loaded when a worker starts (it imports the task modules), not in its first unit
 importlib.import_module("scipy.special")
+
+
+def movement(spec, sol: Solutions, xyz: np.ndarray, transforms: dict[int, list], before: dict[int, list]) -> list:
+    """How far rows ``sol`` (aligned by ``transforms``: ``xyz``) moved since the step of ``before``, over the days
+    both steps aligned: [sum of squares, count, largest], metres."""
+    both = np.zeros(len(spec.years), bool)
+    both[[d for d in transforms if d in before]] = True
+    both &= ~spec.preserved
+    moved = sol.take(both[sol.day])
+    diff = (xyz[both[sol.day]] - aligned(moved, before)).ravel()
+    return [float(np.sum(diff * diff)), int(diff.size), float(np.max(np.abs(diff))) if diff.size else 0.0]
 
 
 def fit_block(work: Work, step: int, lo: int, hi: int, which: str = FIT_CONTROL, previous: int | None = None,
@@ -40,15 +52,7 @@ def fit_block(work: Work, step: int, lo: int, hi: int, which: str = FIT_CONTROL,
     kept[list(transforms)] = True
     sol = sol.take(kept[sol.day])
     xyz = aligned(sol, transforms)
-    change = None
-    if previous is not None:
-        before = work.transforms(previous)
-        both = np.zeros(len(spec.years), bool)
-        both[[d for d in transforms if d in before]] = True
-        both &= ~spec.preserved
-        moved = sol.take(both[sol.day])
-        diff = (xyz[both[sol.day]] - aligned(moved, before)).ravel()
-        change = [float(np.sum(diff * diff)), int(diff.size), float(np.max(np.abs(diff))) if diff.size else 0.0]
+    change = None if previous is None else movement(spec, sol, xyz, transforms, work.transforms(previous))
     pick = {FIT_CONTROL: spec.control,
             FIT_EXTRA: np.array([m is not None for m in spec.meta]) & ~spec.control,
             FIT_ALL: np.array([m is not None for m in spec.meta])}[which]

@@ -101,21 +101,22 @@ def insert_rows(cur, source: str, params: dict) -> tuple[int, bool]:
 
 def _staged(source: str) -> str:
     """The staged rows with their keys and values as ``stacks`` holds them (float8 → shortest exact text →
-    numeric: the same value psycopg2 writes for a Python float)."""
-    return ('SELECT st.net, st.stn, d.year, d.doy, d.fyear::text::numeric AS fyear, r.x::text::numeric AS x, '
-            'r.y::text::numeric AS y, r.z::text::numeric AS z, d.vf::text::numeric AS vf '
+    numeric: the same value psycopg2 writes for a Python float; a day's values converted once, not per row)."""
+    return ('SELECT st.net, st.stn, d.year, d.doy, d.fyear, r.x::text::numeric AS x, r.y::text::numeric AS y, '
+            'r.z::text::numeric AS z, d.vf '
             f'FROM {source} r '
-            'JOIN unnest(%(years)s::int[], %(doys)s::int[], %(fyears)s::float8[], %(vfs)s::float8[]) '
-            'WITH ORDINALITY AS d(year, doy, fyear, vf, i) ON d.i = r.day + 1 '
+            'JOIN (SELECT u.year, u.doy, u.fyear::text::numeric AS fyear, u.vf::text::numeric AS vf, u.i '
+            'FROM unnest(%(years)s::int[], %(doys)s::int[], %(fyears)s::float8[], %(vfs)s::float8[]) '
+            'WITH ORDINALITY AS u(year, doy, fyear, vf, i) OFFSET 0) d ON d.i = r.day + 1 '
             'JOIN unnest(%(nets)s::varchar[], %(stns)s::varchar[]) WITH ORDINALITY AS st(net, stn, i) '
             'ON st.i = r.station + 1')
 
 
-def final_rows(work: Work, step: int) -> Solutions:
+def final_rows(work: Work, step: int, transforms: dict[int, list] | None = None) -> Solutions:
     """The stack's rows: the days ``step`` aligned, with their transformations applied (preserved days are
     never written). Computed where the rows are, the coordinator: a vectorised pass over all of them."""
     spec = work.spec
-    transforms = work.transforms(step)
+    transforms = work.transforms(step) if transforms is None else transforms
     sol = work.all_rows()
     keep = np.zeros(len(spec.years), bool)
     keep[list(transforms)] = True
@@ -124,14 +125,15 @@ def final_rows(work: Work, step: int) -> Solutions:
     return Solutions(sol.day, sol.stn, aligned(sol, transforms))
 
 
-def write_rows(cur, rows: Solutions, work: Work, project: str, name: str, result: StackResult, *,
+def write_rows(cur, rows: Solutions, work: Work, project: str, name: str, helmert: dict[str, dict], *,
                replace: bool) -> int:
     """The statements that move ``rows`` (``final_rows``) into ``stacks``, in the caller's transaction (see the
-    module docstring); returns the number of the result's rows (new, changed or unchanged)."""
+    module docstring); ``helmert``: the final step's summaries by day key (their wrms is the day's variance
+    factor). Returns the number of the result's rows (new, changed or unchanged)."""
     from ..db.bulk import copy_in
 
     spec = work.spec
-    vfs = [result.helmert.get(k, {}).get("wrms_mm") for k in spec.keys]
+    vfs = [helmert.get(k, {}).get("wrms_mm") for k in spec.keys]
     params = {"name": name, "project": project, "years": spec.years.tolist(), "doys": spec.doys.tolist(),
               "fyears": spec.fyears.tolist(), "vfs": vfs, "nets": [s.split(".", 1)[0] for s in spec.stations],
               "stns": [s.split(".", 1)[1] for s in spec.stations]}
@@ -164,7 +166,7 @@ def commit_stack(db, work: Work, project: str, name: str, result: StackResult, *
     """Move the final rows into ``stacks`` in one transaction; returns the number of the result's rows."""
     rows = final_rows(work, result.step)
     with db.transaction() as cur:
-        return write_rows(cur, rows, work, project, name, result, replace=replace)
+        return write_rows(cur, rows, work, project, name, result.helmert, replace=replace)
 
 
 class _Aborted(Exception):
@@ -172,24 +174,35 @@ class _Aborted(Exception):
 
 
 class StackWrite:
-    """``commit_stack`` on a connection of its own, in a thread, while the caller goes on (the final models are
-    fitted meanwhile: on workers, or in this process while PostgreSQL inserts). Everything but the COMMIT runs
-    at once; ``commit()`` waits for it, commits and returns the row count, or raises what the write raised.
-    Leaving the ``with`` block without ``commit()`` (an error, Ctrl-C) cancels the statement under way and
-    rolls the transaction back: nothing reaches ``stacks`` unless the run gets as far as it did before.
+    """The rows of step ``step`` going into ``stacks`` on a connection of their own, in a thread, while the
+    caller goes on (fits the step's models, the final models: on workers, or in this process while PostgreSQL
+    inserts). ``start()`` runs everything but the COMMIT; ``commit()`` waits for it, commits and returns the row
+    count, or raises what the write raised; ``abort()`` cancels the statement under way and rolls back. Nothing
+    reaches ``stacks`` unless ``commit()`` is called.
 
-        with StackWrite(db, work, project, name, result, replace=redo) as pending:
+    ``when``: a test run in the thread first (is ``step`` the stack's last one?); when it says no, nothing is
+    written (``writes()`` is False). ``helmert``: the step's day summaries by day key.
+
+        pending = StackWrite(db, work, project, name, result.step, result.helmert, replace=redo).start()
+        try:
             result = final_models(runner, result)
             written = pending.commit()
+        finally:
+            pending.abort()  # nothing left to undo after a commit
     """
 
-    def __init__(self, db, work: Work, project: str, name: str, result: StackResult, *, replace: bool):
+    def __init__(self, db, work: Work, project: str, name: str, step: int, helmert: dict[str, dict], *,
+                 replace: bool, when=None):
         import threading
 
+        self.step = step
         self._target = db.target
-        self._args = (work, project, name, result)
+        self._args = (work, project, name, helmert)
+        self._transforms = work.transforms(step)  # here: the thread reads no work state but the rows
         self._replace = replace
-        self._rows = final_rows(work, result.step)  # here: the work is not for threads to share
+        self._when = when
+        self._writes: bool | None = None
+        self._tested = threading.Event()
         self._decided = threading.Event()
         self._go = False
         self._db = None
@@ -198,27 +211,36 @@ class StackWrite:
         self.seconds = 0.0  # how long the write's statements took (benchmarks)
         self._thread = threading.Thread(target=self._write, name="geode-stack-write", daemon=True)
 
-    def __enter__(self) -> "StackWrite":
+    def start(self) -> "StackWrite":
         self._thread.start()
         return self
 
-    def __exit__(self, *exc) -> None:
-        if self._thread.is_alive() or not self._decided.is_set():
-            self.abort()
+    def writes(self) -> bool:
+        """Whether this write goes ahead (its ``when`` said yes), once the thread knows."""
+        self._tested.wait()
+        return bool(self._writes)
 
     def _write(self) -> None:
         import time
 
         from ..db.connection import Database
 
+        work, project, name, helmert = self._args
         try:
-            self._db = Database.connect(self._target)
+            self._writes = self._when is None or bool(self._when())
+        except BaseException as exc:
+            self._writes, self._error = False, exc
+        self._tested.set()
+        if not self._writes:
+            return
+        try:
+            start = time.perf_counter()
+            rows = final_rows(work, self.step, self._transforms)
             if self._decided.is_set() and not self._go:
                 return
-            start = time.perf_counter()
+            self._db = Database.connect(self._target)
             with self._db.transaction() as cur:
-                work, project, name, result = self._args
-                self.written = write_rows(cur, self._rows, work, project, name, result, replace=self._replace)
+                self.written = write_rows(cur, rows, work, project, name, helmert, replace=self._replace)
                 self.seconds = time.perf_counter() - start
                 self._decided.wait()
                 if not self._go:
@@ -232,6 +254,8 @@ class StackWrite:
                 self._db.close()
 
     def commit(self) -> int:
+        if not self.writes():
+            raise RuntimeError(f"the write of step {self.step} did not go ahead: it is not the last step")
         self._go = True
         self._decided.set()
         self._thread.join()
@@ -243,7 +267,8 @@ class StackWrite:
         import contextlib
         import time
 
-        self._go = False
+        if self._go:  # committed (or committing): nothing to undo
+            return
         self._decided.set()
         deadline = time.monotonic() + timeout
         while self._thread.is_alive() and time.monotonic() < deadline:

@@ -148,7 +148,7 @@ def test_referenced_rows_are_locked_until_the_commit(db, plain_role, database_ur
     other = psycopg2.connect(database_url)
     try:
         with writer.transaction() as cur:
-            write_rows(cur, work.all_rows(), work, PROJECT, "s", result, replace=False)
+            write_rows(cur, work.all_rows(), work, PROJECT, "s", result.helmert, replace=False)
             for sql in ('DELETE FROM gamit_soln WHERE "StationCode" = \'aaa1\' AND "DOY" = 13',
                         'UPDATE stations SET "StationCode" = \'zzz9\' WHERE "StationCode" = \'bbb2\''):
                 with other.cursor() as c, pytest.raises(psycopg2.errors.LockNotAvailable):
@@ -163,18 +163,23 @@ def test_referenced_rows_are_locked_until_the_commit(db, plain_role, database_ur
 def test_an_overlapping_write_commits_only_when_asked(db):
     _load(db)
     work, result = _work(db)
-    with pytest.raises(RuntimeError):
-        with StackWrite(db, work, PROJECT, "s", result, replace=False):
-            raise RuntimeError("the final models failed")
+
+    def write(when=None, replace=False):
+        return StackWrite(db, work, PROJECT, "s", 0, result.helmert, replace=replace, when=when).start()
+
+    write().abort()  # e.g. the final models failed, or Ctrl-C
     assert _stack(db, "s") == []
-    with StackWrite(db, work, PROJECT, "s", result, replace=False) as pending:
-        assert pending.commit() == len(STATIONS) * len(DAYS)
+    skipped = write(when=lambda: False)  # not the last step after all
+    assert not skipped.writes()
+    with pytest.raises(RuntimeError):
+        skipped.commit()
+    assert _stack(db, "s") == []
+    assert write(when=lambda: True).commit() == len(STATIONS) * len(DAYS)
     assert len(_stack(db, "s")) == len(STATIONS) * len(DAYS)
     # its error reaches the caller at commit(); the stack is left as it was
     db.execute('DELETE FROM gamit_soln WHERE "StationCode" = %s AND "DOY" = %s', ("aaa1", 10))
     work, result = _work(db)
     db.execute('UPDATE gamit_soln SET "Project" = %s WHERE "StationCode" = %s AND "DOY" = %s', ("zz", "aaa1", 11))
     with pytest.raises(psycopg2.errors.ForeignKeyViolation):
-        with StackWrite(db, work, PROJECT, "s", result, replace=True) as pending:
-            pending.commit()
+        write(replace=True).commit()
     assert len(_stack(db, "s")) == len(STATIONS) * len(DAYS) - 1  # the cascaded delete only
