@@ -71,9 +71,10 @@ def set_based_checks(cur) -> bool:
 def _referenced_rows_locked(cur, source: str, params: dict) -> bool:
     """Lock (FOR KEY SHARE, the RI triggers' lock) the ``stations`` and ``gamit_soln`` rows that the rows of
     ``source`` will reference, in one statement; True when every row of ``source`` found both."""
+    # keys and stns are read twice: materialised (no MATERIALIZED keyword: PostgreSQL before 12 has no such word)
     cur.execute(
-        f"WITH keys AS MATERIALIZED (SELECT r.net, r.stn, r.year, r.doy FROM {source}), "
-        "stns AS MATERIALIZED (SELECT DISTINCT net, stn FROM keys), "
+        f"WITH keys AS (SELECT r.net, r.stn, r.year, r.doy FROM {source}), "
+        "stns AS (SELECT DISTINCT net, stn FROM keys), "
         'stations_locked AS (SELECT 1 FROM ONLY stations x JOIN stns r ON x."NetworkCode" = r.net AND '
         'x."StationCode" = r.stn FOR KEY SHARE OF x), '
         'solutions_locked AS (SELECT 1 FROM ONLY gamit_soln x JOIN keys r ON x."Year" = r.year::numeric AND '
