@@ -147,8 +147,9 @@ def predicted_change(work: Work, transforms: dict[int, list], before: dict[int, 
 
 
 def iterate(runner, work: Work, *, max_iterations: int = DEFAULT_MAX_ITERATIONS,
-            tolerance: float = DEFAULT_TOLERANCE, progress=None, on_aligned=None) -> StackResult:
-    """The stack's iterations on a run's work (see the package docstring).
+            tolerance: float = DEFAULT_TOLERANCE, progress=None, on_aligned=None, models: bool = True) -> StackResult:
+    """The stack's iterations on a run's work (see the package docstring). ``models=False``: the result's
+    ``fits`` are left empty (the caller fits the final models next and reads those).
 
     ``on_aligned(step, helmert, last)``, when given, is called once a step's days are aligned and the step may
     be the last: ``last()`` tells (from the transformations alone, while the step's models are fitted) whether
@@ -192,7 +193,8 @@ def iterate(runner, work: Work, *, max_iterations: int = DEFAULT_MAX_ITERATIONS,
     if any(m is not None for m, c in zip(spec.meta, spec.control) if not c):
         fit_step(runner, work, step, FIT_EXTRA, progress=progress, failures=failures)
     keys = spec.keys
-    return StackResult({keys[d]: h for d, h in helmert.items()}, models_by_name(work, step), history, converged,
+    return StackResult({keys[d]: h for d, h in helmert.items()}, models_by_name(work, step) if models else {},
+                       history, converged,
                        [f"{k}: {v}" for k, v in sorted(failures.items())], work, step, kept=work.kept(step))
 
 

@@ -134,7 +134,7 @@ def run_stack(db, runner, *, name: str, project: str, stations: list[str], redo:
     try:
         frame = common_modes or constraints  # they change the final rows: the write waits for them
         result = iterate(runner, work, max_iterations=max_iterations, tolerance=tolerance, progress=progress,
-                         on_aligned=None if frame else on_aligned)
+                         on_aligned=None if frame else on_aligned, models=bool(frame))
         if frame:
             from .frame import remove_common_modes, tie_to_frame
 
