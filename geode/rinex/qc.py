@@ -133,12 +133,12 @@ def _kind(obs: str) -> str:
     return "C" if k == "P" else k
 
 
-def _signals(so: SystemObs, counts: np.ndarray) -> dict[str, dict[str, str]]:
+def _signals_of(sys_: str, types: list[str], counts) -> dict[str, dict[str, str]]:
     """Per band, the phase, code and SNR observable with most observations (ties: P code, then header order)."""
     best: dict[str, dict[str, tuple]] = {}
-    for k, obs in enumerate(so.types):
+    for k, obs in enumerate(types):
         kind = _kind(obs)
-        if kind not in "CLS" or counts[k] == 0 or obs[1] not in FREQ.get(so.sats[0][0] if so.sats else "G", {}):
+        if len(obs) < 2 or kind not in "CLS" or counts[k] == 0 or obs[1] not in FREQ.get(sys_, {}):
             continue
         rank = (int(counts[k]), 1 if obs[0] == "P" else 0, -k, obs)
         slot = best.setdefault(_band(obs), {})
@@ -197,14 +197,11 @@ def _jumps(series: np.ndarray, same_arc: np.ndarray) -> np.ndarray:
     """(E, S) jump of ``series`` at each epoch against the median of the neighbouring differences of its arc
     (NaN where there is no difference): a jump at e shows in d[e] alone; the neighbours are clean."""
     d = np.where(same_arc, series - _shift(series, 1), np.nan)
-    neighbours = np.stack([_shift(d, 2), _shift(d, 1), _shift(d, -1), _shift(d, -2)])
-    with np.errstate(all="ignore"):
-        import warnings
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            ref = np.nanmedian(neighbours, axis=0)
-    ref = np.where(np.isnan(ref), 0.0, ref)
+    neighbours = np.sort(np.stack([_shift(d, 2), _shift(d, 1), _shift(d, -1), _shift(d, -2)]), axis=0)  # NaN last
+    n = np.count_nonzero(~np.isnan(neighbours), axis=0)
+    lo = np.take_along_axis(neighbours, np.clip((n - 1) // 2, 0, 3)[None], axis=0)[0]
+    hi = np.take_along_axis(neighbours, np.clip(n // 2, 0, 3)[None], axis=0)[0]
+    ref = np.where(n > 0, (lo + hi) / 2, 0.0)
     return d - ref
 
 
@@ -244,7 +241,7 @@ class _System:
     def __init__(self, obs: Observations, sys_: str, so: SystemObs):
         self.sys, self.so = sys_, so
         counts = np.count_nonzero(~np.isnan(so.values), axis=(0, 1))
-        self.signals = _signals(so, counts)
+        self.signals = _signals_of(sys_, so.types, counts)
         channels = _glonass_channels(obs, so, self.signals) if sys_ == "R" else {}
         self.channels = channels
         self.phase: dict[str, np.ndarray] = {}  # band -> (E, S) metres
@@ -303,8 +300,16 @@ def qc_file(src: Path | str | BinaryIO, *, orbits=None, max_size: int | None = N
 
     Method: see the definitions above (teqc: Estey & Meertens 1999; Anubis: Vaclavovic & Dousa 2016;
     Melbourne-Wuebbena slips: Blewitt 1990)."""
-    obs = read_observations(src, max_size=max_size)
+    obs = read_observations(src, max_size=max_size, select=select_signals)
     return qc_observations(obs, orbits=orbits)
+
+
+def select_signals(sys_: str, types: list[str], counts: list[int]) -> list[str]:
+    """The observables QC uses: per band the code, phase and SNR observable with most values."""
+    if sys_ not in FREQ:
+        return []
+    chosen = _signals_of(sys_, types, counts)
+    return [obs for slot in chosen.values() for obs in slot.values()]
 
 
 def qc_observations(obs: Observations, *, orbits=None) -> QCResult:
@@ -435,8 +440,6 @@ def _elevation_metrics(obs, systems, residuals, orbits, day0, interval, expected
     xyz = obs.header.approx_xyz
     if xyz is None:
         return None
-    grid = day0 + np.arange(expected) * 0.0  # placeholder replaced below
-    del grid
     seconds_grid = np.arange(expected) * interval  # seconds after day0
     offset = (day0 - obs.t0).total_seconds()
     row_of = np.round((obs.seconds - offset) / interval).astype(np.int64)
