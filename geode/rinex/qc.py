@@ -118,10 +118,13 @@ BAND_ORDER = {"G": "125", "R": "123", "E": "15786", "C": "276158", "J": "1256", 
 GF_THRESHOLD = 0.04  # m: a geometry-free jump larger than this is a slip (1 L1 cycle is 0.19 m)
 MW_FLOOR = 1.0  # cycles: the Melbourne-Wuebbena threshold is 5 robust sigmas, never below this
 MW_SIGMAS = 5.0
+MW_WINDOW = 3  # epochs: a Melbourne-Wuebbena step near a geometry-free jump is that jump
+MW_CONFIRM = 3  # samples averaged on each side to confirm a Melbourne-Wuebbena step
 MIN_ARC = 10  # samples: shorter arcs give no multipath value (their mean is not known well enough)
 GAP_MAX = 600.0  # s: a satellite absent longer than this set (and rose again); shorter is a gap
 ELEVATION_MASK = 10.0  # degrees
 ELEVATION_BIN = 10  # degrees
+MAX_LISTED = 100  # slips listed (satellite, time) in extra["slips_at"]
 
 
 def _band(obs: str) -> str:
@@ -203,6 +206,28 @@ def _jumps(series: np.ndarray, same_arc: np.ndarray) -> np.ndarray:
     hi = np.take_along_axis(neighbours, np.clip(n // 2, 0, 3)[None], axis=0)[0]
     ref = np.where(n > 0, (lo + hi) / 2, 0.0)
     return d - ref
+
+
+def _window_step(series: np.ndarray, same: np.ndarray, w: int) -> np.ndarray:
+    """(E, S) mean of the (up to) ``w`` samples from e on minus the mean of the ``w`` before e, within an arc
+    (0 where either side is empty)."""
+    valid = ~np.isnan(series)
+    ids = _arc_ids(valid, ~same).T.ravel()  # satellite by satellite: arcs are contiguous runs
+    x = np.where(valid, series, 0.0).T.ravel()
+    n = len(x)
+    pos = np.arange(n)
+    prev_id = np.concatenate(([0], ids[:-1]))
+    next_id = np.concatenate((ids[1:], [0]))
+    start = np.maximum.accumulate(np.where((ids > 0) & (ids != prev_id), pos, 0))
+    end = np.minimum.accumulate(np.where((ids > 0) & (ids != next_id), pos, n)[::-1])[::-1]
+    cs = np.concatenate(([0.0], np.cumsum(x)))
+    lo = np.maximum(start, pos - w)
+    hi = np.minimum(np.minimum(end + 1, pos + w), n)
+    nb, na = pos - lo, hi - pos
+    ok = (ids > 0) & (nb >= 1) & (na >= 1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        stat = np.where(ok, (cs[hi] - cs[pos]) / np.maximum(na, 1) - (cs[pos] - cs[lo]) / np.maximum(nb, 1), 0.0)
+    return stat.reshape(series.shape[1], series.shape[0]).T
 
 
 def _robust_sigma(x: np.ndarray) -> float:
@@ -339,7 +364,7 @@ def qc_observations(obs: Observations, *, orbits=None) -> QCResult:
     mp_signal: dict[str, str] = {}
     snr_mean: dict[str, float] = {}
     residuals: dict[str, tuple[_System, np.ndarray]] = {}
-    extra: dict = {"slip_pairs": {}, "mp_pairs": {}, "clock_jump_epochs": [], "glonass_channels": {}}
+    extra: dict = {"slip_pairs": {}, "mp_pairs": {}, "clock_jump_epochs": [], "glonass_channels": {}, "slips_at": []}
     for s in systems:
         key = s.sys
         # gaps: a satellite absent from recorded epochs, back within GAP_MAX
@@ -370,11 +395,23 @@ def qc_observations(obs: Observations, *, orbits=None) -> QCResult:
                 same_mw = same & mw_valid & _shift(mw_valid.astype(float), 1).astype(bool)
                 jm = _jumps(mw, same_mw)
                 threshold = max(MW_FLOOR, MW_SIGMAS * _robust_sigma(jm))
-                slip_at |= np.abs(np.nan_to_num(jm)) > threshold
+                jm = np.nan_to_num(jm)
+                # a step, not one wild code value: the means of the samples after and before agree with it
+                confirm = _window_step(mw, same_mw, MW_CONFIRM)
+                mw_slip = (np.abs(jm) > threshold) & (np.abs(confirm) > threshold / 2) & (np.sign(confirm) == np.sign(jm))
+                # the same slip seen by both: a Melbourne-Wuebbena step near a geometry-free jump is that jump
+                near_gf = slip_at.copy()
+                for k in range(1, MW_WINDOW + 1):
+                    near_gf |= _shift(slip_at.astype(float), k) == 1
+                    near_gf |= _shift(slip_at.astype(float), -k) == 1
+                slip_at |= mw_slip & ~near_gf
                 extra["slip_pairs"][key] = f"{s.signals[a]['L']}/{s.signals[b]['L']} (GF+MW)"
             else:
                 extra["slip_pairs"][key] = f"{s.signals[a]['L']}/{s.signals[b]['L']} (GF)"
             slips += int(np.count_nonzero(slip_at))
+            for e, j in zip(*np.nonzero(slip_at)):
+                if len(extra["slips_at"]) < MAX_LISTED:
+                    extra["slips_at"].append((s.so.sats[j], obs.time(int(e)).isoformat()))
         # multipath per band: code minus phase, the other band's phase removing the ionosphere
         for band in s.code:
             if band not in s.phase:

@@ -114,6 +114,8 @@ def test_injected_faults_are_recovered(plain_results, version):
     assert r.sat_gaps == len(spec.sat_gaps)
     assert r.epoch_gaps == len(EPOCH_GAPS)
     assert r.clock_jumps == len(CLOCK_JUMPS)
+    assert sorted(r.extra["slips_at"]) == sorted(
+        (sat, (spec.start + dt.timedelta(seconds=k * spec.interval)).isoformat()) for sat, k, _, _ in spec.slips)
     assert [e for e, _ in r.extra["clock_jump_epochs"]] == [
         (spec.start + dt.timedelta(seconds=k * spec.interval)).isoformat() for k in CLOCK_JUMPS]
     for band, truth in _expected_mp(version).items():
@@ -165,6 +167,26 @@ def test_every_compression_gives_the_same_metrics(tmp_path, plain_results, versi
     r = qc_file(_write(tmp_path, version, kind))
     assert r.to_json() == plain_results[version].to_json()
     assert r.slips == len(SIZES) and r.clock_jumps == len(CLOCK_JUMPS)
+
+
+@pytest.mark.parametrize("version", [3.04, 2.11])
+def test_slips_the_geometry_free_phase_cannot_see_are_found_by_melbourne_wuebbena(tmp_path, version):
+    # 18 L1 and 14 L2 cycles move the geometry-free phase by 6 mm (below any threshold) but the wide lane by
+    # 4 cycles (3.4 m); 27/21 by 9.5 mm and 6 cycles
+    sats, elev = _geometry(version)
+    spec = BASE[version]
+    picked = []
+    for sat in ("G05", "G17", "G21"):
+        j = sats.index(sat)
+        k = int(np.flatnonzero((elev[:, j] >= 20))[60])  # an hour into a pass
+        picked.append((sat, k))
+    slips = tuple((sat, k, *size) for (sat, k), size in zip(picked, [(18, 14), (27, 21), (-18, -14)]))
+    path = tmp_path / _name(version, "rnx")
+    path.write_text(render(spec.with_(slips=slips)))
+    r = qc_file(path)
+    assert r.slips == 3
+    assert sorted(r.extra["slips_at"]) == sorted(
+        (sat, (spec.start + dt.timedelta(seconds=k * spec.interval)).isoformat()) for sat, k in picked)
 
 
 def _settings(tmp_path, brdc: str):
