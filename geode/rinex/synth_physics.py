@@ -30,8 +30,22 @@ MS = C_LIGHT * 1e-3
 FREQ = {"G": {"1": 1575.42e6, "2": 1227.60e6, "5": 1176.45e6},
         "E": {"1": 1575.42e6, "5": 1176.45e6, "7": 1207.140e6, "8": 1191.795e6, "6": 1278.75e6},
         "J": {"1": 1575.42e6, "2": 1227.60e6, "5": 1176.45e6},
-        "C": {"2": 1561.098e6, "7": 1207.140e6, "6": 1268.52e6}}
-PAIR = {"G": "12", "E": "15", "J": "12", "C": "27"}  # the two bands a slip (n_a, n_b) is on
+        "C": {"2": 1561.098e6, "7": 1207.140e6, "6": 1268.52e6},
+        "R": {"1": 1602.0e6, "2": 1246.0e6}}
+GLONASS_STEP = {"1": 0.5625e6, "2": 0.4375e6}
+PAIR = {"G": "12", "E": "15", "J": "12", "C": "27", "R": "12"}  # the two bands a slip (n_a, n_b) is on
+
+
+def glonass_channel(sat: str) -> int:
+    """The FDMA frequency channel (-7..6) of a synthetic GLONASS satellite."""
+    return int(sat[1:]) % 14 - 7
+
+
+def frequencies(sat: str, band: str) -> float:
+    f = FREQ[sat[0]][band]
+    if sat[0] == "R":
+        f += glonass_channel(sat) * GLONASS_STEP[band]
+    return f
 MP_PERIOD = 600.0  # s
 
 
@@ -40,6 +54,8 @@ def elements(sat: str, toe: float) -> dict[str, float]:
     sys_, prn = sat[0], int(sat[1:])
     if sys_ == "E":
         a, inc, planes, per_plane = 29_600e3, 56.0, 3, 10
+    elif sys_ == "R":
+        a, inc, planes, per_plane = 25_510e3, 64.8, 3, 8
     elif sys_ == "C":
         a, inc, planes, per_plane = 27_906e3, 55.0, 3, 9
     else:
@@ -146,7 +162,7 @@ def render_physics(spec) -> str:
         r, el, trk, arcs = rho[sub], elev[sub], tracked[sub], arc[sub]
         code_b, phase_b = {}, {}
         for b in bands:
-            f = FREQ[sys_][b]
+            f = np.array([frequencies(sats[j], b) for j in cols])[None, :]
             lam = C_LIGHT / f
             iono = iono_l1[sub] * (1575.42e6 / f) ** 2
             mp = np.zeros((n_e, len(cols)))
@@ -173,7 +189,8 @@ def render_physics(spec) -> str:
             elif kind == "S":
                 v = snr - (0.0 if b == "1" else 3.0)
             elif kind == "D":
-                v = -np.gradient(r, axis=0) / spec.interval / (C_LIGHT / FREQ[sys_][b]) if n_e > 1 else np.zeros_like(r)
+                lam_b = C_LIGHT / np.array([frequencies(sats[j], b) for j in cols])[None, :]
+                v = -np.gradient(r, axis=0) / spec.interval / lam_b if n_e > 1 else np.zeros_like(r)
             else:
                 continue
             out[:, :, k] = np.where(trk, v, np.nan)

@@ -189,6 +189,30 @@ def test_slips_the_geometry_free_phase_cannot_see_are_found_by_melbourne_wuebben
         (sat, (spec.start + dt.timedelta(seconds=k * spec.interval)).isoformat()) for sat, k in picked)
 
 
+@pytest.mark.parametrize("version,slots", [(3.04, True), (3.04, False), (2.11, False)],
+                         ids=["3.04-channels-in-header", "3.04-channels-from-data", "2.11-channels-from-data"])
+def test_glonass_fdma_wavelengths_from_the_header_or_the_data(tmp_path, version, slots):
+    from geode.rinex.synth_physics import glonass_channel
+
+    glonass = tuple(f"R{i:02d}" for i in range(1, 25))
+    types = ("C1C", "L1C", "S1C", "C2P", "L2P", "S2P") if version >= 3 else ("C1C", "L1C", "S1C", "P2W", "L2W")
+    spec = SynthSpec(version=version, physics=True, satellites=GPS[:12] + glonass, obs_types=types,
+                     glonass_slots=slots, multipath=(("R1", 0.5, "sine"),), seed=5)
+    sats, _, elev = geometry(spec, np.arange(spec.epochs) * spec.interval)
+    slips = []
+    for sat, size in (("R05", (1, 0)), ("R11", (0, 2)), ("R17", (-3, 1))):
+        k = int(np.flatnonzero(elev[:, sats.index(sat)] >= 20)[40])
+        slips.append((sat, k, *size))
+    path = tmp_path / _name(version, "rnx")
+    path.write_text(render(spec.with_(slips=tuple(slips))))
+    r = qc_file(path)
+    assert r.extra["glonass_channels"] == {s: glonass_channel(s) for s in glonass if s in r.extra["glonass_channels"]}
+    assert len(r.extra["glonass_channels"]) == len(glonass)  # every one of them tracked and identified
+    assert r.slips == 3
+    assert r.mp_rms["R1"] == pytest.approx(math.hypot(0.5, CODE_NOISE), rel=0.10)
+    assert r.mp_rms["R2"] == pytest.approx(CODE_NOISE, rel=0.10)
+
+
 def _settings(tmp_path, brdc: str):
     from geode.config import load_settings
 
