@@ -274,3 +274,39 @@ def navigation_text(spec, version: float | None = None) -> str:
                 for row in rows:
                     out.append("   " + "".join(d19(x) for x in row) + "\n")
     return "".join(out)
+
+
+def sp3_text(spec, step: float = 900.0) -> str:
+    """An SP3-c file (positions every ``step`` s over the file's day, from an hour before to an hour after) of
+    every GPS, Galileo, QZSS, BeiDou and GLONASS satellite of ``spec``, on the orbits ``geometry`` flies."""
+    day = dt.datetime(spec.start.year, spec.start.month, spec.start.day)
+    toe = _reference_toe(spec)
+    times = [day + dt.timedelta(seconds=float(s)) for s in np.arange(-3600.0, 86400.0 + 3600.0 + 1, step)]
+    sats = list(spec.satellites)
+    t = np.array([gps_seconds(w) for w in times])
+    pos = {sat: kepler_xyz(elements(sat, toe), t, sat) / 1000.0 for sat in sats}
+    first = times[0]
+    gps_week, sow = divmod(gps_seconds(first), 604800.0)
+    out = [f"#cP{first.year:4d} {first.month:2d} {first.day:2d} {first.hour:2d} {first.minute:2d} "
+           f"{first.second:11.8f} {len(times):7d} ORBIT IGS20 HLM  GEO\n",
+           f"## {int(gps_week):4d} {sow:15.8f} {step:14.8f} {0:5d} {0.0:15.13f}\n"]
+    for i in range(0, max(len(sats), 85), 17):
+        chunk = "".join(f"{s:>3}" for s in sats[i:i + 17]).ljust(51, "0") if i < len(sats) else "0" * 51
+        out.append((f"+  {len(sats):3d}   " if i == 0 else "+        ") + chunk.replace("0" * 3, "  0") + "\n")
+    for i in range(0, max(len(sats), 85), 17):
+        out.append("++       " + "  0" * 17 + "\n")
+    out += ["%c M  cc GPS ccc cccc cccc cccc cccc ccccc ccccc ccccc ccccc\n",
+            "%c cc cc ccc ccc cccc cccc cccc cccc ccccc ccccc ccccc ccccc\n",
+            "%f  1.2500000  1.025000000  0.00000000000  0.000000000000000\n",
+            "%f  0.0000000  0.000000000  0.00000000000  0.000000000000000\n",
+            "%i    0    0    0    0      0      0      0      0         0\n",
+            "%i    0    0    0    0      0      0      0      0         0\n",
+            "/* geode synth\n"]
+    for k, when in enumerate(times):
+        out.append(f"*  {when.year:4d} {when.month:2d} {when.day:2d} {when.hour:2d} {when.minute:2d} "
+                   f"{when.second:11.8f}\n")
+        for sat in sats:
+            x, y, z = pos[sat][k]
+            out.append(f"P{sat}{x:14.6f}{y:14.6f}{z:14.6f}{999999.999999:14.6f}\n")
+    out.append("EOF\n")
+    return "".join(out)

@@ -257,6 +257,39 @@ def test_elevation_metrics_with_broadcast_navigation_from_the_archive(tmp_path, 
         assert with_orbits[key] == plain[key]
 
 
+def test_elevation_metrics_with_sp3_orbits_including_glonass(tmp_path):
+    from geode.config import load_settings
+    from geode.rinex.synth_physics import sp3_text
+
+    glonass = tuple(f"R{i:02d}" for i in range(1, 25))
+    spec = SynthSpec(version=3.04, physics=True, satellites=GPS + glonass, obs_types=V3_TYPES, seed=9,
+                     sat_gaps=(), system_types=(("R", ("C1C", "L1C", "S1C", "C2P", "L2P", "S2P")),))
+    sats, _, elev = geometry(spec, np.arange(spec.epochs) * spec.interval)
+    gap_sat = "R07"
+    k = int(np.flatnonzero(elev[:, sats.index(gap_sat)] >= 20)[30])
+    spec = spec.with_(sat_gaps=((gap_sat, k, k + 12),))
+    folder = tmp_path / "orbits" / "2309"  # $gpsweek
+    folder.mkdir(parents=True)
+    name = "IGS0OPSFIN_20241000000_01D_15M_ORB.SP3.gz"
+    (folder / name).write_bytes(compress_bytes(sp3_text(spec).encode(), hatanaka=False, compression="gz"))
+    (folder / "brdc1000.24n").write_text(navigation_text(spec.with_(version=2.11)))  # SP3 wins over broadcast
+    settings = load_settings(overrides={"archive.sp3": str(tmp_path / "orbits" / "$gpsweek"),
+                                        "archive.brdc": str(tmp_path / "orbits" / "$gpsweek")},
+                             environ={}, cwd=tmp_path)
+    orbits = orbits_for(dt.date(2024, 4, 9), settings)
+    assert orbits is not None and orbits.source.endswith(name)
+    path = tmp_path / _name(3.04, "rnx")
+    path.write_text(render(spec))
+    r = qc_file(path, orbits=orbits)
+    tracked = elev >= spec.elevation_mask
+    tracked[k:k + 12, sats.index(gap_sat)] = False
+    above = elev >= 10
+    assert r.elev_completeness == pytest.approx(100 * (above & tracked).sum() / above.sum(), abs=0.01)
+    assert r.elev_completeness < 100
+    assert set(r.mp_by_elevation) >= {"G1", "G2", "R1", "R2"}
+    assert r.sat_gaps == 1 and r.slips == 0
+
+
 def test_no_orbits_configured_is_none(tmp_path):
     from geode.config import load_settings
 
