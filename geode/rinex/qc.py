@@ -121,6 +121,7 @@ MW_SIGMAS = 5.0
 MW_WINDOW = 3  # epochs: a Melbourne-Wuebbena step near a geometry-free jump is that jump
 MW_CONFIRM = 3  # samples averaged on each side to confirm a Melbourne-Wuebbena step
 MIN_ARC = 10  # samples: shorter arcs give no multipath value (their mean is not known well enough)
+CLOCK_TOLERANCE = 1000.0  # m: a step within this of k * c * 1 ms is a k ms clock jump
 GAP_MAX = 600.0  # s: a satellite absent longer than this set (and rose again); shorter is a gap
 ELEVATION_MASK = 10.0  # degrees
 ELEVATION_BIN = 10  # degrees
@@ -240,8 +241,9 @@ def _robust_sigma(x: np.ndarray) -> float:
 def _arc_ids(valid: np.ndarray, breaks: np.ndarray) -> np.ndarray:
     """(E, S) arc number (>= 1) of every valid sample, 0 elsewhere: an arc is a run of valid samples, cut
     where ``breaks`` is True (a new arc starts there)."""
-    start = valid & (breaks | ~_shift(valid.astype(float), 1).astype(bool) | np.isnan(_shift(valid.astype(float), 1)))
-    start[0] = valid[0]
+    before = np.zeros_like(valid)
+    before[1:] = valid[:-1]
+    start = valid & (breaks | ~before)
     ids = np.cumsum(start.T.ravel()).reshape(start.T.shape).T  # numbered satellite by satellite
     return np.where(valid, ids, 0)
 
@@ -284,23 +286,12 @@ class _System:
         self.present = ~np.isnan(so.values).all(axis=2)  # (E, S) any observation
 
 
-def _clock_jumps(systems: list[_System], contiguous_rows: int) -> tuple[list[tuple[int, int]], dict]:
-    """Receiver millisecond clock jumps: (epoch index, k ms) where code minus phase of (nearly) every satellite
-    jumps by the same k * c * 1 ms between two recorded epochs; the codes are corrected in place."""
-    diffs = []
-    for s in systems:
-        band = next((b for b in BAND_ORDER.get(s.sys, "") if b in s.code and b in s.phase), None)
-        if band is None:
-            continue
-        cmp_ = s.code[band] - s.phase[band]
-        diffs.append(cmp_ - _shift(cmp_, 1))
-    if not diffs:
-        return [], {}
-    d = np.concatenate(diffs, axis=1)
-    jumps = []
+def _common_ms_steps(d: np.ndarray) -> list[tuple[int, int]]:
+    """(row, k) where most satellites' values in row ``d[row]`` are the same k * c * 1 ms (k != 0)."""
+    found = []
     with np.errstate(invalid="ignore"):
         k = np.round(d / MS)
-        near = np.abs(d - k * MS) < 1000.0
+        near = np.abs(d - k * MS) < CLOCK_TOLERANCE
     n_valid = np.count_nonzero(np.isfinite(d), axis=1)
     for e in np.flatnonzero(np.nansum(np.abs(k), axis=1) > 0):
         row_k = k[e][np.isfinite(d[e]) & near[e]]
@@ -308,13 +299,46 @@ def _clock_jumps(systems: list[_System], contiguous_rows: int) -> tuple[list[tup
             continue
         values, counts = np.unique(row_k, return_counts=True)
         best = int(values[np.argmax(counts)])
-        if best != 0 and counts.max() >= max(1, 0.5 * n_valid[e]):
-            jumps.append((int(e), best))
-    for e, ms in jumps:
+        if best != 0 and counts.max() >= max(2, 0.5 * n_valid[e]):
+            found.append((int(e), best))
+    return found
+
+
+def _clock_jumps(systems: list[_System], contiguous: np.ndarray) -> list[tuple[int, int, str]]:
+    """Receiver millisecond clock jumps, (epoch index, k ms, kind):
+
+    * "code": code minus phase of (nearly) every satellite steps by the same k * c * 1 ms between two recorded
+      epochs (the receiver steered its clock in the code only); the codes are corrected from there on, so no
+      other metric sees the jump;
+    * "code+phase": code and phase step together (code minus phase continuous), seen in the second differences
+      of the code between contiguous epochs (+J then -J); no metric here is affected (they all difference the
+      code with the phase or the phases with each other).
+    """
+    def first_band(s):
+        return next((b for b in BAND_ORDER.get(s.sys, "") if b in s.code and b in s.phase), None)
+
+    bands = [(s, first_band(s)) for s in systems]
+    bands = [(s, b) for s, b in bands if b is not None]
+    if not bands:
+        return []
+    cmp_ = np.concatenate([s.code[b] - s.phase[b] for s, b in bands], axis=1)
+    jumps = [(e, k, "code") for e, k in _common_ms_steps(cmp_ - _shift(cmp_, 1))]
+    for e, k, _ in jumps:
         for s in systems:
             for band in s.code:
-                s.code[band][e:] -= ms * MS
-    return jumps, {}
+                s.code[band][e:] -= k * MS
+    code = np.concatenate([s.code[b] for s, b in bands], axis=1)
+    d2 = code - 2 * _shift(code, 1) + _shift(code, 2)
+    ok = contiguous & np.concatenate(([False], contiguous[:-1]))
+    d2[~ok] = np.nan
+    previous = None
+    for e, k in _common_ms_steps(d2):
+        if previous is not None and e == previous[0] + 1 and k == -previous[1]:
+            previous = None  # the second difference's echo of the step before
+            continue
+        jumps.append((e, k, "code+phase"))
+        previous = (e, k)
+    return sorted(jumps)
 
 
 def qc_file(src: Path | str | BinaryIO, *, orbits=None, max_size: int | None = None) -> QCResult:
@@ -357,7 +381,7 @@ def qc_observations(obs: Observations, *, orbits=None) -> QCResult:
     systems = [_System(obs, sys_, so) for sys_, so in sorted(obs.systems.items()) if sys_ in FREQ]
     sats_mean = {s.sys: round(float(np.count_nonzero(s.present) / n_epochs), 3) for s in systems
                  if np.any(s.present)}
-    jumps, _ = _clock_jumps(systems, 1)
+    jumps = _clock_jumps(systems, contiguous)
 
     observations = slips = sat_gaps = 0
     mp_rms: dict[str, float] = {}
@@ -411,7 +435,7 @@ def qc_observations(obs: Observations, *, orbits=None) -> QCResult:
             slips += int(np.count_nonzero(slip_at))
             for e, j in zip(*np.nonzero(slip_at)):
                 if len(extra["slips_at"]) < MAX_LISTED:
-                    extra["slips_at"].append((s.so.sats[j], obs.time(int(e)).isoformat()))
+                    extra["slips_at"].append([s.so.sats[j], obs.time(int(e)).isoformat()])
         # multipath per band: code minus phase, the other band's phase removing the ionosphere
         for band in s.code:
             if band not in s.phase:
@@ -438,7 +462,7 @@ def qc_observations(obs: Observations, *, orbits=None) -> QCResult:
             mp_signal[k] = s.signals[band]["C"]
             extra["mp_pairs"][k] = f"{s.signals[band]['C']}-{s.signals[band]['L']}-{s.signals[other]['L']}"
             residuals[k] = (s, res)
-    extra["clock_jump_epochs"] = [(obs.time(e).isoformat(), ms) for e, ms in jumps]
+    extra["clock_jump_epochs"] = [[obs.time(e).isoformat(), ms, kind] for e, ms, kind in jumps]
     extra["events"] = obs.events
 
     elev_completeness = mp_by_elevation = orbit_source = None

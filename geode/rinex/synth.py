@@ -43,6 +43,7 @@ class SynthSpec:
     sat_gaps: tuple[tuple[str, int, int], ...] = ()  # (satellite, a, b): absent from epochs [a, b)
     epoch_gaps: tuple[tuple[int, int], ...] = ()  # epochs [a, b) not recorded at all
     clock_jumps: tuple[int, ...] = ()  # epoch indices from which the receiver's code is 1 ms (c * 1 ms) longer
+    clock_jumps_both: tuple[int, ...] = ()  # the same, code and phase together (receivers that steer both)
     elevation_mask: float = 5.0  # degrees: satellites lower than this are not tracked
     glonass_slots: bool = True  # RINEX 3 physics files: a GLONASS SLOT / FRQ # header (else QC finds the channels)
 

@@ -13,7 +13,8 @@ Satellites fly Keplerian orbits (``elements``: GPS/QZSS-like 26 560 km 55 deg in
 A satellite is tracked above ``elevation_mask``; after it rises and after an injected satellite gap its
 ambiguities start anew (random integers). Injected multipath is a sinusoid of 10 min period (random phase per
 satellite) or white noise, of the given RMS, on one band's code. Slips add whole cycles from their epoch on.
-Clock jumps add c * 1 ms to every code from their epoch on (the receiver steers its clock in code only).
+Clock jumps add c * 1 ms to every code from their epoch on (the receiver steers its clock in code only);
+``clock_jumps_both`` to code and phase (a receiver that steers both).
 """
 
 from __future__ import annotations
@@ -138,6 +139,9 @@ def render_physics(spec) -> str:
     jumps = np.zeros(n_e)
     for k in spec.clock_jumps:
         jumps[idx >= k] += MS
+    both = np.zeros(n_e)  # code and phase
+    for k in spec.clock_jumps_both:
+        both[idx >= k] += MS
     systems = sorted({s[0] for s in sats})
     values: dict[str, np.ndarray] = {}
     mp_of = {key: (rms, kind) for key, rms, kind in spec.multipath}
@@ -173,9 +177,10 @@ def render_physics(spec) -> str:
                     mp = rms * math.sqrt(2) * np.sin(2 * np.pi * seconds[:, None] / MP_PERIOD + phase0[None, :])
                 else:
                     mp = rng.normal(0.0, rms, size=(n_e, len(cols)))
-            code_b[b] = r + iono + mp + jumps[:, None] + rng.normal(0.0, spec.code_noise, size=(n_e, len(cols)))
+            code_b[b] = r + iono + mp + jumps[:, None] + both[:, None] + rng.normal(0.0, spec.code_noise, size=(n_e, len(cols)))
             n_amb = np.take_along_axis(amb[b], arcs, axis=0) + slip_cycles[b]
-            phase_b[b] = (r - iono + rng.normal(0.0, spec.phase_noise, size=(n_e, len(cols)))) / lam + n_amb
+            phase_b[b] = (r - iono + both[:, None] + rng.normal(0.0, spec.phase_noise, size=(n_e, len(cols)))) / lam \
+                + n_amb
         snr = 30.0 + 20.0 * np.sin(np.radians(np.clip(el, 0, 90)))
         for k, t in enumerate(types):
             b = t[1]

@@ -36,7 +36,8 @@ MULTIPATH = {3.04: (("G1", 0.5, "sine"), ("E5", 0.4, "random")),
 # slip sizes (cycles on the two bands): every one moves the geometry-free phase by 5 cm or more
 SIZES = [(1, 0), (0, 1), (2, 0), (0, 2), (3, 1), (1, 3), (-2, 1), (4, 0), (2, 2), (3, -1), (-1, 0), (0, -3)]
 EPOCH_GAPS = ((1200, 1210), (2100, 2101))
-CLOCK_JUMPS = (600, 1800)
+CLOCK_JUMPS = (600, 1800)  # code only (the receiver steers its clock in the code)
+CLOCK_JUMPS_BOTH = (900, 2300)  # code and phase together
 COMPRESSIONS = {  # file name -> (hatanaka, outer compression)
     "rnx": (False, None), "Z": (False, "Z"), "gz": (False, "gz"), "bz2": (False, "bz2"), "zip": (False, "zip"),
     "crx": (True, None), "crx.Z": (True, "Z"), "crx.gz": (True, "gz"), "crx.bz2": (True, "bz2"),
@@ -72,7 +73,7 @@ def _faults(version: float) -> SynthSpec:
     slips = tuple((*pick(), *size) for size in SIZES)
     gaps = tuple((sat, k, k + n) for n in (1, 4, 15) for sat, k in [pick(n)])
     return spec.with_(slips=slips, sat_gaps=gaps, epoch_gaps=EPOCH_GAPS, clock_jumps=CLOCK_JUMPS,
-                      multipath=MULTIPATH[version])
+                      clock_jumps_both=CLOCK_JUMPS_BOTH, multipath=MULTIPATH[version])
 
 
 @lru_cache(maxsize=None)
@@ -113,11 +114,13 @@ def test_injected_faults_are_recovered(plain_results, version):
     assert r.slips == len(SIZES)  # exact: every injected slip, nothing else (not the gaps, not the clock jumps)
     assert r.sat_gaps == len(spec.sat_gaps)
     assert r.epoch_gaps == len(EPOCH_GAPS)
-    assert r.clock_jumps == len(CLOCK_JUMPS)
+    assert r.clock_jumps == len(CLOCK_JUMPS) + len(CLOCK_JUMPS_BOTH)
     assert sorted(r.extra["slips_at"]) == sorted(
-        (sat, (spec.start + dt.timedelta(seconds=k * spec.interval)).isoformat()) for sat, k, _, _ in spec.slips)
-    assert [e for e, _ in r.extra["clock_jump_epochs"]] == [
-        (spec.start + dt.timedelta(seconds=k * spec.interval)).isoformat() for k in CLOCK_JUMPS]
+        [sat, (spec.start + dt.timedelta(seconds=k * spec.interval)).isoformat()] for sat, k, _, _ in spec.slips)
+    assert r.extra["clock_jump_epochs"] == sorted(
+        [[(spec.start + dt.timedelta(seconds=k * spec.interval)).isoformat(), 1, "code"] for k in CLOCK_JUMPS]
+        + [[(spec.start + dt.timedelta(seconds=k * spec.interval)).isoformat(), 1, "code+phase"]
+           for k in CLOCK_JUMPS_BOTH])
     for band, truth in _expected_mp(version).items():
         assert r.mp_rms[band] == pytest.approx(truth, rel=0.10), band
     assert r.obs_per_slip == pytest.approx(r.observations / len(SIZES), abs=0.1)
@@ -166,7 +169,7 @@ def test_a_clean_file_has_no_slips_gaps_or_jumps(tmp_path, version):
 def test_every_compression_gives_the_same_metrics(tmp_path, plain_results, version, kind):
     r = qc_file(_write(tmp_path, version, kind))
     assert r.to_json() == plain_results[version].to_json()
-    assert r.slips == len(SIZES) and r.clock_jumps == len(CLOCK_JUMPS)
+    assert r.slips == len(SIZES) and r.clock_jumps == len(CLOCK_JUMPS) + len(CLOCK_JUMPS_BOTH)
 
 
 @pytest.mark.parametrize("version", [3.04, 2.11])
@@ -186,7 +189,7 @@ def test_slips_the_geometry_free_phase_cannot_see_are_found_by_melbourne_wuebben
     r = qc_file(path)
     assert r.slips == 3
     assert sorted(r.extra["slips_at"]) == sorted(
-        (sat, (spec.start + dt.timedelta(seconds=k * spec.interval)).isoformat()) for sat, k in picked)
+        [sat, (spec.start + dt.timedelta(seconds=k * spec.interval)).isoformat()] for sat, k in picked)
 
 
 @pytest.mark.parametrize("version,slots", [(3.04, True), (3.04, False), (2.11, False)],
@@ -323,6 +326,9 @@ def test_a_bad_file_is_rejected_with_a_reason(tmp_path, damage, reason):
         qc_file(path)
 
 
-def test_result_round_trips_through_json(plain_results):
-    r = plain_results[3.04]
-    assert QCResult.from_json(r.to_json()) == r
+@pytest.mark.parametrize("version", [3.04, 2.11])
+def test_result_round_trips_through_json_text(plain_results, version):
+    import json
+
+    r = plain_results[version]
+    assert QCResult.from_json(json.loads(json.dumps(r.to_json()))) == r
