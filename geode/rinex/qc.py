@@ -201,11 +201,7 @@ def _jumps(series: np.ndarray, same_arc: np.ndarray) -> np.ndarray:
     """(E, S) jump of ``series`` at each epoch against the median of the neighbouring differences of its arc
     (NaN where there is no difference): a jump at e shows in d[e] alone; the neighbours are clean."""
     d = np.where(same_arc, series - _shift(series, 1), np.nan)
-    neighbours = np.sort(np.stack([_shift(d, 2), _shift(d, 1), _shift(d, -1), _shift(d, -2)]), axis=0)  # NaN last
-    n = np.count_nonzero(~np.isnan(neighbours), axis=0)
-    lo = np.take_along_axis(neighbours, np.clip((n - 1) // 2, 0, 3)[None], axis=0)[0]
-    hi = np.take_along_axis(neighbours, np.clip(n // 2, 0, 3)[None], axis=0)[0]
-    ref = np.where(n > 0, (lo + hi) / 2, 0.0)
+    ref = _median4(_shift(d, 2), _shift(d, 1), _shift(d, -1), _shift(d, -2))
     return d - ref
 
 
@@ -229,6 +225,18 @@ def _window_step(series: np.ndarray, same: np.ndarray, w: int) -> np.ndarray:
     with np.errstate(invalid="ignore", divide="ignore"):
         stat = np.where(ok, (cs[hi] - cs[pos]) / np.maximum(na, 1) - (cs[pos] - cs[lo]) / np.maximum(nb, 1), 0.0)
     return stat.reshape(series.shape[1], series.shape[0]).T
+
+
+def _median4(a: np.ndarray, b: np.ndarray, c: np.ndarray, d: np.ndarray) -> np.ndarray:
+    """Element-wise median of the non-NaN values among four arrays (0 where all are NaN), without sorting:
+    4 values -> (sum - max - min) / 2, 3 -> sum - max - min, 2 -> mean, 1 -> the value."""
+    n = (~np.isnan(a)).astype(np.int8) + ~np.isnan(b) + ~np.isnan(c) + ~np.isnan(d)
+    total = np.nan_to_num(a) + np.nan_to_num(b) + np.nan_to_num(c) + np.nan_to_num(d)
+    high = np.fmax(np.fmax(a, b), np.fmax(c, d))
+    low = np.fmin(np.fmin(a, b), np.fmin(c, d))
+    inner = total - np.nan_to_num(high) - np.nan_to_num(low)
+    out = np.where(n == 4, inner / 2, np.where(n == 3, inner, np.where(n == 2, total / 2, total)))
+    return out
 
 
 def _robust_sigma(x: np.ndarray) -> float:
