@@ -205,36 +205,34 @@ def _jumps(series: np.ndarray, same_arc: np.ndarray) -> np.ndarray:
     return d - ref
 
 
-def _window_step(series: np.ndarray, same: np.ndarray, w: int) -> np.ndarray:
-    """(E, S) mean of the (up to) ``w`` samples from e on minus the mean of the ``w`` before e, within an arc
-    (0 where either side is empty)."""
-    valid = ~np.isnan(series)
-    ids = _arc_ids(valid, ~same).T.ravel()  # satellite by satellite: arcs are contiguous runs
-    x = np.where(valid, series, 0.0).T.ravel()
-    n = len(x)
-    pos = np.arange(n)
-    prev_id = np.concatenate(([0], ids[:-1]))
-    next_id = np.concatenate((ids[1:], [0]))
-    start = np.maximum.accumulate(np.where((ids > 0) & (ids != prev_id), pos, 0))
-    end = np.minimum.accumulate(np.where((ids > 0) & (ids != next_id), pos, n)[::-1])[::-1]
-    cs = np.concatenate(([0.0], np.cumsum(x)))
-    lo = np.maximum(start, pos - w)
-    hi = np.minimum(np.minimum(end + 1, pos + w), n)
-    nb, na = pos - lo, hi - pos
-    ok = (ids > 0) & (nb >= 1) & (na >= 1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        stat = np.where(ok, (cs[hi] - cs[pos]) / np.maximum(na, 1) - (cs[pos] - cs[lo]) / np.maximum(nb, 1), 0.0)
-    return stat.reshape(series.shape[1], series.shape[0]).T
+def _confirmed(series: np.ndarray, same: np.ndarray, jump: np.ndarray, candidates: np.ndarray, threshold: float,
+               w: int = MW_CONFIRM) -> np.ndarray:
+    """The candidate jumps that are steps: the mean of the (up to) ``w`` samples from e on minus the mean of the
+    ``w`` before e, within the arc, is at least half the threshold and has the jump's sign (one wild value moves
+    those means by 1/w of its error only)."""
+    out = np.zeros(candidates.shape, dtype=bool)
+    n = len(series)
+    for e, j in zip(*np.nonzero(candidates)):
+        lo = e
+        while lo > e - w and same[lo, j]:
+            lo -= 1
+        hi = e + 1
+        while hi < min(e + w, n) and same[hi, j]:
+            hi += 1
+        if lo < e < hi:
+            step = series[e:hi, j].mean() - series[lo:e, j].mean()
+            out[e, j] = abs(step) > threshold / 2 and np.sign(step) == np.sign(jump[e, j])
+    return out
 
 
 def _median4(a: np.ndarray, b: np.ndarray, c: np.ndarray, d: np.ndarray) -> np.ndarray:
     """Element-wise median of the non-NaN values among four arrays (0 where all are NaN), without sorting:
     4 values -> (sum - max - min) / 2, 3 -> sum - max - min, 2 -> mean, 1 -> the value."""
     n = (~np.isnan(a)).astype(np.int8) + ~np.isnan(b) + ~np.isnan(c) + ~np.isnan(d)
-    total = np.nan_to_num(a) + np.nan_to_num(b) + np.nan_to_num(c) + np.nan_to_num(d)
+    total = np.nansum(np.stack([a, b, c, d]), axis=0)
     high = np.fmax(np.fmax(a, b), np.fmax(c, d))
     low = np.fmin(np.fmin(a, b), np.fmin(c, d))
-    inner = total - np.nan_to_num(high) - np.nan_to_num(low)
+    inner = np.where(n >= 3, total - high - low, 0.0)
     out = np.where(n == 4, inner / 2, np.where(n == 3, inner, np.where(n == 2, total / 2, total)))
     return out
 
@@ -429,8 +427,7 @@ def qc_observations(obs: Observations, *, orbits=None) -> QCResult:
                 threshold = max(MW_FLOOR, MW_SIGMAS * _robust_sigma(jm))
                 jm = np.nan_to_num(jm)
                 # a step, not one wild code value: the means of the samples after and before agree with it
-                confirm = _window_step(mw, same_mw, MW_CONFIRM)
-                mw_slip = (np.abs(jm) > threshold) & (np.abs(confirm) > threshold / 2) & (np.sign(confirm) == np.sign(jm))
+                mw_slip = _confirmed(mw, same_mw, jm, np.abs(jm) > threshold, threshold)
                 # the same slip seen by both: a Melbourne-Wuebbena step near a geometry-free jump is that jump
                 near_gf = slip_at.copy()
                 for k in range(1, MW_WINDOW + 1):
