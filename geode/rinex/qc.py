@@ -115,11 +115,13 @@ FREQ: dict[str, dict[str, float]] = {
 }
 GLONASS_STEP = {"1": 0.5625e6, "2": 0.4375e6}  # FDMA: f = f0 + k * step, k the satellite's channel
 BAND_ORDER = {"G": "125", "R": "123", "E": "15786", "C": "276158", "J": "1256", "I": "59", "S": "15"}
-GF_THRESHOLD = 0.04  # m: a geometry-free jump larger than this is a slip (1 L1 cycle is 0.19 m)
+GF_THRESHOLD = 0.05  # m: a geometry-free jump larger than this (and GF_SIGMAS sigmas) is a slip (1 L1 cycle:
+GF_SIGMAS = 6.0  # 0.19 m; 1 L1 + 1 L2 cycle: 5.4 cm; RTKLIB's default threshold is 5 cm)
 MW_FLOOR = 1.0  # cycles: the Melbourne-Wuebbena threshold is 5 robust sigmas, never below this
 MW_SIGMAS = 5.0
 MW_WINDOW = 3  # epochs: a Melbourne-Wuebbena step near a geometry-free jump is that jump
 MW_CONFIRM = 3  # samples averaged on each side to confirm a Melbourne-Wuebbena step
+LOCAL_WINDOW = 10  # epochs each side over which the Melbourne-Wuebbena noise is measured
 MIN_ARC = 10  # samples: shorter arcs give no multipath value (their mean is not known well enough)
 CLOCK_TOLERANCE = 1000.0  # m: a step within this of k * c * 1 ms is a k ms clock jump
 GAP_MAX = 600.0  # s: a satellite absent longer than this set (and rose again); shorter is a gap
@@ -205,11 +207,11 @@ def _jumps(series: np.ndarray, same_arc: np.ndarray) -> np.ndarray:
     return d - ref
 
 
-def _confirmed(series: np.ndarray, same: np.ndarray, jump: np.ndarray, candidates: np.ndarray, threshold: float,
+def _confirmed(series: np.ndarray, same: np.ndarray, jump: np.ndarray, candidates: np.ndarray, threshold: np.ndarray,
                w: int = MW_CONFIRM) -> np.ndarray:
     """The candidate jumps that are steps: the mean of the (up to) ``w`` samples from e on minus the mean of the
-    ``w`` before e, within the arc, is at least half the threshold and has the jump's sign (one wild value moves
-    those means by 1/w of its error only)."""
+    ``w`` before e, within the arc (two at least each side), is at least half the threshold and has the jump's
+    sign (one wild value moves those means by 1/w of its error only)."""
     out = np.zeros(candidates.shape, dtype=bool)
     n = len(series)
     for e, j in zip(*np.nonzero(candidates)):
@@ -219,10 +221,31 @@ def _confirmed(series: np.ndarray, same: np.ndarray, jump: np.ndarray, candidate
         hi = e + 1
         while hi < min(e + w, n) and same[hi, j]:
             hi += 1
-        if lo < e < hi:
+        if e - lo >= 2 and hi - e >= 2:  # one sample at an arc's end is no evidence of a step
             step = series[e:hi, j].mean() - series[lo:e, j].mean()
-            out[e, j] = abs(step) > threshold / 2 and np.sign(step) == np.sign(jump[e, j])
+            out[e, j] = abs(step) > threshold[e, j] / 2 and np.sign(step) == np.sign(jump[e, j])
     return out
+
+
+def _local_sigma(r: np.ndarray, same: np.ndarray, w: int = LOCAL_WINDOW) -> np.ndarray:
+    """(E, S) RMS of the residuals ``r`` within +-w epochs of each epoch, in the same arc, the epoch itself left
+    out (a slip does not raise its own threshold); NaN-free (the whole system's robust sigma where the arc has
+    too few samples)."""
+    valid = np.isfinite(r)
+    ids = _arc_ids(valid, ~same)
+    fallback = _robust_sigma(r)
+    x2 = np.where(valid, r, 0.0) ** 2
+    n_e = r.shape[0]
+    total = np.zeros_like(x2)
+    count = np.zeros(r.shape, dtype=np.int32)
+    for k in range(1, w + 1):  # 2w shifted adds: cheap for w of ten or so, exact at arc ends
+        for shifted, shifted_ids, sign in ((slice(k, None), slice(None, n_e - k), 1), (slice(None, n_e - k), slice(k, None), -1)):
+            same_arc = (ids[shifted] == ids[shifted_ids]) & (ids[shifted] > 0)
+            total[shifted] += np.where(same_arc, x2[shifted_ids], 0.0)
+            count[shifted] += same_arc
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sigma = np.sqrt(total / count)
+    return np.where(count >= 5, sigma, fallback)
 
 
 def _median4(a: np.ndarray, b: np.ndarray, c: np.ndarray, d: np.ndarray) -> np.ndarray:
@@ -416,7 +439,8 @@ def qc_observations(obs: Observations, *, orbits=None) -> QCResult:
             same = valid & _shift(valid.astype(float), 1).astype(bool) & contiguous[:, None]
             same[0] = False
             gf = _jumps(pa - pb, same)
-            slip_at = np.abs(np.nan_to_num(gf)) > GF_THRESHOLD
+            gf_threshold = max(GF_THRESHOLD, GF_SIGMAS * _robust_sigma(gf))
+            slip_at = np.abs(np.nan_to_num(gf)) > gf_threshold
             if a in s.code and b in s.code:
                 fa, fb = s.freq[a], s.freq[b]
                 wl = C_LIGHT / (fa - fb)
@@ -424,7 +448,10 @@ def qc_observations(obs: Observations, *, orbits=None) -> QCResult:
                 mw_valid = ~np.isnan(mw)
                 same_mw = same & mw_valid & _shift(mw_valid.astype(float), 1).astype(bool)
                 jm = _jumps(mw, same_mw)
-                threshold = max(MW_FLOOR, MW_SIGMAS * _robust_sigma(jm))
+                # the code noise grows at low elevation: 5 sigmas of the residuals around each epoch where they are
+                # noisier than the system's as a whole
+                sigma = np.maximum(_local_sigma(jm, same_mw), _robust_sigma(jm))
+                threshold = np.maximum(MW_FLOOR, MW_SIGMAS * sigma)
                 jm = np.nan_to_num(jm)
                 # a step, not one wild code value: the means of the samples after and before agree with it
                 mw_slip = _confirmed(mw, same_mw, jm, np.abs(jm) > threshold, threshold)
@@ -457,7 +484,7 @@ def qc_observations(obs: Observations, *, orbits=None) -> QCResult:
             breaks = ~same | slip_at
             if s.pair is None or {band, other} != set(s.pair):
                 gf = _jumps(pi - pj, same)
-                breaks |= np.abs(np.nan_to_num(gf)) > GF_THRESHOLD
+                breaks |= np.abs(np.nan_to_num(gf)) > max(GF_THRESHOLD, GF_SIGMAS * _robust_sigma(gf))
             res = _arc_demean(mp, _arc_ids(valid, breaks))
             r = res[np.isfinite(res)]
             if len(r) < MIN_ARC:
