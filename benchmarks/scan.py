@@ -83,7 +83,8 @@ def best_of(label: str, count: int, func, repeat: int = 3) -> float:
 def qc_benchmark(root: Path, count: int) -> None:
     from geode.rinex import read_rinex
     from geode.rinex.observations import read_observations
-    from geode.rinex.qc import qc_file, select_signals
+    from geode.rinex.qc import qc_file
+    from geode.rinex.qc_metrics import select_signals
 
     t0 = time.perf_counter()
     files = make_qc_files(root, count)

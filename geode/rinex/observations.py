@@ -307,12 +307,12 @@ def _values(chars: np.ndarray, first_line: np.ndarray, width: int) -> np.ndarray
     try:
         values = text.astype(np.float64)
     except ValueError:
-        for i, field in enumerate(text):
+        for i, item in enumerate(text):
             try:
-                float(field)
+                float(item)
             except ValueError:
                 row = i // k
-                raise RinexFileError(f"unreadable observation value {field.decode('ascii', 'replace').strip()!r}",
+                raise RinexFileError(f"unreadable observation value {item.decode('ascii', 'replace').strip()!r}",
                                      line=int(first_line[row]) + 1 + (i % k) * 16 // width) from None
         raise
     return values.reshape(n, k)

@@ -62,7 +62,8 @@ def elements(sat: str, toe: float) -> dict[str, float]:
     else:
         a, inc, planes, per_plane = 26_559.7e3, 55.0, 6, 6
     plane, slot = (prn - 1) % planes, (prn - 1) // planes
-    return {"toe": toe, "sqrtA": math.sqrt(a), "e": 0.004 + 0.001 * (prn % 5), "i0": math.radians(inc + 0.3 * (prn % 3)),
+    return {"toe": toe, "sqrtA": math.sqrt(a), "e": 0.004 + 0.001 * (prn % 5),
+            "i0": math.radians(inc + 0.3 * (prn % 3)),
             "Omega0": math.radians(360.0 / planes * plane + 10.0), "omega": math.radians(20.0 * (prn % 7)),
             "M0": math.radians((360.0 / per_plane * slot + 15.0 * plane) % 360.0) - math.radians(20.0 * (prn % 7)),
             "DeltaN": 0.0, "OmegaDot": -8.0e-9, "IDOT": 0.0, "Cuc": 0.0, "Cus": 0.0, "Crc": 0.0, "Crs": 0.0,
@@ -124,7 +125,6 @@ def render_physics(spec) -> str:
     n_e, n_s = rho.shape
     tracked = elev >= spec.elevation_mask
     col = {s: j for j, s in enumerate(sats)}
-    row_of = {int(k): r for r, k in enumerate(idx)}
     for sat, a, b in spec.sat_gaps:
         rows = (idx >= a) & (idx < b)
         tracked[rows, col[sat]] = False
@@ -177,7 +177,8 @@ def render_physics(spec) -> str:
                     mp = rms * math.sqrt(2) * np.sin(2 * np.pi * seconds[:, None] / MP_PERIOD + phase0[None, :])
                 else:
                     mp = rng.normal(0.0, rms, size=(n_e, len(cols)))
-            code_b[b] = r + iono + mp + jumps[:, None] + both[:, None] + rng.normal(0.0, spec.code_noise, size=(n_e, len(cols)))
+            noise = rng.normal(0.0, spec.code_noise, size=(n_e, len(cols)))
+            code_b[b] = r + iono + mp + jumps[:, None] + both[:, None] + noise
             n_amb = np.take_along_axis(amb[b], arcs, axis=0) + slip_cycles[b]
             phase_b[b] = (r - iono + both[:, None] + rng.normal(0.0, spec.phase_noise, size=(n_e, len(cols)))) / lam \
                 + n_amb
