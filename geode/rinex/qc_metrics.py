@@ -333,7 +333,8 @@ def qc_observations(obs: Observations, *, orbits=None) -> QCResult:
     mp_signal: dict[str, str] = {}
     snr_mean: dict[str, float] = {}
     residuals: dict[str, tuple[_System, np.ndarray]] = {}
-    extra: dict = {"slip_pairs": {}, "mp_pairs": {}, "clock_jump_epochs": [], "glonass_channels": {}, "slips_at": []}
+    extra: dict = {"slip_pairs": {}, "mp_pairs": {}, "clock_jump_epochs": [], "glonass_channels": {}, "slips_at": [],
+                   "lli_slips": 0}
     for s in systems:
         key = s.sys
         # gaps: a satellite absent from recorded epochs, back within GAP_MAX
@@ -352,6 +353,9 @@ def qc_observations(obs: Observations, *, orbits=None) -> QCResult:
             pa, pb = s.phase[a], s.phase[b]
             valid = ~np.isnan(pa) & ~np.isnan(pb)
             observations += int(np.count_nonzero(valid))
+            col_a, col_b = s.so.types.index(s.signals[a]["L"]), s.so.types.index(s.signals[b]["L"])
+            lli = s.so.lli[:, :, col_a] | s.so.lli[:, :, col_b]
+            extra["lli_slips"] += int(np.count_nonzero(valid & (lli & 1 == 1)))
             same = valid & _shift(valid.astype(float), 1).astype(bool) & contiguous[:, None]
             same[0] = False
             gf = _jumps(pa - pb, same)

@@ -216,6 +216,30 @@ def test_glonass_fdma_wavelengths_from_the_header_or_the_data(tmp_path, version,
     assert r.mp_rms["R2"] == pytest.approx(CODE_NOISE, rel=0.10)
 
 
+def test_rinex_4_reads_like_rinex_3(tmp_path):
+    spec = _faults(3.04)
+    path = tmp_path / "QCSS00ARG_R_20241000000_01D_30S_MO.rnx"
+    path.write_text(render(spec.with_(version=4.01)))
+    r4 = qc_file(path).to_json()
+    r3 = qc_file(_write(tmp_path, 3.04)).to_json()
+    assert r4.pop("rinex_version") == 4.01 and r3.pop("rinex_version") == 3.04
+    assert r4 == r3
+
+
+def test_loss_of_lock_flags_are_reported_not_counted_as_slips(tmp_path):
+    text = _text(3.04, False).decode("ascii").split("\n")
+    flagged = 0
+    for i, line in enumerate(text):  # set the loss-of-lock bit of L1C (second field) on a few records
+        if line.startswith("G") and i % 5000 == 7:
+            text[i] = line[:3 + 16 + 14] + "1" + line[3 + 16 + 15:]
+            flagged += 1
+    assert flagged >= 3
+    path = tmp_path / _name(3.04, "rnx")
+    path.write_text("\n".join(text))
+    r = qc_file(path)
+    assert r.extra["lli_slips"] == flagged and r.slips == 0
+
+
 def _settings(tmp_path, brdc: str):
     from geode.config import load_settings
 
