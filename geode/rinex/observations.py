@@ -20,7 +20,7 @@ import numpy as np
 
 from .compression import RinexFileError, open_rinex
 from .names import year_of_2digit
-from .reader import RinexHeader, parse_header
+from .reader import RinexHeader, RinexInfo, parse_header
 
 SYSTEMS = "GRECJIS"
 _SAT_LIST = re.compile(rb"(?:[ GRECJIS][ 0-9][0-9])*")
@@ -53,6 +53,9 @@ class Observations:
     glonass_slots: dict[str, int] = field(default_factory=dict)  # "R05" -> frequency channel k (header)
     size: int = 0  # bytes of plain text
     events: int = 0  # event records (flags 2-5) skipped
+    digest: str = ""  # SHA-256 of the plain text (read_observations)
+    compression: str | None = None  # the file's outer layer (read_observations)
+    hatanaka: bool = False
 
     @property
     def epochs(self) -> int:
@@ -60,6 +63,16 @@ class Observations:
 
     def time(self, index: int) -> dt.datetime:
         return self.t0 + dt.timedelta(seconds=float(self.seconds[index]))
+
+    def info(self) -> RinexInfo:
+        """What ``read_rinex`` says of the same file (header, epoch statistics, digest), from this one read."""
+        days = ((self.t0 - dt.datetime(self.t0.year, self.t0.month, self.t0.day)).total_seconds()
+                + self.seconds) // 86400
+        first_day = self.t0.date()
+        per_day = {(first_day + dt.timedelta(days=int(d))).isoformat(): int(n)
+                   for d, n in zip(*np.unique(days, return_counts=True))}
+        return RinexInfo(self.header, self.time(0), self.time(self.epochs - 1), self.epochs, self.interval,
+                         self.size, per_day, self.digest, self.compression, self.hatanaka)
 
 
 Select = Callable[[str, list[str], list[int]], list[str]]  # (system, types, counts) -> the types to parse
@@ -72,7 +85,10 @@ def read_observations(src: Path | str | BinaryIO, max_size: int | None = None, s
     non-blank values each has."""
     with open_rinex(src, max_size=max_size) as stream:
         data = b"".join(stream.chunks())
-    return parse_observations(data, select)
+        digest, compression, hatanaka = stream.hexdigest(), stream.compression, stream.hatanaka
+    obs = parse_observations(data, select)
+    obs.digest, obs.compression, obs.hatanaka = digest, compression, hatanaka
+    return obs
 
 
 def _lines(data: bytes) -> list[bytes]:

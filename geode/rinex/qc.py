@@ -92,6 +92,16 @@ def qc_file(src: Path | str | BinaryIO, *, orbits=None, max_size: int | None = N
     return qc_observations(obs, orbits=orbits)
 
 
+def qc_with_info(src: Path | str | BinaryIO, *, orbits=None, max_size: int | None = None):
+    """``(qc_file(src), read_rinex(src))`` from one read of the file (``scan archive --qc`` needs both: this
+    decompresses once)."""
+    from .observations import read_observations
+    from .qc_metrics import qc_observations, select_signals
+
+    obs = read_observations(src, max_size=max_size, select=select_signals)
+    return qc_observations(obs, orbits=orbits), obs.info()
+
+
 def orbits_for(day: dt.date, settings) -> object | None:
     """Satellite positions for ``day`` from the product archive (broadcast navigation or SP3 through
     ``geode.products``), or None when none is available."""

@@ -216,6 +216,18 @@ def test_glonass_fdma_wavelengths_from_the_header_or_the_data(tmp_path, version,
     assert r.mp_rms["R2"] == pytest.approx(CODE_NOISE, rel=0.10)
 
 
+@pytest.mark.parametrize("kind", ["rnx", "crx.gz", "Z"])
+@pytest.mark.parametrize("version", [3.04, 2.11])
+def test_one_read_gives_the_metrics_and_what_read_rinex_says(tmp_path, plain_results, version, kind):
+    from geode.rinex import read_rinex
+    from geode.rinex.qc import qc_with_info
+
+    path = _write(tmp_path, version, kind)
+    result, info = qc_with_info(path)
+    assert result == plain_results[version]
+    assert info == read_rinex(path)
+
+
 def test_rinex_4_reads_like_rinex_3(tmp_path):
     spec = _faults(3.04)
     path = tmp_path / "QCSS00ARG_R_20241000000_01D_30S_MO.rnx"
