@@ -166,7 +166,7 @@ def _local_sigma(r: np.ndarray, same: np.ndarray, w: int = LOCAL_WINDOW) -> np.n
     n_e = r.shape[0]
     total = np.zeros_like(x2)
     count = np.zeros(r.shape, dtype=np.int32)
-    for k in range(1, w + 1):  # 2w shifted adds: cheap for w of ten or so, exact at arc ends
+    for k in range(1, min(w, n_e - 1) + 1):  # 2w shifted adds: cheap for w of ten or so, exact at arc ends
         for shifted, shifted_ids in ((slice(k, None), slice(None, n_e - k)), (slice(None, n_e - k), slice(k, None))):
             same_arc = (ids[shifted] == ids[shifted_ids]) & (ids[shifted] > 0)
             total[shifted] += np.where(same_arc, x2[shifted_ids], 0.0)

@@ -228,6 +228,17 @@ def test_one_read_gives_the_metrics_and_what_read_rinex_says(tmp_path, plain_res
     assert info == read_rinex(path)
 
 
+@pytest.mark.parametrize("epochs", [1, 2, 3])
+@pytest.mark.parametrize("version", [3.04, 2.11])
+def test_a_file_of_a_few_epochs_gives_what_it_can(tmp_path, version, epochs):
+    path = tmp_path / _name(version, "rnx")
+    path.write_text(render(BASE[version].with_(epochs=epochs)))
+    r = qc_file(path)
+    assert (r.epochs_present, r.epochs_expected) == (epochs, 2880)
+    assert r.mp_rms == {} and r.mp_signal == {}  # arcs too short for a multipath value: none, not a guess
+    assert r.slips == 0 and r.obs_per_slip is None and r.observations > 0
+
+
 def test_rinex_4_reads_like_rinex_3(tmp_path):
     spec = _faults(3.04)
     path = tmp_path / "QCSS00ARG_R_20241000000_01D_30S_MO.rnx"
