@@ -157,23 +157,26 @@ def _confirmed(series: np.ndarray, same: np.ndarray, jump: np.ndarray, candidate
 
 def _local_sigma(r: np.ndarray, same: np.ndarray, w: int = LOCAL_WINDOW) -> np.ndarray:
     """(E, S) RMS of the residuals ``r`` within +-w epochs of each epoch, in the same arc, the epoch itself left
-    out (a slip does not raise its own threshold); NaN-free (the whole system's robust sigma where the arc has
-    too few samples)."""
+    out (a slip does not raise its own threshold); the system's robust sigma where fewer than 5 samples are
+    around. Window sums from cumulative sums along each satellite's arcs (contiguous runs)."""
     valid = np.isfinite(r)
-    ids = _arc_ids(valid, ~same)
-    fallback = _robust_sigma(r)
-    x2 = np.where(valid, r, 0.0) ** 2
-    n_e = r.shape[0]
-    total = np.zeros_like(x2)
-    count = np.zeros(r.shape, dtype=np.int32)
-    for k in range(1, min(w, n_e - 1) + 1):  # 2w shifted adds: cheap for w of ten or so, exact at arc ends
-        for shifted, shifted_ids in ((slice(k, None), slice(None, n_e - k)), (slice(None, n_e - k), slice(k, None))):
-            same_arc = (ids[shifted] == ids[shifted_ids]) & (ids[shifted] > 0)
-            total[shifted] += np.where(same_arc, x2[shifted_ids], 0.0)
-            count[shifted] += same_arc
+    ids = _arc_ids(valid, ~same).T.ravel()
+    x2 = (np.where(valid, r, 0.0) ** 2).T.ravel()
+    n = len(x2)
+    pos = np.arange(n)
+    prev_id = np.concatenate(([0], ids[:-1]))
+    next_id = np.concatenate((ids[1:], [0]))
+    start = np.maximum.accumulate(np.where((ids > 0) & (ids != prev_id), pos, 0))
+    end = np.minimum.accumulate(np.where((ids > 0) & (ids != next_id), pos, n - 1)[::-1])[::-1]
+    lo = np.maximum(start, pos - w)
+    hi = np.minimum(end, pos + w) + 1
+    cs = np.concatenate(([0.0], np.cumsum(x2)))
+    total = cs[hi] - cs[lo] - x2
+    count = hi - lo - 1
     with np.errstate(invalid="ignore", divide="ignore"):
         sigma = np.sqrt(total / count)
-    return np.where(count >= 5, sigma, fallback)
+    sigma = np.where((ids > 0) & (count >= 5), sigma, _robust_sigma(r))
+    return sigma.reshape(r.shape[1], r.shape[0]).T
 
 
 def _median4(a: np.ndarray, b: np.ndarray, c: np.ndarray, d: np.ndarray) -> np.ndarray:
