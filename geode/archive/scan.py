@@ -27,6 +27,8 @@ class FileOutcome:
     reason: str = ""
     station: str = ""
     warnings: list[str] = field(default_factory=list)  # header values that did not parse (stored with the row)
+    qc: str = ""  # scan --qc, for a file this scan stored: its rinex_qc status (inserted | updated | problem ...)
+    qc_reason: str = ""
 
 
 @dataclass
