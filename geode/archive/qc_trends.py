@@ -214,7 +214,7 @@ def _detail(rule: _Rule, base: _Baseline, recent: list[float], opt: TrendOptions
         return (f"clock jumps on {n} of the last {len(recent)} days with data (baseline: jumps on "
                 f"{base.jump_fraction:.0%} of {base.n} days)")
     if rule.log:
-        spread = f"(robust sigma {base.sigma:.2f} in log10)"
+        spread = f"(robust sigma: a factor {10 ** base.sigma:.2f})"
     elif rule.kind == "mp_up":
         spread = f"± {base.sigma:.3f} m"
     elif rule.kind == "clock_jumps":

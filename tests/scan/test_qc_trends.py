@@ -112,3 +112,21 @@ def test_recovery_clears_the_flag_and_windows_are_options():
                          TrendOptions(baseline_days=30, min_baseline=400)).flags == []
     # a looser threshold (more sigmas than the jump) does not flag it
     assert station_trend("igs.test", series(mp2_from=INJECT, mp2_factor=1.4), TrendOptions(sigmas=30)).flags == []
+
+
+def test_plot_marks_station_info_changes(tmp_path):
+    from geode.archive.qc_plot import qc_png, station_changes
+    from geode.stationinfo import StationInfoRecord
+
+    recs = [StationInfoRecord("test", dt.datetime(2023, 1, 1), dt.datetime(2024, 3, 1), receiver_code="TRIMBLE NETR9",
+                              antenna_code="TRM59800.00", radome_code="SCIS"),
+            StationInfoRecord("test", dt.datetime(2024, 3, 1, 0, 0, 1), dt.datetime(2024, 5, 1),
+                              receiver_code="SEPT POLARX5", antenna_code="TRM59800.00", radome_code="SCIS"),
+            StationInfoRecord("test", dt.datetime(2024, 5, 1, 0, 0, 1), None, receiver_code="SEPT POLARX5",
+                              antenna_code="TRM59800.00", radome_code="SCIS", antenna_height=0.1)]
+    changes = station_changes(recs)
+    assert changes == [(dt.datetime(2024, 3, 1, 0, 0, 1), "SEPT POLARX5"), (dt.datetime(2024, 5, 1, 0, 0, 1),
+                                                                            "h 0.1000")]
+    data = series(mp2_from=INJECT, mp2_factor=1.4)
+    png = qc_png(tmp_path / "t.png", "igs.test", data, station_trend("igs.test", data), changes)
+    assert png.read_bytes()[:4] == b"\x89PNG"
