@@ -75,15 +75,412 @@ class QCResult:
         return cls(**d)
 
 
+# ----------------------------------------------------------------------------------------------------------------
+# the metrics
+#
+# Definitions (as teqc and Anubis compute them):
+#   * code multipath MPi = Ci - Phi_i - 2 fj^2 / (fi^2 - fj^2) (Phi_i - Phi_j), Phi in metres: the code minus
+#     phase combination free of geometry, clocks and (first-order) ionosphere; what is left is code multipath
+#     and noise plus a constant per arc (ambiguities, hardware delays), removed as the arc's mean.
+#     Estey & Meertens (1999), "TEQC: the multi-purpose toolkit for GPS/GLONASS data", GPS Solutions 3(1):42-49;
+#     Vaclavovic & Dousa (2016), "G-Nut/Anubis: open-source tool for multi-GNSS data monitoring with a multipath
+#     detection for new signals, frequencies and linear combinations", IAG Symposia 143:775-782.
+#   * cycle slips: epoch-to-epoch jumps of the geometry-free phase Phi_a - Phi_b (metres) and of the
+#     Melbourne-Wuebbena wide-lane (cycles; Blewitt 1990, "An automatic editing algorithm for GPS data",
+#     GRL 17(3):199-202), each against the median of its neighbouring differences in the same arc; teqc's
+#     o/slps is observations / slips.
+#   * a satellite gap (the satellite absent from epochs the receiver recorded, for at most GAP_MAX) and an epoch
+#     gap (no epoch recorded for more than 1.5 intervals) end an arc; they are counted apart and are never slips.
+#   * receiver millisecond clock jumps: code minus phase of every satellite jumping by the same k * c * 1 ms
+#     between two epochs (the code follows the steered clock, the phase does not); the code is corrected by
+#     the jump before any other metric.
+
+import math  # noqa: E402
+
+import numpy as np  # noqa: E402  (geode.rinex.qc is imported by the CLI only when QC runs)
+
+from .compression import RinexFileError  # noqa: E402
+from .observations import Observations, SystemObs, read_observations  # noqa: E402
+
+C_LIGHT = 299_792_458.0
+MS = C_LIGHT * 1e-3  # metres of a 1 ms clock jump
+FREQ: dict[str, dict[str, float]] = {
+    "G": {"1": 1575.42e6, "2": 1227.60e6, "5": 1176.45e6},
+    "R": {"1": 1602.0e6, "2": 1246.0e6, "3": 1202.025e6, "4": 1600.995e6, "6": 1248.06e6},
+    "E": {"1": 1575.42e6, "5": 1176.45e6, "7": 1207.140e6, "8": 1191.795e6, "6": 1278.75e6},
+    "C": {"1": 1575.42e6, "2": 1561.098e6, "5": 1176.45e6, "7": 1207.140e6, "8": 1191.795e6, "6": 1268.52e6},
+    "J": {"1": 1575.42e6, "2": 1227.60e6, "5": 1176.45e6, "6": 1278.75e6},
+    "I": {"5": 1176.45e6, "9": 2492.028e6},
+    "S": {"1": 1575.42e6, "5": 1176.45e6},
+}
+GLONASS_STEP = {"1": 0.5625e6, "2": 0.4375e6}  # FDMA: f = f0 + k * step, k the satellite's channel
+BAND_ORDER = {"G": "125", "R": "123", "E": "15786", "C": "276158", "J": "1256", "I": "59", "S": "15"}
+GF_THRESHOLD = 0.04  # m: a geometry-free jump larger than this is a slip (1 L1 cycle is 0.19 m)
+MW_FLOOR = 1.0  # cycles: the Melbourne-Wuebbena threshold is 5 robust sigmas, never below this
+MW_SIGMAS = 5.0
+MIN_ARC = 10  # samples: shorter arcs give no multipath value (their mean is not known well enough)
+GAP_MAX = 600.0  # s: a satellite absent longer than this set (and rose again); shorter is a gap
+ELEVATION_MASK = 10.0  # degrees
+ELEVATION_BIN = 10  # degrees
+
+
+def _band(obs: str) -> str:
+    return obs[1]
+
+
+def _kind(obs: str) -> str:
+    k = obs[0]
+    return "C" if k == "P" else k
+
+
+def _signals(so: SystemObs, counts: np.ndarray) -> dict[str, dict[str, str]]:
+    """Per band, the phase, code and SNR observable with most observations (ties: P code, then header order)."""
+    best: dict[str, dict[str, tuple]] = {}
+    for k, obs in enumerate(so.types):
+        kind = _kind(obs)
+        if kind not in "CLS" or counts[k] == 0 or obs[1] not in FREQ.get(so.sats[0][0] if so.sats else "G", {}):
+            continue
+        rank = (int(counts[k]), 1 if obs[0] == "P" else 0, -k, obs)
+        slot = best.setdefault(_band(obs), {})
+        if kind not in slot or rank[:3] > slot[kind][:3]:
+            slot[kind] = rank
+    return {band: {kind: v[3] for kind, v in slot.items()} for band, slot in best.items()}
+
+
+def _wavelengths(sys_: str, band: str, sats: list[str], channels: dict[str, int]) -> np.ndarray:
+    """(S,) carrier wavelengths in metres; NaN for a GLONASS satellite whose channel is unknown."""
+    f0 = FREQ[sys_][band]
+    if sys_ == "R" and band in GLONASS_STEP:
+        k = np.array([channels.get(s, np.nan) for s in sats], dtype=np.float64)
+        return C_LIGHT / (f0 + k * GLONASS_STEP[band])
+    return np.full(len(sats), C_LIGHT / f0)
+
+
+def _glonass_channels(obs: Observations, so: SystemObs, sig: dict[str, dict[str, str]]) -> dict[str, int]:
+    """Frequency channels of the GLONASS satellites: from the header, else from the data (the ratio of the code
+    change to the phase change over an epoch is the wavelength; the channel nearest to it, when it fits)."""
+    channels = {s: k for s, k in obs.glonass_slots.items() if s in so.sats}
+    band = "1" if "1" in sig and {"C", "L"} <= set(sig["1"]) else "2" if "2" in sig and {"C", "L"} <= set(sig["2"]) else None
+    if band is None:
+        return channels
+    code, phase = so.column(sig[band]["C"]), so.column(sig[band]["L"])
+    dc, dl = np.diff(code, axis=0), np.diff(phase, axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = np.where(np.abs(dl) > 1000.0, dc / dl, np.nan)
+    for s, name in enumerate(so.sats):
+        if name in channels:
+            continue
+        r = ratio[:, s]
+        r = r[np.isfinite(r)]
+        if len(r) < 10:
+            continue
+        lam = float(np.median(r))
+        k = round((C_LIGHT / lam - FREQ["R"][band]) / GLONASS_STEP[band])
+        if -7 <= k <= 6 and abs(C_LIGHT / (FREQ["R"][band] + k * GLONASS_STEP[band]) / lam - 1) < 5e-5:
+            channels[name] = int(k)
+    return channels
+
+
+def _shift(a: np.ndarray, k: int) -> np.ndarray:
+    """a shifted by k rows (row e gets a[e - k]), NaN-filled."""
+    out = np.full_like(a, np.nan)
+    if k > 0:
+        out[k:] = a[:-k]
+    elif k < 0:
+        out[:k] = a[-k:]
+    else:
+        out[:] = a
+    return out
+
+
+def _jumps(series: np.ndarray, same_arc: np.ndarray) -> np.ndarray:
+    """(E, S) jump of ``series`` at each epoch against the median of the neighbouring differences of its arc
+    (NaN where there is no difference): a jump at e shows in d[e] alone; the neighbours are clean."""
+    d = np.where(same_arc, series - _shift(series, 1), np.nan)
+    neighbours = np.stack([_shift(d, 2), _shift(d, 1), _shift(d, -1), _shift(d, -2)])
+    with np.errstate(all="ignore"):
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            ref = np.nanmedian(neighbours, axis=0)
+    ref = np.where(np.isnan(ref), 0.0, ref)
+    return d - ref
+
+
+def _robust_sigma(x: np.ndarray) -> float:
+    x = x[np.isfinite(x)]
+    if len(x) < 10:
+        return 0.0
+    return float(1.4826 * np.median(np.abs(x - np.median(x))))
+
+
+def _arc_ids(valid: np.ndarray, breaks: np.ndarray) -> np.ndarray:
+    """(E, S) arc number (>= 1) of every valid sample, 0 elsewhere: an arc is a run of valid samples, cut
+    where ``breaks`` is True (a new arc starts there)."""
+    start = valid & (breaks | ~_shift(valid.astype(float), 1).astype(bool) | np.isnan(_shift(valid.astype(float), 1)))
+    start[0] = valid[0]
+    ids = np.cumsum(start.T.ravel()).reshape(start.T.shape).T  # numbered satellite by satellite
+    return np.where(valid, ids, 0)
+
+
+def _arc_demean(values: np.ndarray, arcs: np.ndarray, min_arc: int = MIN_ARC) -> np.ndarray:
+    """values minus their arc's mean; NaN outside arcs and in arcs shorter than ``min_arc``."""
+    flat_ids = arcs.ravel()
+    flat = values.ravel()
+    n = int(flat_ids.max()) + 1 if flat_ids.size else 1
+    counts = np.bincount(flat_ids, minlength=n)
+    sums = np.bincount(flat_ids, weights=np.where(flat_ids > 0, flat, 0.0), minlength=n)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        means = sums / counts
+    out = flat - means[flat_ids]
+    keep = (flat_ids > 0) & (counts[flat_ids] >= min_arc)
+    return np.where(keep, out, np.nan).reshape(values.shape)
+
+
+class _System:
+    """One system's derived series (metres) and the choices made for it."""
+
+    def __init__(self, obs: Observations, sys_: str, so: SystemObs):
+        self.sys, self.so = sys_, so
+        counts = np.count_nonzero(~np.isnan(so.values), axis=(0, 1))
+        self.signals = _signals(so, counts)
+        channels = _glonass_channels(obs, so, self.signals) if sys_ == "R" else {}
+        self.channels = channels
+        self.phase: dict[str, np.ndarray] = {}  # band -> (E, S) metres
+        self.code: dict[str, np.ndarray] = {}
+        self.freq: dict[str, np.ndarray] = {}  # band -> (S,) Hz
+        for band, sig in self.signals.items():
+            lam = _wavelengths(sys_, band, so.sats, channels)
+            self.freq[band] = C_LIGHT / lam
+            if "L" in sig:
+                self.phase[band] = so.column(sig["L"]) * lam
+            if "C" in sig:
+                self.code[band] = so.column(sig["C"]).copy()
+        order = [b for b in BAND_ORDER.get(sys_, "") if b in self.phase]
+        self.pair = tuple(order[:2]) if len(order) >= 2 else None
+        self.present = ~np.isnan(so.values).all(axis=2)  # (E, S) any observation
+
+
+def _clock_jumps(systems: list[_System], contiguous_rows: int) -> tuple[list[tuple[int, int]], dict]:
+    """Receiver millisecond clock jumps: (epoch index, k ms) where code minus phase of (nearly) every satellite
+    jumps by the same k * c * 1 ms between two recorded epochs; the codes are corrected in place."""
+    diffs = []
+    for s in systems:
+        band = next((b for b in BAND_ORDER.get(s.sys, "") if b in s.code and b in s.phase), None)
+        if band is None:
+            continue
+        cmp_ = s.code[band] - s.phase[band]
+        diffs.append(cmp_ - _shift(cmp_, 1))
+    if not diffs:
+        return [], {}
+    d = np.concatenate(diffs, axis=1)
+    jumps = []
+    with np.errstate(invalid="ignore"):
+        k = np.round(d / MS)
+        near = np.abs(d - k * MS) < 1000.0
+    n_valid = np.count_nonzero(np.isfinite(d), axis=1)
+    for e in np.flatnonzero(np.nansum(np.abs(k), axis=1) > 0):
+        row_k = k[e][np.isfinite(d[e]) & near[e]]
+        if len(row_k) == 0:
+            continue
+        values, counts = np.unique(row_k, return_counts=True)
+        best = int(values[np.argmax(counts)])
+        if best != 0 and counts.max() >= max(1, 0.5 * n_valid[e]):
+            jumps.append((int(e), best))
+    for e, ms in jumps:
+        for s in systems:
+            for band in s.code:
+                s.code[band][e:] -= ms * MS
+    return jumps, {}
+
+
 def qc_file(src: Path | str | BinaryIO, *, orbits=None, max_size: int | None = None) -> QCResult:
     """The metrics of one observation file (RINEX 2.11, 3.x, 4.x, any compression ``open_rinex`` takes).
 
     ``orbits``: what ``orbits_for`` returned for the file's day, or None (elevation fields stay None).
-    A file that cannot be read raises ``RinexFileError`` (a BadInput) naming why."""
-    raise NotImplementedError("issue 16: metric code")  # replaced by the metric implementation
+    A file that cannot be read raises ``RinexFileError`` (a BadInput) naming why.
+
+    Method: see the definitions above (teqc: Estey & Meertens 1999; Anubis: Vaclavovic & Dousa 2016;
+    Melbourne-Wuebbena slips: Blewitt 1990)."""
+    obs = read_observations(src, max_size=max_size)
+    return qc_observations(obs, orbits=orbits)
+
+
+def qc_observations(obs: Observations, *, orbits=None) -> QCResult:
+    """The metrics of observations already read (``read_observations``)."""
+    interval = obs.interval
+    seconds = obs.seconds
+    n_epochs = obs.epochs
+    first, last = obs.time(0), obs.time(n_epochs - 1)
+    mid = first + (last - first) / 2
+    day0 = dt.datetime(mid.year, mid.month, mid.day)
+    offset = (day0 - obs.t0).total_seconds()
+    in_day = (seconds >= offset) & (seconds < offset + 86400.0)
+    expected = int(round(86400.0 / interval))
+    present = int(np.count_nonzero(in_day))
+    step = np.diff(seconds)
+    epoch_gap_at = np.concatenate(([False], step > 1.5 * interval))  # a new epoch after missing ones
+    contiguous = ~epoch_gap_at  # row e follows row e-1 at the sampling interval
+    epoch_gaps = int(np.count_nonzero(epoch_gap_at))
+
+    systems = [_System(obs, sys_, so) for sys_, so in sorted(obs.systems.items()) if sys_ in FREQ]
+    sats_mean = {s.sys: round(float(np.count_nonzero(s.present) / n_epochs), 3) for s in systems
+                 if np.any(s.present)}
+    jumps, _ = _clock_jumps(systems, 1)
+
+    observations = slips = sat_gaps = 0
+    mp_rms: dict[str, float] = {}
+    mp_signal: dict[str, str] = {}
+    snr_mean: dict[str, float] = {}
+    residuals: dict[str, tuple[_System, np.ndarray]] = {}
+    extra: dict = {"slip_pairs": {}, "mp_pairs": {}, "clock_jump_epochs": [], "glonass_channels": {}}
+    for s in systems:
+        key = s.sys
+        # gaps: a satellite absent from recorded epochs, back within GAP_MAX
+        sat_gaps += _sat_gaps(s.present, seconds)
+        for band, sig in s.signals.items():
+            if "S" in sig:
+                v = s.so.column(sig["S"])
+                v = v[np.isfinite(v) & (v > 0)]
+                if len(v):
+                    snr_mean[f"{key}{band}"] = round(float(v.mean()), 2)
+        if s.sys == "R":
+            extra["glonass_channels"].update(s.channels)
+        slip_at = np.zeros(s.present.shape, dtype=bool)
+        if s.pair is not None:
+            a, b = s.pair
+            pa, pb = s.phase[a], s.phase[b]
+            valid = ~np.isnan(pa) & ~np.isnan(pb)
+            observations += int(np.count_nonzero(valid))
+            same = valid & _shift(valid.astype(float), 1).astype(bool) & contiguous[:, None]
+            same[0] = False
+            gf = _jumps(pa - pb, same)
+            slip_at = np.abs(np.nan_to_num(gf)) > GF_THRESHOLD
+            if a in s.code and b in s.code:
+                fa, fb = s.freq[a], s.freq[b]
+                wl = C_LIGHT / (fa - fb)
+                mw = ((fa * pa - fb * pb) / (fa - fb) - (fa * s.code[a] + fb * s.code[b]) / (fa + fb)) / wl
+                mw_valid = ~np.isnan(mw)
+                same_mw = same & mw_valid & _shift(mw_valid.astype(float), 1).astype(bool)
+                jm = _jumps(mw, same_mw)
+                threshold = max(MW_FLOOR, MW_SIGMAS * _robust_sigma(jm))
+                slip_at |= np.abs(np.nan_to_num(jm)) > threshold
+                extra["slip_pairs"][key] = f"{s.signals[a]['L']}/{s.signals[b]['L']} (GF+MW)"
+            else:
+                extra["slip_pairs"][key] = f"{s.signals[a]['L']}/{s.signals[b]['L']} (GF)"
+            slips += int(np.count_nonzero(slip_at))
+        # multipath per band: code minus phase, the other band's phase removing the ionosphere
+        for band in s.code:
+            if band not in s.phase:
+                continue
+            other = next((o for o in BAND_ORDER[s.sys] if o != band and o in s.phase), None)
+            if other is None:
+                continue
+            fi, fj = s.freq[band], s.freq[other]
+            pi, pj = s.phase[band], s.phase[other]
+            mp = s.code[band] - pi - (2 * fj ** 2 / (fi ** 2 - fj ** 2)) * (pi - pj)
+            valid = np.isfinite(mp)
+            same = valid & _shift(valid.astype(float), 1).astype(bool) & contiguous[:, None]
+            same[0] = False
+            breaks = ~same | slip_at
+            if s.pair is None or {band, other} != set(s.pair):
+                gf = _jumps(pi - pj, same)
+                breaks |= np.abs(np.nan_to_num(gf)) > GF_THRESHOLD
+            res = _arc_demean(mp, _arc_ids(valid, breaks))
+            r = res[np.isfinite(res)]
+            if len(r) < MIN_ARC:
+                continue
+            k = f"{s.sys}{band}"
+            mp_rms[k] = round(float(np.sqrt(np.mean(r * r))), 4)
+            mp_signal[k] = s.signals[band]["C"]
+            extra["mp_pairs"][k] = f"{s.signals[band]['C']}-{s.signals[band]['L']}-{s.signals[other]['L']}"
+            residuals[k] = (s, res)
+    extra["clock_jump_epochs"] = [(obs.time(e).isoformat(), ms) for e, ms in jumps]
+    extra["events"] = obs.events
+
+    elev_completeness = mp_by_elevation = orbit_source = None
+    if orbits is not None:
+        elev = _elevation_metrics(obs, systems, residuals, orbits, day0, interval, expected)
+        if elev is not None:
+            elev_completeness, mp_by_elevation = elev
+            orbit_source = str(getattr(orbits, "source", None) or "") or None
+        else:
+            extra["elevation"] = "no receiver position or no orbit for the observed satellites"
+    return QCResult(
+        rinex_version=obs.header.version, interval=interval, first_epoch=first, last_epoch=last,
+        epochs_present=present, epochs_expected=expected, completeness=round(100.0 * present / expected, 2),
+        sats_mean=sats_mean, observations=observations, mp_rms=mp_rms, mp_signal=mp_signal, slips=slips,
+        obs_per_slip=round(observations / slips, 1) if slips else None,
+        slips_per_1000=round(1000.0 * slips / observations, 3) if observations else 0.0,
+        sat_gaps=sat_gaps, epoch_gaps=epoch_gaps, snr_mean=snr_mean, clock_jumps=len(jumps),
+        elev_completeness=elev_completeness, mp_by_elevation=mp_by_elevation, orbit_source=orbit_source,
+        extra=extra)
+
+
+def _sat_gaps(present: np.ndarray, seconds: np.ndarray) -> int:
+    """Breaks in satellites' arcs: absent from at least one recorded epoch, back within GAP_MAX seconds."""
+    count = 0
+    for s in range(present.shape[1]):
+        rows = np.flatnonzero(present[:, s])
+        if len(rows) < 2:
+            continue
+        skip = np.diff(rows) > 1
+        span = seconds[rows[1:]] - seconds[rows[:-1]]
+        count += int(np.count_nonzero(skip & (span <= GAP_MAX)))
+    return count
+
+
+def _elevation_metrics(obs, systems, residuals, orbits, day0, interval, expected):
+    xyz = obs.header.approx_xyz
+    if xyz is None:
+        return None
+    grid = day0 + np.arange(expected) * 0.0  # placeholder replaced below
+    del grid
+    seconds_grid = np.arange(expected) * interval  # seconds after day0
+    offset = (day0 - obs.t0).total_seconds()
+    row_of = np.round((obs.seconds - offset) / interval).astype(np.int64)
+    on_grid = (row_of >= 0) & (row_of < expected) & (np.abs(obs.seconds - offset - row_of * interval) < 1e-3)
+    tracked = {s.sys for s in systems}
+    sats = sorted(sat for sat in orbits.satellites if sat[0] in tracked)
+    if not sats:
+        return None
+    elev_grid = orbits.elevations(sats, day0, seconds_grid, xyz)  # (G, N) degrees, NaN unknown
+    if elev_grid is None or not np.isfinite(elev_grid).any():
+        return None
+    index = {sat: i for i, sat in enumerate(sats)}
+    above = elev_grid >= ELEVATION_MASK
+    want = int(np.count_nonzero(above))
+    have = 0
+    for s in systems:
+        for j, sat in enumerate(s.so.sats):
+            i = index.get(sat)
+            if i is None:
+                continue
+            rows = np.flatnonzero(s.present[:, j] & on_grid)
+            have += int(np.count_nonzero(above[row_of[rows], i]))
+    by_elev: dict[str, dict[int, float]] = {}
+    for k, (s, res) in residuals.items():
+        cols = [index.get(sat) for sat in s.so.sats]
+        el = np.full(res.shape, np.nan)
+        for j, i in enumerate(cols):
+            if i is not None:
+                el[on_grid, j] = elev_grid[row_of[on_grid], i]
+        bins: dict[int, float] = {}
+        ok = np.isfinite(res) & np.isfinite(el)
+        b = np.floor(el[ok] / ELEVATION_BIN).astype(int) * ELEVATION_BIN
+        r = res[ok]
+        for lo in np.unique(b):
+            sel = r[b == lo]
+            if len(sel) >= MIN_ARC:
+                bins[int(lo)] = round(float(np.sqrt(np.mean(sel * sel))), 4)
+        by_elev[k] = bins
+    return (round(100.0 * have / want, 2) if want else None), by_elev
 
 
 def orbits_for(day: dt.date, settings) -> object | None:
     """Satellite positions for ``day`` from the product archive (broadcast navigation or SP3 through
     ``geode.products``), or None when none is available."""
-    raise NotImplementedError("issue 16: orbit lookup")  # replaced by the metric implementation
+    from .orbits import orbits_for as find
+
+    return find(day, settings)
