@@ -12,27 +12,6 @@ from geode.rinex.qc import QC_VERSION, QCResult
 from .conftest import STATIONS, fill_archive
 
 
-import pytest
-
-
-@pytest.fixture(autouse=True)
-def _standin_until_metrics_land(monkeypatch):  # TEMPORARY: removed once geode.rinex.qc.qc_file is implemented
-    import geode.rinex.qc as qc
-    from geode.rinex.reader import read_rinex
-
-    try:
-        qc.orbits_for(dt.date(2024, 1, 1), None)
-    except NotImplementedError:
-        def qc_file(src, *, orbits=None, max_size=None):
-            info = read_rinex(src, max_size=max_size)
-            expected = int(round(86400 / info.interval))
-            return QCResult(info.header.version, info.interval, info.first_epoch, info.last_epoch, info.epochs,
-                            expected, 100.0 * info.epochs / expected, {"G": 2.0}, 0, {}, {}, 0, None, 0.0, 0, 0,
-                            {}, 0)
-        monkeypatch.setattr(qc, "qc_file", qc_file)
-        monkeypatch.setattr(qc, "orbits_for", lambda day, settings: None)
-
-
 def _qc_rows(db):
     return db.query("SELECT * FROM rinex_qc ORDER BY 1, 2, 3, 4, 5, 6")
 
@@ -173,3 +152,28 @@ def test_report_plot_check_and_kml(cli, site, tmp_path, monkeypatch):
     stations = {s["name"]: s for s in json.loads(k.stdout)["stations"]}
     assert stations["igs.lpgs"]["qc"]["flags"] == ["mp_up (MP G2) since " + INJECT.strftime("%Y_%j")]
     assert stations["igs.unsa"]["qc"]["flags"] == []
+
+
+def test_one_file_failing_does_not_stop_the_others(cli, site, monkeypatch):
+    import geode.rinex.qc as qc
+
+    fill_archive(site)
+    assert cli("scan", "archive").exit_code == 0
+    real = qc.qc_file
+
+    def flaky(src, **kw):  # a bug in the metric code on one file
+        if "vbca" in str(src).lower() and "101" in str(src):
+            raise ValueError("deliberate")
+        return real(src, **kw)
+
+    monkeypatch.setattr(qc, "qc_file", flaky)
+    r = cli("scan", "qc", "--json")
+    assert r.exit_code == 1
+    out = json.loads(r.stdout)
+    assert out["counts"] == {"inserted": 5, "updated": 0, "unchanged": 0, "problem": 1, "transient": 0}
+    [bad] = [f for f in out["files"] if f["status"] == "problem"]
+    assert "vbca" in bad["path"] and "ValueError: deliberate" in bad["reason"] and "a bug in geode" in bad["reason"]
+    monkeypatch.setattr(qc, "qc_file", real)  # fixed: the next run measures only that file
+    again = cli("scan", "qc", "--json")
+    assert again.exit_code == 0 and json.loads(again.stdout)["counts"]["inserted"] == 1
+    assert len(_qc_rows(site.db)) == 6
