@@ -47,3 +47,12 @@ def test_scan_qc_on_the_example_archive_inline_rerun_and_two_workers(cli, db, re
     assert par.exit_code == 1, par.stderr
     assert json.loads(par.stdout)["counts"] == out["counts"] and CORRUPT in par.stderr
     assert _without_time(_rows(db)) == _without_time(rows)
+
+    # the rows follow their files when a station is renamed (through rinex's key), and stay measured
+    lpgs = [r for r in _without_time(_rows(db)) if r["StationCode"] == "lpgs"]
+    files = db.query_one('SELECT count(*) AS n FROM rinex WHERE "StationCode" = %s', ("lpgs",))["n"]
+    assert len(lpgs) == files > 0
+    assert cli("station", "rename", "igs.lpgs", "lpg2", "--yes").exit_code == 0
+    assert [{**r, "StationCode": "lpgs"} for r in _without_time(_rows(db)) if r["StationCode"] == "lpg2"] == lpgs
+    rerun = cli("scan", "qc", "igs.lpg2", "--noparallel", "--json")
+    assert rerun.exit_code == 0 and json.loads(rerun.stdout)["counts"]["unchanged"] == files
