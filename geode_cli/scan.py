@@ -189,17 +189,26 @@ def _qc_report(ctx, stations, date_range, report: bool, plot: Path | None, recen
     options = TrendOptions(recent_days=recent, baseline_days=baseline, sigmas=sigmas)
     refs = select_stations(actx.db, stations or ["all"])
     trends, written = [], []
-    for ref in refs:
-        series = station_series(actx.db, ref.network, ref.code, end=end)
-        trend = station_trend(str(ref), series, options, end)
-        trends.append(trend)
-        if plot is not None and series:
-            from geode.archive.qc_plot import qc_png, station_changes
-            from geode.stationinfo import records_for
+    progress = actx.progress() if plot is not None else None  # figures take a while: a bar, or plain lines
+    if progress is not None:
+        progress.start(len(refs), "qc plots: stations")
+    try:
+        for ref in refs:
+            series = station_series(actx.db, ref.network, ref.code, end=end)
+            trend = station_trend(str(ref), series, options, end)
+            trends.append(trend)
+            if plot is not None and series:
+                from geode.archive.qc_plot import qc_png, station_changes
+                from geode.stationinfo import records_for
 
-            plot.mkdir(parents=True, exist_ok=True)
-            written.append(str(qc_png(plot / f"{ref}_qc.png", str(ref), series, trend,
-                                      station_changes(records_for(actx.db, ref)))))
+                plot.mkdir(parents=True, exist_ok=True)
+                written.append(str(qc_png(plot / f"{ref}_qc.png", str(ref), series, trend,
+                                          station_changes(records_for(actx.db, ref)))))
+            if progress is not None:
+                progress.update(done=len(trends), failed=0)
+    finally:
+        if progress is not None:
+            progress.stop()
     empty = [t.station for t in trends if not t.days]
     if actx.want_json(json_):
         from dataclasses import asdict

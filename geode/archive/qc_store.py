@@ -119,7 +119,9 @@ def station_series(db, network: str, station: str, version: int = QC_VERSION,
                    start: dt.date | None = None, end: dt.date | None = None) -> list[QCDay]:
     """The station's QC rows of ``version``, one per day, oldest first."""
     rows = db.query(
-        f'SELECT DISTINCT ON (q."ObservationYear", q."ObservationDOY") q.*, r."Filename" FROM rinex_qc q '
+        f'SELECT DISTINCT ON (q."ObservationYear", q."ObservationDOY") q."ObservationYear", q."ObservationDOY", '
+        f'{", ".join("q." + c for c in SCALARS)}, q.metrics -> \'mp_rms\' AS mp_rms, q.computed_at, r."Filename" '
+        'FROM rinex_qc q '
         f'JOIN rinex r ON {_join("q", "r")} WHERE q."NetworkCode" = %s AND q."StationCode" = %s AND q.qc_version = %s '
         'ORDER BY q."ObservationYear", q."ObservationDOY", q."Completion" DESC, q."Interval"',
         (network, station, version))
@@ -130,13 +132,8 @@ def station_series(db, network: str, station: str, version: int = QC_VERSION,
             continue
         values = {c: (float(r[c]) if r[c] is not None else None) for c in SCALARS if c not in ("first_epoch",
                                                                                              "last_epoch")}
-        for band, rms in ((r["metrics"] or {}).get("mp_rms") or {}).items():
+        for band, rms in (r["mp_rms"] or {}).items():
             values[f"mp:{band}"] = float(rms) if rms is not None else None
         out.append(QCDay(day, r["Filename"], values, r["computed_at"]))
     return out
 
-
-def latest_qc(db, network: str, station: str, version: int = QC_VERSION) -> QCDay | None:
-    """The station's most recent QC day, or None."""
-    series = station_series(db, network, station, version)
-    return series[-1] if series else None
