@@ -70,7 +70,7 @@ def plan_qc(db, root: Path, layout: ArchiveLayout, stations: set[tuple[str, str]
     """(batches of relative paths to measure, files skipped as already done, rinex rows without a file).
 
     Files whose path does not fit the layout are left to ``geode scan archive`` (it reports them)."""
-    from .qc_store import done_files
+    from .qc_store import done_files, station_filter, station_params
 
     done = set() if redo else done_files(db, stations)
     todo, skipped, seen = [], 0, set()
@@ -91,9 +91,8 @@ def plan_qc(db, root: Path, layout: ArchiveLayout, stations: set[tuple[str, str]
             todo.append(rel)
     missing = []
     for r in db.query('SELECT "NetworkCode", "StationCode", "ObservationYear", "ObservationDOY", "Filename" '
-                      'FROM rinex ORDER BY 1, 2, 3, 4, 5'):
-        if stations is not None and (r["NetworkCode"], r["StationCode"]) not in stations:
-            continue
+                      "FROM rinex r WHERE true" + station_filter("r", stations) + " ORDER BY 1, 2, 3, 4, 5",
+                      station_params(stations)):
         day = dt.date(int(r["ObservationYear"]), 1, 1) + dt.timedelta(days=int(r["ObservationDOY"]) - 1)
         if (start and day < start) or (end and day > end):
             continue

@@ -97,9 +97,22 @@ def store_qc(db, network: str, station: str, filename: str, result: QCResult) ->
 def done_files(db, stations: set[tuple[str, str]] | None, version: int = QC_VERSION) -> set[tuple[str, str, str]]:
     """(network, station, Filename) of the files whose QC row has ``version``."""
     rows = db.query(f'SELECT r."NetworkCode", r."StationCode", r."Filename" FROM rinex_qc q JOIN rinex r ON {_join("q", "r")} '
-                    "WHERE q.qc_version = %s", (version,))
-    return {(r["NetworkCode"], r["StationCode"], r["Filename"]) for r in rows
-            if stations is None or (r["NetworkCode"], r["StationCode"]) in stations}
+                    "WHERE q.qc_version = %s" + station_filter("r", stations), (version, *station_params(stations)))
+    return {(r["NetworkCode"], r["StationCode"], r["Filename"]) for r in rows}
+
+
+def station_filter(alias: str, stations: set[tuple[str, str]] | None) -> str:
+    """' AND (network, station) among the given ones' (nothing for every station); see ``station_params``."""
+    if stations is None:
+        return ""
+    return f' AND ({alias}."NetworkCode", {alias}."StationCode") IN (SELECT * FROM unnest(%s::text[], %s::text[]))'
+
+
+def station_params(stations: set[tuple[str, str]] | None) -> tuple:
+    if stations is None:
+        return ()
+    ordered = sorted(stations)
+    return [n for n, _ in ordered], [s for _, s in ordered]
 
 
 # --- reading back, for the trends ------------------------------------------------------------------------------------
