@@ -17,7 +17,7 @@ from pathlib import Path
 
 from ..errors import GeodeError, InputUnavailable, ServiceUnavailable
 from .layout import ArchiveLayout, LayoutError
-from .scan import walk
+from .scan import ScanReport, walk
 
 log = logging.getLogger("geode.archive")
 
@@ -33,31 +33,22 @@ class QCOutcome:
 
 
 @dataclass
-class QCReport:
-    outcomes: list[QCOutcome] = field(default_factory=list)
+class QCReport(ScanReport):
+    """The outcomes (QCOutcome), files skipped as already measured, rinex rows without their file."""
+
     skipped: int = 0  # files whose QC row already had the current version (not dispatched)
     missing: list[QCOutcome] = field(default_factory=list)  # rinex rows without their archive file
-    failures: list[dict] = field(default_factory=list)  # units (batches) that crashed
 
     def count(self, status: str) -> int:
-        n = sum(1 for o in self.outcomes if o.status == status)
-        return n + (self.skipped if status == "unchanged" else 0) + (len(self.missing) if status == "problem"
-                                                                     else 0)
+        extra = self.skipped if status == "unchanged" else len(self.missing) if status == "problem" else 0
+        return super().count(status) + extra
 
     def counts(self) -> dict[str, int]:
         return {s: self.count(s) for s in ("inserted", "updated", "unchanged", "problem", "transient")}
 
     @property
     def problems(self) -> list[QCOutcome]:
-        return [o for o in self.outcomes if o.status == "problem"] + self.missing
-
-    @property
-    def transient(self) -> list[QCOutcome]:
-        return [o for o in self.outcomes if o.status == "transient"]
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems and not self.failures and not self.transient
+        return super().problems + self.missing
 
 
 def _yyyy_ddd(day: dt.date) -> str:

@@ -25,8 +25,13 @@ def scan_archive(db, root: Path, runner, stations=None, progress=None, max_size:
     batches = plan_batches(root, layout, wanted)
     report = ScanReport()
     items = [(str(root), b, max_size, True) if qc else (str(root), b, max_size) for b in batches]
-    summary = runner.map(tasks.scan_files, items, progress=progress,
-                         description="scan: files", weight=lambda item: len(item[1]),
+    return _run_batches(runner, tasks.scan_files, items, "scan: files", progress, report)
+
+
+def _run_batches(runner, task, items: list[tuple], description: str, progress, report):
+    """Dispatch batches of archive files (each item's second value is its list of paths) and gather the files'
+    outcomes (``path``, ``status``) and the crashed units into ``report``."""
+    summary = runner.map(task, items, progress=progress, description=description, weight=lambda item: len(item[1]),
                          failed_units=lambda outcome: sum(o.status in ("problem", "transient")
                                                           for o in outcome.result))
     for outcome in summary.results:
@@ -46,18 +51,8 @@ def qc_archive(db, root: Path, runner, stations=None, start=None, end=None, redo
     layout = ArchiveLayout.from_db(db)
     wanted = None if stations is None else {(s.network, s.code) for s in stations}
     batches, skipped, missing = plan_qc(db, root, layout, wanted, start, end, redo)
-    report = QCReport(skipped=skipped, missing=missing)
-    summary = runner.map(tasks.qc_files, [(str(root), b, redo, max_size) for b in batches], progress=progress,
-                         description="qc: files", weight=lambda item: len(item[1]),
-                         failed_units=lambda outcome: sum(o.status in ("problem", "transient")
-                                                          for o in outcome.result))
-    for outcome in summary.results:
-        report.outcomes.extend(outcome.result)
-    for f in summary.failures:
-        report.failures.append({"unit": ", ".join(f.item[1][:3]) + ("…" if len(f.item[1]) > 3 else ""),
-                                "message": f.message})
-    report.outcomes.sort(key=lambda o: o.path)
-    return report
+    return _run_batches(runner, tasks.qc_files, [(str(root), b, redo, max_size) for b in batches], "qc: files",
+                        progress, QCReport(skipped=skipped, missing=missing))
 
 
 def ingest_repository(db, archive: Path, repository: Path, runner, progress=None, batch_size: int = 8,
