@@ -79,7 +79,8 @@ def reference_position(row: dict) -> tuple[np.ndarray, float, float] | None:
         ref = np.array([row["auto_x"], row["auto_y"], row["auto_z"]], dtype=float)
         lat, lon = (row["lat"], row["lon"]) if row.get("lat") is not None else xyz2lla(*ref)[:2]
     elif row.get("lat") is not None and row.get("lon") is not None:
-        ref = np.array(lla2xyz(row["lat"], row["lon"], row.get("height") or 0.0))
+        # stations' numeric columns arrive as Decimal: float them before mixing with float arithmetic
+        ref = np.array(lla2xyz(float(row["lat"]), float(row["lon"]), float(row.get("height") or 0.0)))
         lat, lon = row["lat"], row["lon"]
     else:
         return None

@@ -67,3 +67,19 @@ def test_robust_lsq_weight_function_and_stop():
     assert fit.weights[10] < 10 ** (2.5 - 0.8 * s)
     with pytest.raises(ValueError):
         robust_lsq(A[:2], L[:2])
+
+
+def test_reference_position_from_decimal_lat_lon_height_without_auto_xyz():
+    # psycopg2 hands numeric columns over as Decimal; a station with lat/lon/height but no auto_x used to
+    # raise TypeError (float + Decimal) in the ETM reference point
+    from decimal import Decimal
+
+    from geode.etm.apriori import reference_position
+
+    row = {"auto_x": None, "auto_y": None, "auto_z": None,
+           "lat": Decimal("-34.90683"), "lon": Decimal("-57.93227"), "height": Decimal("29.874")}
+    ref, lat, lon = reference_position(row)
+    np.testing.assert_allclose(ref, lla2xyz(-34.90683, -57.93227, 29.874), atol=1e-6)
+    assert (lat, lon) == (pytest.approx(-34.90683), pytest.approx(-57.93227))
+    back = xyz2lla(*ref)
+    assert back[2] == pytest.approx(29.874, abs=1e-4)
