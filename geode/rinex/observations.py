@@ -13,7 +13,7 @@ import math
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Callable
 
 import numpy as np
 
@@ -60,11 +60,17 @@ class Observations:
         return self.t0 + dt.timedelta(seconds=float(self.seconds[index]))
 
 
-def read_observations(src: Path | str | BinaryIO, max_size: int | None = None) -> Observations:
-    """Every observation of a file in any compression ``open_rinex`` takes (RinexFileError when unreadable)."""
+Select = Callable[[str, list[str], list[int]], list[str]]  # (system, types, counts) -> the types to parse
+
+
+def read_observations(src: Path | str | BinaryIO, max_size: int | None = None, select: Select | None = None
+                      ) -> Observations:
+    """The observations of a file in any compression ``open_rinex`` takes (RinexFileError when unreadable).
+    ``select`` picks, per system, which observables are parsed into numbers (all by default), knowing how many
+    non-blank values each has."""
     with open_rinex(src, max_size=max_size) as stream:
         data = b"".join(stream.chunks())
-    return parse_observations(data)
+    return parse_observations(data, select)
 
 
 def _lines(data: bytes) -> list[bytes]:
@@ -76,7 +82,7 @@ def _lines(data: bytes) -> list[bytes]:
     return lines
 
 
-def parse_observations(data: bytes) -> Observations:
+def parse_observations(data: bytes, select: Select | None = None) -> Observations:
     lines = _lines(data)
     nlines = len(lines)
 
@@ -114,7 +120,7 @@ def parse_observations(data: bytes) -> Observations:
         interval = float(header.interval or 0)
     if interval <= 0:
         raise RinexFileError("single epoch and no INTERVAL header: the sampling interval is unknown")
-    systems = _assemble(lines, header, records, len(seconds), v3)
+    systems = _assemble(lines, header, records, len(seconds), v3, select)
     return Observations(header, t0, seconds, float(interval), systems, slots, len(data), events)
 
 
@@ -287,23 +293,34 @@ def _gather(lines: list[bytes], which: np.ndarray, a: int, b: int) -> np.ndarray
     return np.frombuffer(text, dtype=np.uint8).reshape(len(which), w)
 
 
-_POW = np.array([10.0 ** (12 - i) for i in range(10)] + [0.0] + [100.0, 10.0, 1.0])
+_DIGIT = np.zeros(256, dtype=np.float32)
+_DIGIT[48:58] = np.arange(10)
+# digit weights in three float32 groups, each an exact integer below 2**24: columns 0-3 (x 1e9), 4-9 (x 1e3), 11-13
+_WEIGHTS = np.zeros((14, 3), dtype=np.float32)
+_WEIGHTS[0:4, 0] = [1e3, 1e2, 1e1, 1]
+_WEIGHTS[4:10, 1] = [1e5, 1e4, 1e3, 1e2, 1e1, 1]
+_WEIGHTS[11:14, 2] = [1e2, 1e1, 1]
+_CLASS = np.full(256, 100, dtype=np.float32)  # 0: digit or blank, 1: minus, 100: anything else
+_CLASS[32] = 0
+_CLASS[48:58] = 0
+_CLASS[45] = 1
+_CLASS_COLS = np.ones((14, 1), dtype=np.float32)
 
 
 def _values(chars: np.ndarray, first_line: np.ndarray, width: int) -> np.ndarray:
-    """F14.3 fields (N, K, 14) → float64 (N, K), NaN for blank fields."""
+    """F14.3 fields (N, K, 14) → float64 (N, K), NaN for blank fields (lookup tables and small exact float32
+    matrix products; a field not in the F14.3 layout goes through the general float parser)."""
     n, k, _ = chars.shape
     flat = chars.reshape(-1, 14)
-    d = flat - np.uint8(48)  # digits 0..9; anything else wraps above 9
-    digit = d <= 9
-    blank = ~digit.any(axis=1) & (flat == 32).all(axis=1)
-    minus = flat == 45
-    ok = digit | (flat == 32) | minus
-    ok[:, 10] = flat[:, 10] == 46
-    good = ok.all(axis=1) | blank
-    values = (d * digit).astype(np.float64) @ _POW / 1000.0
-    values[minus.any(axis=1)] *= -1
+    parts = _DIGIT[flat] @ _WEIGHTS
+    values = parts[:, 0].astype(np.float64) * 1e9 + parts[:, 1].astype(np.float64) * 1e3 + parts[:, 2]
+    cls = _CLASS[flat]
+    cls[:, 10] = np.where(flat[:, 10] == 46, 0, 100)
+    score = (cls @ _CLASS_COLS)[:, 0]  # 0: a positive F14.3 number, 1: a negative one, else not F14.3 (or blank)
+    blank = (flat[:, 10] == 32) & (flat[:, 13] == 32) & (values == 0)
+    values = np.where(score == 1, -values, values) / 1000.0
     values[blank] = np.nan
+    good = (score <= 1) | blank
     bad = np.flatnonzero(~good)
     if len(bad):  # not the fixed F14.3 layout: the general parser, field by field
         try:
@@ -320,7 +337,7 @@ def _digits(chars: np.ndarray) -> np.ndarray:
     return np.where((chars >= 48) & (chars <= 57), chars - 48, 0).astype(np.uint8)
 
 
-def _assemble(lines, header: RinexHeader, recs: _Records, n_epochs: int, v3: bool
+def _assemble(lines, header: RinexHeader, recs: _Records, n_epochs: int, v3: bool, select: Select | None
               ) -> dict[str, SystemObs]:
     systems: dict[str, SystemObs] = {}
     if not recs.epoch:
@@ -350,7 +367,7 @@ def _assemble(lines, header: RinexHeader, recs: _Records, n_epochs: int, v3: boo
             rows = np.flatnonzero(sys_chars == code)
             k = len(types)
             chars = _gather(lines, first[rows], 3, 3 + 16 * k).reshape(len(rows), k, 16)
-            systems[sys_] = _dense(sys_, types, prn[rows], epoch[rows], chars, first[rows], n_epochs, 16 * k + 3)
+            systems[sys_] = _dense(sys_, types, prn[rows], epoch[rows], chars, first[rows], n_epochs, 16 * k + 3, select)
     else:
         types = next(iter(header.obs_types.values()))
         k = len(types)
@@ -363,13 +380,21 @@ def _assemble(lines, header: RinexHeader, recs: _Records, n_epochs: int, v3: boo
         del names
         for sys_ in sorted(set(sys_of.tolist())):
             rows = np.flatnonzero(sys_of == sys_)
-            systems[sys_] = _dense(sys_, list(types), prn[rows], epoch[rows], chars[rows], first[rows], n_epochs, 80)
+            systems[sys_] = _dense(sys_, list(types), prn[rows], epoch[rows], chars[rows], first[rows], n_epochs, 80,
+                                  select)
     return systems
 
 
 def _dense(sys_: str, types: list[str], prn: np.ndarray, epoch: np.ndarray, chars: np.ndarray, first: np.ndarray,
-           n_epochs: int, width: int) -> SystemObs:
-    values = _values(chars[:, :, :14], first, width)
+           n_epochs: int, width: int, select: Select | None = None) -> SystemObs:
+    if select is not None:
+        filled = (chars[:, :, 13] != 32) | (chars[:, :, 10] != 32)
+        counts = np.count_nonzero(filled, axis=0).tolist()
+        wanted = set(select(sys_, list(types), counts))
+        keep = [k for k, t in enumerate(types) if t in wanted]
+        types = [types[k] for k in keep]
+        chars = chars[:, keep]
+    values = _values(np.ascontiguousarray(chars[:, :, :14]), first, width)
     lli = _digits(chars[:, :, 14])
     uniq, sat_index = np.unique(prn, return_inverse=True)
     dup = np.unique(epoch * 1000 + sat_index)

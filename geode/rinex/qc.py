@@ -118,10 +118,13 @@ BAND_ORDER = {"G": "125", "R": "123", "E": "15786", "C": "276158", "J": "1256", 
 GF_THRESHOLD = 0.04  # m: a geometry-free jump larger than this is a slip (1 L1 cycle is 0.19 m)
 MW_FLOOR = 1.0  # cycles: the Melbourne-Wuebbena threshold is 5 robust sigmas, never below this
 MW_SIGMAS = 5.0
+MW_WINDOW = 3  # epochs: a Melbourne-Wuebbena step near a geometry-free jump is that jump
+MW_CONFIRM = 3  # samples averaged on each side to confirm a Melbourne-Wuebbena step
 MIN_ARC = 10  # samples: shorter arcs give no multipath value (their mean is not known well enough)
 GAP_MAX = 600.0  # s: a satellite absent longer than this set (and rose again); shorter is a gap
 ELEVATION_MASK = 10.0  # degrees
 ELEVATION_BIN = 10  # degrees
+MAX_LISTED = 100  # slips listed (satellite, time) in extra["slips_at"]
 
 
 def _band(obs: str) -> str:
@@ -133,12 +136,12 @@ def _kind(obs: str) -> str:
     return "C" if k == "P" else k
 
 
-def _signals(so: SystemObs, counts: np.ndarray) -> dict[str, dict[str, str]]:
+def _signals_of(sys_: str, types: list[str], counts) -> dict[str, dict[str, str]]:
     """Per band, the phase, code and SNR observable with most observations (ties: P code, then header order)."""
     best: dict[str, dict[str, tuple]] = {}
-    for k, obs in enumerate(so.types):
+    for k, obs in enumerate(types):
         kind = _kind(obs)
-        if kind not in "CLS" or counts[k] == 0 or obs[1] not in FREQ.get(so.sats[0][0] if so.sats else "G", {}):
+        if len(obs) < 2 or kind not in "CLS" or counts[k] == 0 or obs[1] not in FREQ.get(sys_, {}):
             continue
         rank = (int(counts[k]), 1 if obs[0] == "P" else 0, -k, obs)
         slot = best.setdefault(_band(obs), {})
@@ -197,15 +200,34 @@ def _jumps(series: np.ndarray, same_arc: np.ndarray) -> np.ndarray:
     """(E, S) jump of ``series`` at each epoch against the median of the neighbouring differences of its arc
     (NaN where there is no difference): a jump at e shows in d[e] alone; the neighbours are clean."""
     d = np.where(same_arc, series - _shift(series, 1), np.nan)
-    neighbours = np.stack([_shift(d, 2), _shift(d, 1), _shift(d, -1), _shift(d, -2)])
-    with np.errstate(all="ignore"):
-        import warnings
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            ref = np.nanmedian(neighbours, axis=0)
-    ref = np.where(np.isnan(ref), 0.0, ref)
+    neighbours = np.sort(np.stack([_shift(d, 2), _shift(d, 1), _shift(d, -1), _shift(d, -2)]), axis=0)  # NaN last
+    n = np.count_nonzero(~np.isnan(neighbours), axis=0)
+    lo = np.take_along_axis(neighbours, np.clip((n - 1) // 2, 0, 3)[None], axis=0)[0]
+    hi = np.take_along_axis(neighbours, np.clip(n // 2, 0, 3)[None], axis=0)[0]
+    ref = np.where(n > 0, (lo + hi) / 2, 0.0)
     return d - ref
+
+
+def _window_step(series: np.ndarray, same: np.ndarray, w: int) -> np.ndarray:
+    """(E, S) mean of the (up to) ``w`` samples from e on minus the mean of the ``w`` before e, within an arc
+    (0 where either side is empty)."""
+    valid = ~np.isnan(series)
+    ids = _arc_ids(valid, ~same).T.ravel()  # satellite by satellite: arcs are contiguous runs
+    x = np.where(valid, series, 0.0).T.ravel()
+    n = len(x)
+    pos = np.arange(n)
+    prev_id = np.concatenate(([0], ids[:-1]))
+    next_id = np.concatenate((ids[1:], [0]))
+    start = np.maximum.accumulate(np.where((ids > 0) & (ids != prev_id), pos, 0))
+    end = np.minimum.accumulate(np.where((ids > 0) & (ids != next_id), pos, n)[::-1])[::-1]
+    cs = np.concatenate(([0.0], np.cumsum(x)))
+    lo = np.maximum(start, pos - w)
+    hi = np.minimum(np.minimum(end + 1, pos + w), n)
+    nb, na = pos - lo, hi - pos
+    ok = (ids > 0) & (nb >= 1) & (na >= 1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        stat = np.where(ok, (cs[hi] - cs[pos]) / np.maximum(na, 1) - (cs[pos] - cs[lo]) / np.maximum(nb, 1), 0.0)
+    return stat.reshape(series.shape[1], series.shape[0]).T
 
 
 def _robust_sigma(x: np.ndarray) -> float:
@@ -244,7 +266,7 @@ class _System:
     def __init__(self, obs: Observations, sys_: str, so: SystemObs):
         self.sys, self.so = sys_, so
         counts = np.count_nonzero(~np.isnan(so.values), axis=(0, 1))
-        self.signals = _signals(so, counts)
+        self.signals = _signals_of(sys_, so.types, counts)
         channels = _glonass_channels(obs, so, self.signals) if sys_ == "R" else {}
         self.channels = channels
         self.phase: dict[str, np.ndarray] = {}  # band -> (E, S) metres
@@ -303,8 +325,16 @@ def qc_file(src: Path | str | BinaryIO, *, orbits=None, max_size: int | None = N
 
     Method: see the definitions above (teqc: Estey & Meertens 1999; Anubis: Vaclavovic & Dousa 2016;
     Melbourne-Wuebbena slips: Blewitt 1990)."""
-    obs = read_observations(src, max_size=max_size)
+    obs = read_observations(src, max_size=max_size, select=select_signals)
     return qc_observations(obs, orbits=orbits)
+
+
+def select_signals(sys_: str, types: list[str], counts: list[int]) -> list[str]:
+    """The observables QC uses: per band the code, phase and SNR observable with most values."""
+    if sys_ not in FREQ:
+        return []
+    chosen = _signals_of(sys_, types, counts)
+    return [obs for slot in chosen.values() for obs in slot.values()]
 
 
 def qc_observations(obs: Observations, *, orbits=None) -> QCResult:
@@ -334,7 +364,7 @@ def qc_observations(obs: Observations, *, orbits=None) -> QCResult:
     mp_signal: dict[str, str] = {}
     snr_mean: dict[str, float] = {}
     residuals: dict[str, tuple[_System, np.ndarray]] = {}
-    extra: dict = {"slip_pairs": {}, "mp_pairs": {}, "clock_jump_epochs": [], "glonass_channels": {}}
+    extra: dict = {"slip_pairs": {}, "mp_pairs": {}, "clock_jump_epochs": [], "glonass_channels": {}, "slips_at": []}
     for s in systems:
         key = s.sys
         # gaps: a satellite absent from recorded epochs, back within GAP_MAX
@@ -365,11 +395,23 @@ def qc_observations(obs: Observations, *, orbits=None) -> QCResult:
                 same_mw = same & mw_valid & _shift(mw_valid.astype(float), 1).astype(bool)
                 jm = _jumps(mw, same_mw)
                 threshold = max(MW_FLOOR, MW_SIGMAS * _robust_sigma(jm))
-                slip_at |= np.abs(np.nan_to_num(jm)) > threshold
+                jm = np.nan_to_num(jm)
+                # a step, not one wild code value: the means of the samples after and before agree with it
+                confirm = _window_step(mw, same_mw, MW_CONFIRM)
+                mw_slip = (np.abs(jm) > threshold) & (np.abs(confirm) > threshold / 2) & (np.sign(confirm) == np.sign(jm))
+                # the same slip seen by both: a Melbourne-Wuebbena step near a geometry-free jump is that jump
+                near_gf = slip_at.copy()
+                for k in range(1, MW_WINDOW + 1):
+                    near_gf |= _shift(slip_at.astype(float), k) == 1
+                    near_gf |= _shift(slip_at.astype(float), -k) == 1
+                slip_at |= mw_slip & ~near_gf
                 extra["slip_pairs"][key] = f"{s.signals[a]['L']}/{s.signals[b]['L']} (GF+MW)"
             else:
                 extra["slip_pairs"][key] = f"{s.signals[a]['L']}/{s.signals[b]['L']} (GF)"
             slips += int(np.count_nonzero(slip_at))
+            for e, j in zip(*np.nonzero(slip_at)):
+                if len(extra["slips_at"]) < MAX_LISTED:
+                    extra["slips_at"].append((s.so.sats[j], obs.time(int(e)).isoformat()))
         # multipath per band: code minus phase, the other band's phase removing the ionosphere
         for band in s.code:
             if band not in s.phase:
@@ -435,8 +477,6 @@ def _elevation_metrics(obs, systems, residuals, orbits, day0, interval, expected
     xyz = obs.header.approx_xyz
     if xyz is None:
         return None
-    grid = day0 + np.arange(expected) * 0.0  # placeholder replaced below
-    del grid
     seconds_grid = np.arange(expected) * interval  # seconds after day0
     offset = (day0 - obs.t0).total_seconds()
     row_of = np.round((obs.seconds - offset) / interval).astype(np.int64)
