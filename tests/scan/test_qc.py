@@ -177,3 +177,25 @@ def test_one_file_failing_does_not_stop_the_others(cli, site, monkeypatch):
     again = cli("scan", "qc", "--json")
     assert again.exit_code == 0 and json.loads(again.stdout)["counts"]["inserted"] == 1
     assert len(_qc_rows(site.db)) == 6
+
+
+def test_dual_frequency_file_fills_the_trended_columns(cli, site):
+    """A physics-synthetic dual-frequency file (8 GPS satellites, code multipath on L1, two clock jumps): the
+    columns carry the QCResult's values (MP1/MP2 from G1/G2, SNR per band, clock jumps, observations)."""
+    s = STATIONS[0]
+    site.archive_file(s, 2024, 100, "crinez2", physics=True, satellites=tuple(f"G{i:02d}" for i in range(1, 9)),
+                      obs_types=("C1C", "L1C", "S1C", "P2W", "L2W", "S2W"), multipath=(("G1", 0.5, "random"),),
+                      clock_jumps=(600, 1800), seed=3)
+    r = cli("scan", "archive", "--qc", "--json")
+    assert r.exit_code == 0, r.stderr
+    assert json.loads(r.stdout)["qc_counts"]["inserted"] == 1
+    [row] = _qc_rows(site.db)
+    result = QCResult.from_json(row["metrics"])
+    assert row["clock_jumps"] == result.clock_jumps == 2
+    assert row["observations"] == result.observations > 0
+    for column, key in (("mp1", "G1"), ("mp2", "G2")):
+        assert abs(row[column] - result.mp_rms[key]) < 1e-6
+    assert row["mp1"] > row["mp2"]  # the injected L1 multipath
+    for column, key in (("snr1", "G1"), ("snr2", "G2")):
+        assert abs(row[column] - result.snr_mean[key]) < 1e-4
+    assert abs(row["sats_mean"] - sum(result.sats_mean.values())) < 1e-4
