@@ -15,20 +15,20 @@ CREATE TABLE IF NOT EXISTS rinex_qc (
     computed_at timestamptz NOT NULL DEFAULT now(),
     first_epoch timestamp,
     last_epoch timestamp,
-    completeness real,            -- percent of the epochs expected over the day at the file's interval
-    sats_mean real,               -- mean satellites tracked per epoch, all systems
-    observations integer,         -- satellite-epochs with phase on two bands
-    mp1 real,                     -- GPS L1 code multipath RMS (m), teqc's MP1
-    mp2 real,                     -- GPS L2 code multipath RMS (m), teqc's MP2
+    completeness double precision,      -- percent of the epochs expected over the day at the file's interval
+    sats_mean double precision,         -- mean satellites tracked per epoch, all systems
+    observations integer,               -- satellite-epochs with phase on two bands
+    mp1 double precision,               -- GPS L1 code multipath RMS (m), teqc's MP1
+    mp2 double precision,               -- GPS L2 code multipath RMS (m), teqc's MP2
     slips integer,
-    obs_per_slip real,            -- teqc's o/slps; NULL when there was no slip
-    slips_per_1000 real,
+    obs_per_slip double precision,      -- teqc's o/slps; NULL when there was no slip
+    slips_per_1000 double precision,
     sat_gaps integer,
     epoch_gaps integer,
     clock_jumps integer,
-    snr1 real,                    -- mean GPS L1 SNR (dB-Hz)
-    snr2 real,                    -- mean GPS L2 SNR (dB-Hz)
-    elev_completeness real,       -- percent above 10 deg; NULL without orbits
+    snr1 double precision,              -- mean GPS L1 SNR (dB-Hz)
+    snr2 double precision,              -- mean GPS L2 SNR (dB-Hz)
+    elev_completeness double precision, -- percent above 10 deg; NULL without orbits
     metrics jsonb NOT NULL,
     PRIMARY KEY ("NetworkCode", "StationCode", "ObservationYear", "ObservationDOY", "Interval", "Completion"),
     FOREIGN KEY ("NetworkCode", "StationCode", "ObservationYear", "ObservationDOY", "Interval", "Completion")
