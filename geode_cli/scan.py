@@ -432,7 +432,8 @@ def _instant(text: str) -> str:
 @scan_app.command("check")
 def check_cmd(ctx: typer.Context, stations: StationsArg = None, json_: JsonOpt = False) -> None:
     """Integrity report: station info vs RINEX headers, station-info gaps and overlaps, files missing on disk
-    or in the database, days with several files. Exits 1 when anything is found."""
+    or in the database, days with several files, and the data-quality flags of geode scan qc --report (kinds
+    qc_mp_up, qc_slips_up, ...). Exits 1 when anything is found."""
     from dataclasses import asdict
 
     from geode.integrity import check_integrity
