@@ -90,7 +90,7 @@ def qc_png(path: Path, station: str, series, trend, changes: list[tuple[dt.datet
     if days:
         pad = dt.timedelta(days=1)
         axes[-1].set_xlim(days[0] - pad, days[-1] + pad)
-    flags = ", ".join(f"{f.kind} ({f.metric}) since {f.since.isoformat()}" for f in trend.flags) \
+    flags = ", ".join(f"{f.kind} ({f.metric}) since {f.since:%Y_%j}" for f in trend.flags) \
         if trend is not None and trend.flags else "no flags"
     fig.suptitle(f"{station}: RINEX quality ({len(series)} days); {flags}", fontsize=10)
     fig.autofmt_xdate()

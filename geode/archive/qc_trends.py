@@ -294,18 +294,22 @@ def qc_trends(db, refs, options: TrendOptions | None = None, end: dt.date | None
             for ref in refs]
 
 
+def _day(d: dt.date | None) -> str | None:
+    """A station-day as every output writes it, YYYY_DDD."""
+    return d.strftime("%Y_%j") if d else None
+
+
 def flag_json(f: Flag) -> dict:
-    return {"kind": f.kind, "metric": f.metric, "since": f.since.isoformat(), "flagged_on": f.flagged_on.isoformat(),
-            "cleared_on": f.cleared_on.isoformat() if f.cleared_on else None, "detail": f.detail}
+    return {"kind": f.kind, "metric": f.metric, "since": _day(f.since), "flagged_on": _day(f.flagged_on),
+            "cleared_on": _day(f.cleared_on), "detail": f.detail}
 
 
 def trend_json(t: StationTrend) -> dict:
-    """A JSON-able form of a StationTrend (dates as ISO strings)."""
-    latest = {k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in t.latest.items()}
-    return {"station": t.station, "days": t.days,
-            "first_day": t.first_day.isoformat() if t.first_day else None,
-            "last_day": t.last_day.isoformat() if t.last_day else None, "latest": latest,
+    """A JSON-able form of a StationTrend (days as YYYY_DDD)."""
+    latest = {k: (_day(v) if isinstance(v, dt.date) else v) for k, v in t.latest.items()}
+    return {"station": t.station, "days": t.days, "first_day": _day(t.first_day), "last_day": _day(t.last_day),
+            "latest": latest,
             "metrics": [{"metric": m.metric, "unit": m.unit, "recent": m.recent, "baseline": m.baseline,
-                         "sigma": m.sigma, "sigma_log10": m.log, "n_recent": m.n_recent, "n_baseline": m.n_baseline, "flag": m.flag or None}
-                        for m in t.metrics],
+                         "sigma": m.sigma, "sigma_log10": m.log, "n_recent": m.n_recent, "n_baseline": m.n_baseline,
+                         "flag": m.flag or None} for m in t.metrics],
             "flags": [flag_json(f) for f in t.flags], "episodes": [flag_json(f) for f in t.episodes]}

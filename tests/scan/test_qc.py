@@ -112,7 +112,7 @@ def test_report_plot_check_and_kml(cli, site, tmp_path, monkeypatch):
     by = {s["station"]: s for s in json.loads(r.stdout)["stations"]}
     assert by["igs.unsa"]["flags"] == []
     [flag] = by["igs.lpgs"]["flags"]
-    assert (flag["kind"], flag["metric"], flag["since"]) == ("mp_up", "MP G2", INJECT.isoformat())
+    assert (flag["kind"], flag["metric"], flag["since"]) == ("mp_up", "MP G2", INJECT.strftime("%Y_%j"))
     mp2 = next(m for m in by["igs.lpgs"]["metrics"] if m["metric"] == "MP G2")
     assert abs(mp2["baseline"] - 0.42) < 0.01 and abs(mp2["recent"] - 0.63) < 0.02
 
