@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,7 @@ from .names import year_of_2digit
 from .reader import RinexHeader, parse_header
 
 SYSTEMS = "GRECJIS"
+_SAT_LIST = re.compile(rb"(?:[ GRECJIS][ 0-9][0-9])*")
 
 
 @dataclass
@@ -159,7 +161,7 @@ class _Records:
     def __init__(self):
         self.epoch: list[np.ndarray] = []
         self.first_line: list[np.ndarray] = []
-        self.sat: list[list[str]] = []  # RINEX 2 only (RINEX 3 records name their satellite)
+        self.sat: list[bytes] = []  # RINEX 2 only: 3 characters per record (RINEX 3 records name their satellite)
 
 
 def _walk_v3(lines, i, nlines):
@@ -216,7 +218,7 @@ def _walk_v2(lines, i, nlines, header: RinexHeader):
     recs = _Records()
     ep_index: list[int] = []
     ep_first: list[int] = []
-    sats: list[str] = []
+    sats: list[bytes] = []
     counts: list[int] = []
     while i < nlines:
         line = lines[i]
@@ -247,24 +249,17 @@ def _walk_v2(lines, i, nlines, header: RinexHeader):
         total = sat_lines - 1 + count * per_sat
         if i + 1 + total > nlines:
             raise RinexFileError("epoch record is truncated (file ends inside it)", line=i + 1)
-        names = b"".join(lines[j][32:68].ljust(36)
-                         for j in range(i, i + sat_lines)).decode("ascii", "replace")
-        these = []
-        for k in range(count):
-            item = names[3 * k:3 * k + 3]
-            sys_ = item[0] if item[0] != " " else default
-            try:
-                prn = int(item[1:3])
-            except ValueError:
-                raise RinexFileError(f"bad satellite {item!r} in the epoch record", line=i + 1) from None
-            these.append(f"{sys_}{prn:02d}")
+        these = b"".join(lines[j][32:68].ljust(36) for j in range(i, i + sat_lines))[:3 * count]
+        if flag in (0, 1) and not _SAT_LIST.fullmatch(these):
+            bad = next(these[3 * k:3 * k + 3] for k in range(count) if not _SAT_LIST.fullmatch(these[3 * k:3 * k + 3]))
+            raise RinexFileError(f"bad satellite {bad.decode('ascii', 'replace')!r} in the epoch record", line=i + 1)
         if flag in (0, 1):
             if when is None:
                 raise RinexFileError("observation epoch without a time", line=i + 1)
             ep_index.append(len(times))
             ep_first.append(i + sat_lines)
             counts.append(count)
-            sats += these
+            sats.append(these)
             times.append(when)
         i += 1 + total
     if counts:
@@ -272,7 +267,11 @@ def _walk_v2(lines, i, nlines, header: RinexHeader):
         recs.epoch.append(np.repeat(np.asarray(ep_index), c))
         offsets = np.arange(c.sum()) - np.repeat(np.cumsum(c) - c, c)
         recs.first_line.append(np.repeat(np.asarray(ep_first), c) + offsets * per_sat)
-        recs.sat.append(sats)
+        names = b"".join(sats)
+        if b" " in names:  # a blank system letter is the file's system (RINEX 2)
+            names = b"".join(n if n[:1] != b" " else default.encode() + n[1:]
+                             for n in (names[3 * k:3 * k + 3] for k in range(len(names) // 3)))
+        recs.sat.append(names)
     return _times(times, events), recs
 
 
@@ -345,7 +344,9 @@ def _assemble(lines, header: RinexHeader, recs: _Records, n_epochs: int, v3: boo
     epoch = recs.epoch[0]
     first = recs.first_line[0]
     if v3:
-        head = _gather(lines, first, 0, 3)
+        widest = max(len(t) for t in header.obs_types.values())
+        full = _gather(lines, first, 0, 3 + 16 * widest)  # one pass over the records: every system's width
+        head = full[:, :3]
         sys_chars = head[:, 0]
         if np.any(sys_chars == ord(">")):
             row = int(np.flatnonzero(sys_chars == ord(">"))[0])
@@ -360,42 +361,41 @@ def _assemble(lines, header: RinexHeader, recs: _Records, n_epochs: int, v3: boo
         for code in np.unique(sys_chars):
             sys_ = chr(code)
             types = header.obs_types.get(sys_)
-            if types is None:
-                row = int(np.flatnonzero(sys_chars == code)[0])
-                raise RinexFileError(f"observation of system {sys_!r}, which the header lists no types for",
-                                     line=int(first[row]) + 1)
             rows = np.flatnonzero(sys_chars == code)
+            if types is None:
+                raise RinexFileError(f"observation of system {sys_!r}, which the header lists no types for",
+                                     line=int(first[rows[0]]) + 1)
             k = len(types)
-            chars = _gather(lines, first[rows], 3, 3 + 16 * k).reshape(len(rows), k, 16)
-            systems[sys_] = _dense(sys_, types, prn[rows], epoch[rows], chars, first[rows], n_epochs, 16 * k + 3, select)
+            chars = full[rows, 3:3 + 16 * k].reshape(len(rows), k, 16)
+            systems[sys_] = _dense(sys_, types, prn[rows], epoch[rows], chars, first[rows], n_epochs, 16 * k + 3,
+                                   select)
     else:
         types = next(iter(header.obs_types.values()))
         k = len(types)
         per_sat = max(1, math.ceil(k / 5))
-        chars = np.concatenate([_gather(lines, first + j, 0, 80) for j in range(per_sat)], axis=1)
-        chars = chars.reshape(len(first), per_sat * 5, 16)[:, :k]
-        names = np.asarray(recs.sat[0])
-        sys_of = np.asarray([s[0] for s in recs.sat[0]])
-        prn = np.asarray([int(s[1:]) for s in recs.sat[0]])
-        del names
-        for sys_ in sorted(set(sys_of.tolist())):
-            rows = np.flatnonzero(sys_of == sys_)
-            systems[sys_] = _dense(sys_, list(types), prn[rows], epoch[rows], chars[rows], first[rows], n_epochs, 80,
-                                  select)
+        record_lines = (first[:, None] + np.arange(per_sat)[None, :]).ravel()
+        chars = _gather(lines, record_lines, 0, 80).reshape(len(first), per_sat * 5, 16)[:, :k]
+        names = np.frombuffer(recs.sat[0], dtype=np.uint8).reshape(-1, 3)
+        sys_of = names[:, 0]
+        prn = _digits(names[:, 1]).astype(np.int64) * 10 + _digits(names[:, 2])
+        for code in np.unique(sys_of):
+            rows = np.flatnonzero(sys_of == code)
+            systems[chr(code)] = _dense(chr(code), list(types), prn[rows], epoch[rows], chars[rows], first[rows],
+                                        n_epochs, 80, select)
     return systems
 
 
 def _dense(sys_: str, types: list[str], prn: np.ndarray, epoch: np.ndarray, chars: np.ndarray, first: np.ndarray,
            n_epochs: int, width: int, select: Select | None = None) -> SystemObs:
+    keep = list(range(len(types)))
     if select is not None:
         filled = (chars[:, :, 13] != 32) | (chars[:, :, 10] != 32)
         counts = np.count_nonzero(filled, axis=0).tolist()
         wanted = set(select(sys_, list(types), counts))
         keep = [k for k, t in enumerate(types) if t in wanted]
         types = [types[k] for k in keep]
-        chars = chars[:, keep]
-    values = _values(np.ascontiguousarray(chars[:, :, :14]), first, width)
-    lli = _digits(chars[:, :, 14])
+    values = _values(chars[:, keep, :14], first, width)
+    lli = _digits(chars[:, keep, 14])
     uniq, sat_index = np.unique(prn, return_inverse=True)
     dup = np.unique(epoch * 1000 + sat_index)
     if len(dup) != len(epoch):
