@@ -1,5 +1,6 @@
 """Acceptance of `geode scan qc` on the example archive: one row per good file, a rerun changes nothing, two real
-Celery workers store identical rows, the corrupt example file is reported and not stored."""
+Celery workers store identical rows (through `scan qc` and `scan archive --qc`), the corrupt example file is
+reported and not stored."""
 
 from __future__ import annotations
 
@@ -42,10 +43,17 @@ def test_scan_qc_on_the_example_archive_inline_rerun_and_two_workers(cli, db, re
     assert _rows(db) == rows  # nothing written, computed_at included
 
     db.execute("DELETE FROM rinex_qc")
-    start_workers(count=2, queues="compute", concurrency=1)
+    start_workers(count=2, queues="compute,io", concurrency=1)
     par = cli("scan", "qc", "--parallel", "--json")
     assert par.exit_code == 1, par.stderr
     assert json.loads(par.stdout)["counts"] == out["counts"] and CORRUPT in par.stderr
+    assert _without_time(_rows(db)) == _without_time(rows)
+
+    # scan archive --qc on the workers: rows stored again (their QC went with them) are measured during the scan
+    db.execute('DELETE FROM rinex WHERE "StationCode" = %s', ("unsa",))
+    scan = cli("scan", "archive", "--qc", "--parallel", "--json")
+    gone = len([r for r in rows if r["StationCode"] == "unsa"])
+    assert json.loads(scan.stdout)["counts"]["inserted"] == json.loads(scan.stdout)["qc_counts"]["inserted"] == gone > 0
     assert _without_time(_rows(db)) == _without_time(rows)
 
     # the rows follow their files when a station is renamed (through rinex's key), and stay measured
