@@ -220,7 +220,7 @@ def _qc_report(ctx, stations, date_range, report: bool, plot: Path | None, recen
         for t in trends:
             for m in t.metrics:
                 rows.append((t.station, m.metric, _qc_value(m, m.recent), _qc_value(m, m.baseline),
-                             _qc_sigma(m), m.flag or ""))
+                             _qc_sigma(m), "FLAG" if m.flag else ""))
         console.table([console.Column("station", key=True, priority=0, wrap=False),
                        console.Column("metric", priority=0, wrap=False), console.Column.num("recent", 0),
                        console.Column.num("baseline", 1), console.Column.num("sigma", 2),

@@ -82,7 +82,8 @@ def _result(day: dt.date, mp2: float, rnd) -> QCResult:
                     completeness=100.0, sats_mean={"G": 9.5}, observations=50000,
                     mp_rms={"G1": round(rnd.gauss(0.30, 0.01), 4), "G2": round(mp2, 4)},
                     mp_signal={"G1": "C1", "G2": "P2"}, slips=10, obs_per_slip=5000.0, slips_per_1000=0.2,
-                    sat_gaps=3, epoch_gaps=0, snr_mean={"G1": 45.0, "G2": 38.0}, clock_jumps=0)
+                    sat_gaps=3, epoch_gaps=0, snr_mean={"G1": 45.0, "G2": 38.0}, clock_jumps=0,
+                    elev_completeness=round(rnd.gauss(98.0, 0.3), 2))
 
 
 def _synthetic_station(db, network: str, code: str, days: int, degrade: bool, seed: int) -> None:
@@ -126,7 +127,8 @@ def test_report_plot_check_and_kml(cli, site, tmp_path, monkeypatch):
     monkeypatch.setenv("TTY_COMPATIBLE", "1")
     tty = cli("scan", "qc", "--report", "igs.all")
     assert tty.exit_code == 0 and tty.stdout.strip()
-    assert max(len(line) for line in tty.stdout.splitlines()) <= 80
+    assert max(len(line) for line in tty.stdout.splitlines()) <= 80 and "hidden" not in tty.stderr
+    assert "elev. completeness" in tty.stdout
     assert "MP G2" in tty.stdout and "mp_up" in tty.stdout
     monkeypatch.setenv("TTY_COMPATIBLE", "0")
     piped = cli("scan", "qc", "--report", "igs.all")
