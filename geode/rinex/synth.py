@@ -43,7 +43,9 @@ class SynthSpec:
     sat_gaps: tuple[tuple[str, int, int], ...] = ()  # (satellite, a, b): absent from epochs [a, b)
     epoch_gaps: tuple[tuple[int, int], ...] = ()  # epochs [a, b) not recorded at all
     clock_jumps: tuple[int, ...] = ()  # epoch indices from which the receiver's code is 1 ms (c * 1 ms) longer
+    clock_jumps_both: tuple[int, ...] = ()  # the same, code and phase together (receivers that steer both)
     elevation_mask: float = 5.0  # degrees: satellites lower than this are not tracked
+    glonass_slots: bool = True  # RINEX 3 physics files: a GLONASS SLOT / FRQ # header (else QC finds the channels)
 
     def with_(self, **changes) -> "SynthSpec":
         return replace(self, **changes)
@@ -113,6 +115,14 @@ def header(spec: SynthSpec, times: list[dt.datetime] | None = None) -> str:
             for i in range(0, len(types), 13):
                 head = f"{sys_}  {len(types):3d}" if i == 0 else " " * 6
                 out.append(_hl(head + "".join(f" {t:<3}" for t in types[i:i + 13]), "SYS / # / OBS TYPES"))
+        glonass = [s for s in spec.satellites if s[0] == "R"]
+        if spec.physics and spec.glonass_slots and glonass:
+            from .synth_physics import glonass_channel
+
+            for i in range(0, len(glonass), 8):
+                head = f"{len(glonass):3d} " if i == 0 else " " * 4
+                out.append(_hl(head + "".join(f"{s} {glonass_channel(s):2d} " for s in glonass[i:i + 8]),
+                               "GLONASS SLOT / FRQ #"))
     else:
         out.append(_hl(f"{1:6d}{1:6d}", "WAVELENGTH FACT L1/2"))
         out.append(_hl(f"{len(spec.obs_types):6d}" + "".join(f"{'':4}{t:<2}" for t in spec.v2_types),

@@ -13,7 +13,8 @@ Satellites fly Keplerian orbits (``elements``: GPS/QZSS-like 26 560 km 55 deg in
 A satellite is tracked above ``elevation_mask``; after it rises and after an injected satellite gap its
 ambiguities start anew (random integers). Injected multipath is a sinusoid of 10 min period (random phase per
 satellite) or white noise, of the given RMS, on one band's code. Slips add whole cycles from their epoch on.
-Clock jumps add c * 1 ms to every code from their epoch on (the receiver steers its clock in code only).
+Clock jumps add c * 1 ms to every code from their epoch on (the receiver steers its clock in code only);
+``clock_jumps_both`` to code and phase (a receiver that steers both).
 """
 
 from __future__ import annotations
@@ -30,8 +31,22 @@ MS = C_LIGHT * 1e-3
 FREQ = {"G": {"1": 1575.42e6, "2": 1227.60e6, "5": 1176.45e6},
         "E": {"1": 1575.42e6, "5": 1176.45e6, "7": 1207.140e6, "8": 1191.795e6, "6": 1278.75e6},
         "J": {"1": 1575.42e6, "2": 1227.60e6, "5": 1176.45e6},
-        "C": {"2": 1561.098e6, "7": 1207.140e6, "6": 1268.52e6}}
-PAIR = {"G": "12", "E": "15", "J": "12", "C": "27"}  # the two bands a slip (n_a, n_b) is on
+        "C": {"2": 1561.098e6, "7": 1207.140e6, "6": 1268.52e6},
+        "R": {"1": 1602.0e6, "2": 1246.0e6}}
+GLONASS_STEP = {"1": 0.5625e6, "2": 0.4375e6}
+PAIR = {"G": "12", "E": "15", "J": "12", "C": "27", "R": "12"}  # the two bands a slip (n_a, n_b) is on
+
+
+def glonass_channel(sat: str) -> int:
+    """The FDMA frequency channel (-7..6) of a synthetic GLONASS satellite."""
+    return int(sat[1:]) % 14 - 7
+
+
+def frequencies(sat: str, band: str) -> float:
+    f = FREQ[sat[0]][band]
+    if sat[0] == "R":
+        f += glonass_channel(sat) * GLONASS_STEP[band]
+    return f
 MP_PERIOD = 600.0  # s
 
 
@@ -40,12 +55,15 @@ def elements(sat: str, toe: float) -> dict[str, float]:
     sys_, prn = sat[0], int(sat[1:])
     if sys_ == "E":
         a, inc, planes, per_plane = 29_600e3, 56.0, 3, 10
+    elif sys_ == "R":
+        a, inc, planes, per_plane = 25_510e3, 64.8, 3, 8
     elif sys_ == "C":
         a, inc, planes, per_plane = 27_906e3, 55.0, 3, 9
     else:
         a, inc, planes, per_plane = 26_559.7e3, 55.0, 6, 6
     plane, slot = (prn - 1) % planes, (prn - 1) // planes
-    return {"toe": toe, "sqrtA": math.sqrt(a), "e": 0.004 + 0.001 * (prn % 5), "i0": math.radians(inc + 0.3 * (prn % 3)),
+    return {"toe": toe, "sqrtA": math.sqrt(a), "e": 0.004 + 0.001 * (prn % 5),
+            "i0": math.radians(inc + 0.3 * (prn % 3)),
             "Omega0": math.radians(360.0 / planes * plane + 10.0), "omega": math.radians(20.0 * (prn % 7)),
             "M0": math.radians((360.0 / per_plane * slot + 15.0 * plane) % 360.0) - math.radians(20.0 * (prn % 7)),
             "DeltaN": 0.0, "OmegaDot": -8.0e-9, "IDOT": 0.0, "Cuc": 0.0, "Cus": 0.0, "Crc": 0.0, "Crs": 0.0,
@@ -107,7 +125,6 @@ def render_physics(spec) -> str:
     n_e, n_s = rho.shape
     tracked = elev >= spec.elevation_mask
     col = {s: j for j, s in enumerate(sats)}
-    row_of = {int(k): r for r, k in enumerate(idx)}
     for sat, a, b in spec.sat_gaps:
         rows = (idx >= a) & (idx < b)
         tracked[rows, col[sat]] = False
@@ -122,6 +139,9 @@ def render_physics(spec) -> str:
     jumps = np.zeros(n_e)
     for k in spec.clock_jumps:
         jumps[idx >= k] += MS
+    both = np.zeros(n_e)  # code and phase
+    for k in spec.clock_jumps_both:
+        both[idx >= k] += MS
     systems = sorted({s[0] for s in sats})
     values: dict[str, np.ndarray] = {}
     mp_of = {key: (rms, kind) for key, rms, kind in spec.multipath}
@@ -146,7 +166,7 @@ def render_physics(spec) -> str:
         r, el, trk, arcs = rho[sub], elev[sub], tracked[sub], arc[sub]
         code_b, phase_b = {}, {}
         for b in bands:
-            f = FREQ[sys_][b]
+            f = np.array([frequencies(sats[j], b) for j in cols])[None, :]
             lam = C_LIGHT / f
             iono = iono_l1[sub] * (1575.42e6 / f) ** 2
             mp = np.zeros((n_e, len(cols)))
@@ -157,9 +177,11 @@ def render_physics(spec) -> str:
                     mp = rms * math.sqrt(2) * np.sin(2 * np.pi * seconds[:, None] / MP_PERIOD + phase0[None, :])
                 else:
                     mp = rng.normal(0.0, rms, size=(n_e, len(cols)))
-            code_b[b] = r + iono + mp + jumps[:, None] + rng.normal(0.0, spec.code_noise, size=(n_e, len(cols)))
+            noise = rng.normal(0.0, spec.code_noise, size=(n_e, len(cols)))
+            code_b[b] = r + iono + mp + jumps[:, None] + both[:, None] + noise
             n_amb = np.take_along_axis(amb[b], arcs, axis=0) + slip_cycles[b]
-            phase_b[b] = (r - iono + rng.normal(0.0, spec.phase_noise, size=(n_e, len(cols)))) / lam + n_amb
+            phase_b[b] = (r - iono + both[:, None] + rng.normal(0.0, spec.phase_noise, size=(n_e, len(cols)))) / lam \
+                + n_amb
         snr = 30.0 + 20.0 * np.sin(np.radians(np.clip(el, 0, 90)))
         for k, t in enumerate(types):
             b = t[1]
@@ -173,7 +195,8 @@ def render_physics(spec) -> str:
             elif kind == "S":
                 v = snr - (0.0 if b == "1" else 3.0)
             elif kind == "D":
-                v = -np.gradient(r, axis=0) / spec.interval / (C_LIGHT / FREQ[sys_][b]) if n_e > 1 else np.zeros_like(r)
+                lam_b = C_LIGHT / np.array([frequencies(sats[j], b) for j in cols])[None, :]
+                v = -np.gradient(r, axis=0) / spec.interval / lam_b if n_e > 1 else np.zeros_like(r)
             else:
                 continue
             out[:, :, k] = np.where(trk, v, np.nan)
@@ -256,4 +279,40 @@ def navigation_text(spec, version: float | None = None) -> str:
                            f" {when.minute:2d}{when.second:5.1f}" + d19(0.0) + d19(0.0) + d19(0.0) + "\n")
                 for row in rows:
                     out.append("   " + "".join(d19(x) for x in row) + "\n")
+    return "".join(out)
+
+
+def sp3_text(spec, step: float = 900.0) -> str:
+    """An SP3-c file (positions every ``step`` s over the file's day, from an hour before to an hour after) of
+    every GPS, Galileo, QZSS, BeiDou and GLONASS satellite of ``spec``, on the orbits ``geometry`` flies."""
+    day = dt.datetime(spec.start.year, spec.start.month, spec.start.day)
+    toe = _reference_toe(spec)
+    times = [day + dt.timedelta(seconds=float(s)) for s in np.arange(-3600.0, 86400.0 + 3600.0 + 1, step)]
+    sats = list(spec.satellites)
+    t = np.array([gps_seconds(w) for w in times])
+    pos = {sat: kepler_xyz(elements(sat, toe), t, sat) / 1000.0 for sat in sats}
+    first = times[0]
+    gps_week, sow = divmod(gps_seconds(first), 604800.0)
+    out = [f"#cP{first.year:4d} {first.month:2d} {first.day:2d} {first.hour:2d} {first.minute:2d} "
+           f"{first.second:11.8f} {len(times):7d} ORBIT IGS20 HLM  GEO\n",
+           f"## {int(gps_week):4d} {sow:15.8f} {step:14.8f} {0:5d} {0.0:15.13f}\n"]
+    for i in range(0, max(len(sats), 85), 17):
+        chunk = "".join(f"{s:>3}" for s in sats[i:i + 17]).ljust(51, "0") if i < len(sats) else "0" * 51
+        out.append((f"+  {len(sats):3d}   " if i == 0 else "+        ") + chunk.replace("0" * 3, "  0") + "\n")
+    for i in range(0, max(len(sats), 85), 17):
+        out.append("++       " + "  0" * 17 + "\n")
+    out += ["%c M  cc GPS ccc cccc cccc cccc cccc ccccc ccccc ccccc ccccc\n",
+            "%c cc cc ccc ccc cccc cccc cccc cccc ccccc ccccc ccccc ccccc\n",
+            "%f  1.2500000  1.025000000  0.00000000000  0.000000000000000\n",
+            "%f  0.0000000  0.000000000  0.00000000000  0.000000000000000\n",
+            "%i    0    0    0    0      0      0      0      0         0\n",
+            "%i    0    0    0    0      0      0      0      0         0\n",
+            "/* geode synth\n"]
+    for k, when in enumerate(times):
+        out.append(f"*  {when.year:4d} {when.month:2d} {when.day:2d} {when.hour:2d} {when.minute:2d} "
+                   f"{when.second:11.8f}\n")
+        for sat in sats:
+            x, y, z = pos[sat][k]
+            out.append(f"P{sat}{x:14.6f}{y:14.6f}{z:14.6f}{999999.999999:14.6f}\n")
+    out.append("EOF\n")
     return "".join(out)

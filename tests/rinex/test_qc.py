@@ -36,7 +36,8 @@ MULTIPATH = {3.04: (("G1", 0.5, "sine"), ("E5", 0.4, "random")),
 # slip sizes (cycles on the two bands): every one moves the geometry-free phase by 5 cm or more
 SIZES = [(1, 0), (0, 1), (2, 0), (0, 2), (3, 1), (1, 3), (-2, 1), (4, 0), (2, 2), (3, -1), (-1, 0), (0, -3)]
 EPOCH_GAPS = ((1200, 1210), (2100, 2101))
-CLOCK_JUMPS = (600, 1800)
+CLOCK_JUMPS = (600, 1800)  # code only (the receiver steers its clock in the code)
+CLOCK_JUMPS_BOTH = (900, 2300)  # code and phase together
 COMPRESSIONS = {  # file name -> (hatanaka, outer compression)
     "rnx": (False, None), "Z": (False, "Z"), "gz": (False, "gz"), "bz2": (False, "bz2"), "zip": (False, "zip"),
     "crx": (True, None), "crx.Z": (True, "Z"), "crx.gz": (True, "gz"), "crx.bz2": (True, "bz2"),
@@ -72,7 +73,7 @@ def _faults(version: float) -> SynthSpec:
     slips = tuple((*pick(), *size) for size in SIZES)
     gaps = tuple((sat, k, k + n) for n in (1, 4, 15) for sat, k in [pick(n)])
     return spec.with_(slips=slips, sat_gaps=gaps, epoch_gaps=EPOCH_GAPS, clock_jumps=CLOCK_JUMPS,
-                      multipath=MULTIPATH[version])
+                      clock_jumps_both=CLOCK_JUMPS_BOTH, multipath=MULTIPATH[version])
 
 
 @lru_cache(maxsize=None)
@@ -113,11 +114,13 @@ def test_injected_faults_are_recovered(plain_results, version):
     assert r.slips == len(SIZES)  # exact: every injected slip, nothing else (not the gaps, not the clock jumps)
     assert r.sat_gaps == len(spec.sat_gaps)
     assert r.epoch_gaps == len(EPOCH_GAPS)
-    assert r.clock_jumps == len(CLOCK_JUMPS)
+    assert r.clock_jumps == len(CLOCK_JUMPS) + len(CLOCK_JUMPS_BOTH)
     assert sorted(r.extra["slips_at"]) == sorted(
-        (sat, (spec.start + dt.timedelta(seconds=k * spec.interval)).isoformat()) for sat, k, _, _ in spec.slips)
-    assert [e for e, _ in r.extra["clock_jump_epochs"]] == [
-        (spec.start + dt.timedelta(seconds=k * spec.interval)).isoformat() for k in CLOCK_JUMPS]
+        [sat, (spec.start + dt.timedelta(seconds=k * spec.interval)).isoformat()] for sat, k, _, _ in spec.slips)
+    assert r.extra["clock_jump_epochs"] == sorted(
+        [[(spec.start + dt.timedelta(seconds=k * spec.interval)).isoformat(), 1, "code"] for k in CLOCK_JUMPS]
+        + [[(spec.start + dt.timedelta(seconds=k * spec.interval)).isoformat(), 1, "code+phase"]
+           for k in CLOCK_JUMPS_BOTH])
     for band, truth in _expected_mp(version).items():
         assert r.mp_rms[band] == pytest.approx(truth, rel=0.10), band
     assert r.obs_per_slip == pytest.approx(r.observations / len(SIZES), abs=0.1)
@@ -166,7 +169,7 @@ def test_a_clean_file_has_no_slips_gaps_or_jumps(tmp_path, version):
 def test_every_compression_gives_the_same_metrics(tmp_path, plain_results, version, kind):
     r = qc_file(_write(tmp_path, version, kind))
     assert r.to_json() == plain_results[version].to_json()
-    assert r.slips == len(SIZES) and r.clock_jumps == len(CLOCK_JUMPS)
+    assert r.slips == len(SIZES) and r.clock_jumps == len(CLOCK_JUMPS) + len(CLOCK_JUMPS_BOTH)
 
 
 @pytest.mark.parametrize("version", [3.04, 2.11])
@@ -186,7 +189,78 @@ def test_slips_the_geometry_free_phase_cannot_see_are_found_by_melbourne_wuebben
     r = qc_file(path)
     assert r.slips == 3
     assert sorted(r.extra["slips_at"]) == sorted(
-        (sat, (spec.start + dt.timedelta(seconds=k * spec.interval)).isoformat()) for sat, k in picked)
+        [sat, (spec.start + dt.timedelta(seconds=k * spec.interval)).isoformat()] for sat, k in picked)
+
+
+@pytest.mark.parametrize("version,slots", [(3.04, True), (3.04, False), (2.11, False)],
+                         ids=["3.04-channels-in-header", "3.04-channels-from-data", "2.11-channels-from-data"])
+def test_glonass_fdma_wavelengths_from_the_header_or_the_data(tmp_path, version, slots):
+    from geode.rinex.synth_physics import glonass_channel
+
+    glonass = tuple(f"R{i:02d}" for i in range(1, 25))
+    types = ("C1C", "L1C", "S1C", "C2P", "L2P", "S2P") if version >= 3 else ("C1C", "L1C", "S1C", "P2W", "L2W")
+    spec = SynthSpec(version=version, physics=True, satellites=GPS[:12] + glonass, obs_types=types,
+                     glonass_slots=slots, multipath=(("R1", 0.5, "sine"),), seed=5)
+    sats, _, elev = geometry(spec, np.arange(spec.epochs) * spec.interval)
+    slips = []
+    for sat, size in (("R05", (1, 0)), ("R11", (0, 2)), ("R17", (-3, 1))):
+        k = int(np.flatnonzero(elev[:, sats.index(sat)] >= 20)[40])
+        slips.append((sat, k, *size))
+    path = tmp_path / _name(version, "rnx")
+    path.write_text(render(spec.with_(slips=tuple(slips))))
+    r = qc_file(path)
+    assert r.extra["glonass_channels"] == {s: glonass_channel(s) for s in glonass if s in r.extra["glonass_channels"]}
+    assert len(r.extra["glonass_channels"]) == len(glonass)  # every one of them tracked and identified
+    assert r.slips == 3
+    assert r.mp_rms["R1"] == pytest.approx(math.hypot(0.5, CODE_NOISE), rel=0.10)
+    assert r.mp_rms["R2"] == pytest.approx(CODE_NOISE, rel=0.10)
+
+
+@pytest.mark.parametrize("kind", ["rnx", "crx.gz", "Z"])
+@pytest.mark.parametrize("version", [3.04, 2.11])
+def test_one_read_gives_the_metrics_and_what_read_rinex_says(tmp_path, plain_results, version, kind):
+    from geode.rinex import read_rinex
+    from geode.rinex.qc import qc_with_info
+
+    path = _write(tmp_path, version, kind)
+    result, info = qc_with_info(path)
+    assert result == plain_results[version]
+    assert info == read_rinex(path)
+
+
+@pytest.mark.parametrize("epochs", [1, 2, 3])
+@pytest.mark.parametrize("version", [3.04, 2.11])
+def test_a_file_of_a_few_epochs_gives_what_it_can(tmp_path, version, epochs):
+    path = tmp_path / _name(version, "rnx")
+    path.write_text(render(BASE[version].with_(epochs=epochs)))
+    r = qc_file(path)
+    assert (r.epochs_present, r.epochs_expected) == (epochs, 2880)
+    assert r.mp_rms == {} and r.mp_signal == {}  # arcs too short for a multipath value: none, not a guess
+    assert r.slips == 0 and r.obs_per_slip is None and r.observations > 0
+
+
+def test_rinex_4_reads_like_rinex_3(tmp_path):
+    spec = _faults(3.04)
+    path = tmp_path / "QCSS00ARG_R_20241000000_01D_30S_MO.rnx"
+    path.write_text(render(spec.with_(version=4.01)))
+    r4 = qc_file(path).to_json()
+    r3 = qc_file(_write(tmp_path, 3.04)).to_json()
+    assert r4.pop("rinex_version") == 4.01 and r3.pop("rinex_version") == 3.04
+    assert r4 == r3
+
+
+def test_loss_of_lock_flags_are_reported_not_counted_as_slips(tmp_path):
+    text = _text(3.04, False).decode("ascii").split("\n")
+    flagged = 0
+    for i, line in enumerate(text):  # set the loss-of-lock bit of L1C (second field) on a few records
+        if line.startswith("G") and i % 5000 == 7:
+            text[i] = line[:3 + 16 + 14] + "1" + line[3 + 16 + 15:]
+            flagged += 1
+    assert flagged >= 3
+    path = tmp_path / _name(3.04, "rnx")
+    path.write_text("\n".join(text))
+    r = qc_file(path)
+    assert r.extra["lli_slips"] == flagged and r.slips == 0
 
 
 def _settings(tmp_path, brdc: str):
@@ -233,6 +307,39 @@ def test_elevation_metrics_with_broadcast_navigation_from_the_archive(tmp_path, 
         assert with_orbits[key] == plain[key]
 
 
+def test_elevation_metrics_with_sp3_orbits_including_glonass(tmp_path):
+    from geode.config import load_settings
+    from geode.rinex.synth_physics import sp3_text
+
+    glonass = tuple(f"R{i:02d}" for i in range(1, 25))
+    spec = SynthSpec(version=3.04, physics=True, satellites=GPS + glonass, obs_types=V3_TYPES, seed=9,
+                     sat_gaps=(), system_types=(("R", ("C1C", "L1C", "S1C", "C2P", "L2P", "S2P")),))
+    sats, _, elev = geometry(spec, np.arange(spec.epochs) * spec.interval)
+    gap_sat = "R07"
+    k = int(np.flatnonzero(elev[:, sats.index(gap_sat)] >= 20)[30])
+    spec = spec.with_(sat_gaps=((gap_sat, k, k + 12),))
+    folder = tmp_path / "orbits" / "2309"  # $gpsweek
+    folder.mkdir(parents=True)
+    name = "IGS0OPSFIN_20241000000_01D_15M_ORB.SP3.gz"
+    (folder / name).write_bytes(compress_bytes(sp3_text(spec).encode(), hatanaka=False, compression="gz"))
+    (folder / "brdc1000.24n").write_text(navigation_text(spec.with_(version=2.11)))  # SP3 wins over broadcast
+    settings = load_settings(overrides={"archive.sp3": str(tmp_path / "orbits" / "$gpsweek"),
+                                        "archive.brdc": str(tmp_path / "orbits" / "$gpsweek")},
+                             environ={}, cwd=tmp_path)
+    orbits = orbits_for(dt.date(2024, 4, 9), settings)
+    assert orbits is not None and orbits.source.endswith(name)
+    path = tmp_path / _name(3.04, "rnx")
+    path.write_text(render(spec))
+    r = qc_file(path, orbits=orbits)
+    tracked = elev >= spec.elevation_mask
+    tracked[k:k + 12, sats.index(gap_sat)] = False
+    above = elev >= 10
+    assert r.elev_completeness == pytest.approx(100 * (above & tracked).sum() / above.sum(), abs=0.01)
+    assert r.elev_completeness < 100
+    assert set(r.mp_by_elevation) >= {"G1", "G2", "R1", "R2"}
+    assert r.sat_gaps == 1 and r.slips == 0
+
+
 def test_no_orbits_configured_is_none(tmp_path):
     from geode.config import load_settings
 
@@ -266,6 +373,9 @@ def test_a_bad_file_is_rejected_with_a_reason(tmp_path, damage, reason):
         qc_file(path)
 
 
-def test_result_round_trips_through_json(plain_results):
-    r = plain_results[3.04]
-    assert QCResult.from_json(r.to_json()) == r
+@pytest.mark.parametrize("version", [3.04, 2.11])
+def test_result_round_trips_through_json_text(plain_results, version):
+    import json
+
+    r = plain_results[version]
+    assert QCResult.from_json(json.loads(json.dumps(r.to_json()))) == r

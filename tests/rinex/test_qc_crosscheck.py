@@ -74,7 +74,7 @@ def _gnssmultipath(tmp_path, obs, nav, systems):
 
 @pytest.mark.parametrize("version", [3.04, 2.11])
 def test_multipath_and_slips_agree_with_gnssmultipath(tmp_path, version):
-    spec = _faults(version).with_(epoch_gaps=(), clock_jumps=())
+    spec = _faults(version).with_(epoch_gaps=(), clock_jumps=(), clock_jumps_both=())
     if version < 3:
         spec = spec.with_(obs_types=V2_DUAL)
     obs = tmp_path / ("QCSS00ARG_R_20241000000_01D_30S_MO.rnx" if version >= 3 else "qcss1000.24o")
