@@ -230,7 +230,7 @@ complete -c geode -n '__geode_at \'scan\'' -a 'otl' -d 'Ocean-loading coefficien
 complete -c geode -n '__geode_at \'scan\'' -a 'ppp' -d 'PPP coordinates (NRCan\'s GPSPACE) for station-days without a solution in ppp_soln'
 complete -c geode -n '__geode_at \'scan\'' -l help -s h -d 'Show this message and exit'
 complete -c geode -n '__geode_at \'scan archive\'' -l parallel -l noparallel -d 'Run on Celery workers or in this process; default: the global option, else the configurat…'
-complete -c geode -n '__geode_at \'scan archive\'' -l qc -d 'Also compute the data-quality metrics (geode scan qc) of the files this scan stores'
+complete -c geode -n '__geode_at \'scan archive\'' -l qc -d 'Also measure the data quality (geode scan qc) of every file stored, from the same read of…'
 complete -c geode -n '__geode_at \'scan archive\'' -l json -d 'Print machine-readable JSON on stdout'
 complete -c geode -n '__geode_at \'scan archive\'' -l help -s h -d 'Show this message and exit'
 complete -c geode -n '__geode_at \'scan archive\'' -a '(__geode_codes stations)'

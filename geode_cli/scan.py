@@ -46,8 +46,8 @@ CreateOpt = Annotated[bool, typer.Option(
 
 @scan_app.command("archive")
 def archive_cmd(ctx: typer.Context, stations: StationsArg = None, parallel: ParallelOpt = None,
-                qc: Annotated[bool, typer.Option("--qc", help="Also compute the data-quality metrics (geode scan "
-                                                 "qc) of the files this scan stores.")] = False,
+                qc: Annotated[bool, typer.Option("--qc", help="Also measure the data quality (geode scan qc) of "
+                                                 "every file stored, from the same read of the file.")] = False,
                 json_: JsonOpt = False) -> None:
     """Read every archive file (or the given stations' files) and upsert its rinex row.
 

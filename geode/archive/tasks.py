@@ -34,7 +34,7 @@ def _database():
 
 @task("geode.archive.scan_files", queue="io")
 def scan_files(root: str, relpaths: list[str], max_size: int | None = None, qc: bool = False) -> list[FileOutcome]:
-    """Scan a batch; with ``qc`` also measure the quality of each file the scan stored (inserted or updated)."""
+    """Scan a batch; with ``qc`` also measure the quality of each file stored (from the same read)."""
     db = _database()
     layout = ArchiveLayout.from_db(db)
     known = known_stations(db)
@@ -42,7 +42,7 @@ def scan_files(root: str, relpaths: list[str], max_size: int | None = None, qc: 
     out = []
     for rel in relpaths:
         try:
-            outcome = scan_file(db, Path(root), layout, rel, known, max_size)
+            out.append(scan_file(db, Path(root), layout, rel, known, max_size, orbits))
         except Exception as exc:  # one file never stops its batch; a lost database stops it (the unit is retried)
             if unit_must_stop(exc):
                 raise
@@ -51,11 +51,6 @@ def scan_files(root: str, relpaths: list[str], max_size: int | None = None, qc: 
             out.append(FileOutcome(rel, "transient", why) if why else FileOutcome(
                 rel, "problem", f"unexpected error while scanning it (a bug in geode: please report it with this "
                                 f"file): {type(exc).__name__}: {exc}".splitlines()[0]))
-            continue
-        if orbits is not None and outcome.status in ("inserted", "updated"):
-            q = _measure(db, Path(root), layout, rel, orbits, True, max_size)
-            outcome.qc, outcome.qc_reason = q.status, q.reason
-        out.append(outcome)
     return out
 
 

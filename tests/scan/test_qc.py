@@ -160,15 +160,25 @@ def test_one_file_failing_does_not_stop_the_others(cli, site, monkeypatch):
     import geode.rinex.qc as qc
 
     fill_archive(site)
-    assert cli("scan", "archive").exit_code == 0
+
+    def broken(real):
+        def flaky(src, **kw):  # a bug in the metric code on one file
+            if "vbca" in str(src).lower() and "101" in str(src):
+                raise ValueError("deliberate")
+            return real(src, **kw)
+        return flaky
+
+    # scan archive --qc: the file's row is stored all the same, its QC is reported
+    monkeypatch.setattr(qc, "qc_with_info", broken(qc.qc_with_info))
+    scan = cli("scan", "archive", "--qc", "--json")
+    assert scan.exit_code == 1 and "ValueError: deliberate" in scan.stderr
+    assert json.loads(scan.stdout)["counts"]["inserted"] == 6
+    assert json.loads(scan.stdout)["qc_counts"] == {"inserted": 5, "updated": 0, "unchanged": 0, "problem": 1,
+                                                    "transient": 0}
+    site.db.execute("DELETE FROM rinex_qc")
+
     real = qc.qc_file
-
-    def flaky(src, **kw):  # a bug in the metric code on one file
-        if "vbca" in str(src).lower() and "101" in str(src):
-            raise ValueError("deliberate")
-        return real(src, **kw)
-
-    monkeypatch.setattr(qc, "qc_file", flaky)
+    monkeypatch.setattr(qc, "qc_file", broken(real))
     r = cli("scan", "qc", "--json")
     assert r.exit_code == 1
     out = json.loads(r.stdout)

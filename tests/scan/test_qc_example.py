@@ -53,7 +53,9 @@ def test_scan_qc_on_the_example_archive_inline_rerun_and_two_workers(cli, db, re
     db.execute('DELETE FROM rinex WHERE "StationCode" = %s', ("unsa",))
     scan = cli("scan", "archive", "--qc", "--parallel", "--json")
     gone = len([r for r in rows if r["StationCode"] == "unsa"])
-    assert json.loads(scan.stdout)["counts"]["inserted"] == json.loads(scan.stdout)["qc_counts"]["inserted"] == gone > 0
+    counts, qc_counts = json.loads(scan.stdout)["counts"], json.loads(scan.stdout)["qc_counts"]
+    assert counts["inserted"] == qc_counts["inserted"] == gone > 0 and counts["updated"] == qc_counts["updated"] == 0
+    assert counts["unchanged"] == qc_counts["unchanged"] == good - gone  # one read gives the same row as scan's
     assert _without_time(_rows(db)) == _without_time(rows)
 
     # the rows follow their files when a station is renamed (through rinex's key), and stay measured
