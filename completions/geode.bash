@@ -80,14 +80,19 @@ _geode_node() {
             _geode_vopts=''
             _geode_nargs=1 _geode_variadic=0 ;;
         'scan')
-            _geode_subs='archive ingest stninfo check otl ppp'
+            _geode_subs='archive qc ingest stninfo check otl ppp'
             _geode_opts='--help -h'
             _geode_vopts=''
             _geode_nargs=0 _geode_variadic=0 ;;
         'scan archive')
             _geode_subs=''
-            _geode_opts='--parallel --noparallel --json --help -h'
+            _geode_opts='--parallel --noparallel --qc --json --help -h'
             _geode_vopts=''
+            _geode_nargs=1 _geode_variadic=1 ;;
+        'scan qc')
+            _geode_subs=''
+            _geode_opts='--date-range -d --redo --report --plot --recent --baseline --sigmas --parallel --noparallel --json --help -h'
+            _geode_vopts='--date-range -d --plot --recent --baseline --sigmas'
             _geode_nargs=1 _geode_variadic=1 ;;
         'scan ingest')
             _geode_subs=''
@@ -348,6 +353,12 @@ _geode_values() {
         'stack etm|#1') echo 'stations' ;;
         'stack show|#0') echo 'text' ;;
         'scan archive|#0') echo 'stations' ;;
+        'scan qc|--date-range'|'scan qc|-d') echo 'text' ;;
+        'scan qc|--plot') echo 'file' ;;
+        'scan qc|--recent') echo 'text' ;;
+        'scan qc|--baseline') echo 'text' ;;
+        'scan qc|--sigmas') echo 'text' ;;
+        'scan qc|#0') echo 'stations' ;;
         'scan stninfo|--network'|'scan stninfo|-n') echo 'networks' ;;
         'scan stninfo|--export'|'scan stninfo|-e') echo 'stations' ;;
         'scan stninfo|--output'|'scan stninfo|-o') echo 'file' ;;

@@ -10,7 +10,10 @@ Findings (each with a kind, a station and a readable detail):
 * ``several_files``: days with more than one file;
 * ``header_warning``: RINEX header values that did not parse when the file was read (``rinex_warnings``);
 * ``stale_temp``: a temporary file that a killed ``geode scan ingest`` left in the archive (the next ingest
-  removes it).
+  removes it);
+* ``qc_<flag>`` (``qc_mp_up``, ``qc_slips_up``, ``qc_completeness_down``, ``qc_elev_completeness_down``,
+  ``qc_clock_jumps``): a data-quality degradation raised by the station's QC trend (``rinex_qc``, the default
+  windows of ``geode.archive.qc_trends``), from its first bad day to the last QC day.
 """
 
 from __future__ import annotations
@@ -120,6 +123,15 @@ def check_station(db, ref, layout: ArchiveLayout,
                           (ref.network, ref.code)):
             day = f"{int(w['ObservationYear'])}-{int(w['ObservationDOY']):03d}"
             findings.append(Finding(key, "header_warning", f"{w['Filename']}: {w['message']}", day, day))
+
+    # data-quality degradations against the station's own baseline (geode scan qc --report)
+    if rows and db.table_exists("rinex_qc"):
+        from .archive.qc_store import station_series
+        from .archive.qc_trends import station_trend
+
+        trend = station_trend(key, station_series(db, ref.network, ref.code))
+        for f in trend.flags:
+            findings.append(Finding(key, f"qc_{f.kind}", f.detail, _day(f.since), _day(trend.last_day)))
 
     # several files for one day
     per_day = defaultdict(list)

@@ -2,8 +2,9 @@
 
 Styles: ``ok`` (green square: RINEX data, station information covering it), ``issues`` (red caution: no
 station information, or RINEX days outside every station-info record), ``nodata`` (grey circle: no RINEX and
-no solutions). Each description holds the station-info history and, unless disabled, a year × day-of-year
-availability chart embedded as a PNG data URI. Written with lxml in KML 2.2 element order.
+no solutions). Each description holds the station-info history, the latest RINEX quality summary (``rinex_qc``)
+with the QC trend's flags and, unless disabled, a year × day-of-year availability chart embedded as a PNG data
+URI. Written with lxml in KML 2.2 element order.
 """
 
 from __future__ import annotations
@@ -30,6 +31,37 @@ class StationReport:
     rinex_days: int
     solutions: int
     issues: list[str] = field(default_factory=list)
+    qc: dict | None = None  # the latest QC day's summary and the raised QC flags; None without QC rows
+
+
+def _qc_summary(db, net: str, stn: str) -> tuple[dict | None, str]:
+    """The latest QC values and the trend's flags: (summary for the report, HTML paragraph)."""
+    from .archive.qc_store import station_series
+    from .archive.qc_trends import station_trend
+
+    series = station_series(db, net, stn)
+    if not series:
+        return None, "<p>RINEX quality: not measured (geode scan qc)</p>"
+    trend = station_trend(f"{net}.{stn}", series)
+    last = series[-1]
+    v = last.values
+    flags = [f"{f.kind} ({f.metric}) since {f.since.strftime('%Y_%j')}" for f in trend.flags]
+    summary = {"day": last.day.strftime("%Y_%j"), "completeness": v.get("completeness"),
+               "mp": {k[3:]: x for k, x in v.items() if k.startswith("mp:")}, "obs_per_slip": v.get("obs_per_slip"),
+               "clock_jumps": v.get("clock_jumps"), "flags": flags}
+    parts = []
+    if v.get("completeness") is not None:
+        parts.append(f"completeness {v['completeness']:.1f} %")
+    parts += [f"MP {band} {x:.2f} m" for band, x in sorted(summary["mp"].items()) if x is not None]
+    if v.get("obs_per_slip") is not None:
+        parts.append(f"o/slps {v['obs_per_slip']:.0f}")
+    elif v.get("slips") == 0:
+        parts.append("no cycle slips")
+    if v.get("clock_jumps") is not None:
+        parts.append(f"clock jumps {v['clock_jumps']:.0f}")
+    text = (f"<p>Latest QC ({summary['day']}, {html.escape(last.filename)}): {html.escape(', '.join(parts))}<br/>"
+            f"QC flags: {html.escape('; '.join(flags) or 'none')}</p>")
+    return summary, text
 
 
 def _station_info_issues(records: list, days: list[dict]) -> list[str]:
@@ -55,13 +87,14 @@ def station_report(db, ref, row: dict, *, availability: bool) -> tuple[StationRe
     issues = _station_info_issues(records, days)
     style = "nodata" if not days and not sol else ("issues" if issues else "ok")
     name = f"{net}.{stn}"
-    rep = StationReport(name, float(row["lat"]), float(row["lon"]), style, len(days), int(sol), issues)
+    qc, qc_html = _qc_summary(db, net, stn) if db.table_exists("rinex_qc") else (None, "")
+    rep = StationReport(name, float(row["lat"]), float(row["lon"]), style, len(days), int(sol), issues, qc)
     rows = "".join(f"<tr><td>{html.escape(str(r.date_start))}</td><td>{html.escape(str(r.date_end or 'open'))}</td>"
                    f"<td>{html.escape(r.receiver_code)}</td><td>{html.escape(r.antenna_code)} "
                    f"{html.escape(r.radome_code)}</td><td>{r.antenna_height:.4f}</td></tr>" for r in records)
     text = (f"<h3>{html.escape(name)} {html.escape(row.get('StationName') or '')}</h3>"
             f"<p>RINEX days: {len(days)}; daily solutions: {sol}</p>"
-            f"<p>Station information: {html.escape('; '.join(issues) or 'no issues')}</p>"
+            f"<p>Station information: {html.escape('; '.join(issues) or 'no issues')}</p>{qc_html}"
             f"<table style='font-family:monospace;font-size:8pt'><tr><th>start</th><th>end</th><th>receiver</th>"
             f"<th>antenna</th><th>height</th></tr>{rows}</table>")
     if availability:

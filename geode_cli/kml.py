@@ -24,8 +24,8 @@ def kml_cmd(ctx: typer.Context, stations: StationsArg = None,
             title: Annotated[str, typer.Option("--title", help="Document name shown in the viewer.")] = "GeoDE stations",
             json_: JsonOpt = False) -> None:
     """Write a KMZ: a folder per network, a placemark per station styled by status (green: data with
-    station information; red caution: station-info gaps; grey circle: no data), with station info and
-    data availability in each description."""
+    station information; red caution: station-info gaps; grey circle: no data), with station info, the latest
+    RINEX quality summary and its QC flags (geode scan qc), and data availability in each description."""
     from geode.kml import make_kmz
     from geode.stations import select_stations
 
@@ -40,6 +40,7 @@ def kml_cmd(ctx: typer.Context, stations: StationsArg = None,
     else:
         console.table([console.Column("station", key=True, priority=0, wrap=False), console.Column("status", priority=0),
                        console.Column.num("rinex days", 2), console.Column.num("solutions", 2),
-                       console.Column("issues", priority=1)],
-                      [(r.name, r.style, r.rinex_days, r.solutions, "; ".join(r.issues)) for r in reports])
+                       console.Column("issues", priority=1), console.Column("QC flags", priority=2)],
+                      [(r.name, r.style, r.rinex_days, r.solutions, "; ".join(r.issues),
+                        "" if r.qc is None else "; ".join(r.qc["flags"]) or "none") for r in reports])
         console.notice(f"written: {path} ({console.plural(len(reports), 'placemark')})")

@@ -46,12 +46,15 @@ CreateOpt = Annotated[bool, typer.Option(
 
 @scan_app.command("archive")
 def archive_cmd(ctx: typer.Context, stations: StationsArg = None, parallel: ParallelOpt = None,
+                qc: Annotated[bool, typer.Option("--qc", help="Also measure the data quality (geode scan qc) of "
+                                                 "every file stored, from the same read of the file.")] = False,
                 json_: JsonOpt = False) -> None:
     """Read every archive file (or the given stations' files) and upsert its rinex row.
 
-    Re-scanning an unchanged archive changes nothing; a changed file updates its row. Files that do not
-    belong (bad name, wrong folder, unknown station, unreadable, too large, multi-day, wrong day) are listed with
-    the reason and left alone; then the command exits 1 (69 when the database or a disk failed meanwhile).
+    Re-scanning an unchanged archive changes nothing; a changed file updates its row (and drops its QC row).
+    Files that do not belong (bad name, wrong folder, unknown station, unreadable, too large, multi-day, wrong
+    day) are listed with the reason and left alone; then the command exits 1 (69 when the database or a disk
+    failed meanwhile).
     """
     from dataclasses import asdict
 
@@ -64,27 +67,197 @@ def archive_cmd(ctx: typer.Context, stations: StationsArg = None, parallel: Para
     runner = actx.runner(parallel)
     try:
         report = scan_archive(actx.db, root, runner, refs, progress=actx.progress(),
-                              max_size=max_size_of(actx.settings))
+                              max_size=max_size_of(actx.settings), qc=qc)
     finally:
         runner.close()
     counts = {s: report.count(s) for s in ("inserted", "updated", "unchanged", "problem", "transient")}
     warned = [o for o in report.outcomes if o.warnings]
+    qc_bad = [o for o in report.outcomes if o.qc in ("problem", "transient")]
     if actx.want_json(json_):
-        console.print_json({"archive": str(root), "counts": counts,
-                            "files": [asdict(o) for o in report.outcomes], "failures": report.failures})
+        out = {"archive": str(root), "counts": counts}
+        if qc:
+            out["qc_counts"] = {s: sum(o.qc == s for o in report.outcomes)
+                                for s in ("inserted", "updated", "unchanged", "problem", "transient")}
+        console.print_json({**out, "files": [asdict(o) for o in report.outcomes], "failures": report.failures})
     else:
         console.table([console.Column.num(h, 0) for h in ("inserted", "updated", "unchanged", "problems", "transient")],
                       [list(counts.values())],
                       title=f"archive scan: {len(report.outcomes)} file(s) in {root}")
+        if qc:
+            measured = sum(o.qc in ("inserted", "updated", "unchanged") for o in report.outcomes)
+            console.notice(f"QC measured for {console.plural(measured, 'stored file')}" +
+                           (f", {len(qc_bad)} could not be measured" if qc_bad else ""))
     for o in warned:  # stderr, with --json too
         console.warn(f"{o.path}: {'; '.join(o.warnings)}")
     console.failures([(o.path, o.reason) for o in report.problems] +
                      [(o.path, f"transient: {o.reason}") for o in report.transient] +
+                     [(o.path, f"QC {'transient: ' if o.qc == 'transient' else ''}{o.qc_reason}") for o in qc_bad] +
                      [(f["unit"], f["message"]) for f in report.failures])
-    if report.transient:
+    if report.transient or any(o.qc == "transient" for o in qc_bad):
         raise typer.Exit(69)
-    if not report.ok:
+    if not report.ok or qc_bad:
         raise typer.Exit(1)
+
+
+DateRangeOpt = Annotated[Optional[tuple[str, str]], typer.Option(
+    "--date-range", "-d", metavar="START END", help=f"First and last day, both included (default: every day). "
+    f"{DATE_FORMS_HELP}", show_default=False)]
+
+
+@scan_app.command("qc")
+def qc_cmd(
+    ctx: typer.Context, stations: StationsArg = None, date_range: DateRangeOpt = None,
+    redo: Annotated[bool, typer.Option("--redo", help="Measure again files whose QC row already has the current "
+                                       "metric version.")] = False,
+    report: Annotated[bool, typer.Option("--report", help="Print each station's recent QC values against its own "
+                                         "baseline, and the degradations flagged (nothing is measured).")] = False,
+    plot: Annotated[Optional[Path], typer.Option(
+        "--plot", metavar="DIR", help="Write one PNG per station (<net>.<stn>_qc.png): the QC time series, "
+        "station-info changes and flagged periods (nothing is measured).", show_default=False)] = None,
+    recent: Annotated[int, typer.Option("--recent", metavar="DAYS", min=2, help="Report: the recent window, "
+                                        "in days.")] = 7,
+    baseline: Annotated[int, typer.Option("--baseline", metavar="DAYS", min=7, help="Report: the baseline "
+                                          "window before it, in days.")] = 90,
+    sigmas: Annotated[float, typer.Option("--sigmas", min=0.5, help="Report: how many robust sigmas from the "
+                                          "baseline median make a day bad.")] = 3.0,
+    parallel: ParallelOpt = None, json_: JsonOpt = False,
+) -> None:
+    """Data-quality metrics of the archive's RINEX files (teqc/Anubis style: completeness, satellites, code
+    multipath MP1/MP2 and per signal, cycle slips as o/slps, gaps, SNR, clock jumps) into rinex_qc, one row per
+    file; or, with --report / --plot, their trend per station.
+
+    Idempotent: files already measured with the current metric version are skipped (--redo measures them
+    again). A file that cannot be read is reported with the reason and never stored; so is a file without a
+    rinex row (geode scan archive first); then the command exits 1 (69 when the database or a disk failed).
+
+    --report compares the last --recent days with the --baseline days before them (median and robust spread,
+    1.4826 x MAD) and flags: multipath up by more than --sigmas sigmas for most of a week, o/slps collapsing,
+    completeness falling, a new clock-jump pattern (the rules are in the README). --date-range ends the
+    report on its last day.
+    """
+    if report or plot is not None:
+        _qc_report(ctx, stations, date_range, report, plot, recent, baseline, sigmas, json_)
+        return
+    from dataclasses import asdict
+
+    from geode.archive.run import qc_archive
+    from geode.dates import parse_date_range
+    from geode.rinex.compression import max_size_of
+
+    actx = app_context(ctx)
+    root = _folder(actx, "archive.path")
+    start, end = parse_date_range(list(date_range)) if date_range else (None, None)
+    refs = _refs(actx, stations)
+    runner = actx.runner(parallel)
+    try:
+        result = qc_archive(actx.db, root, runner, refs, start.date if start else None, end.date if end else None,
+                            redo, progress=actx.progress(), max_size=max_size_of(actx.settings))
+    finally:
+        runner.close()
+    counts = result.counts()
+    if actx.want_json(json_):
+        console.print_json({"archive": str(root), "counts": counts, "files": [asdict(o) for o in result.outcomes],
+                            "missing": [asdict(o) for o in result.missing], "failures": result.failures})
+    else:
+        console.table([console.Column.num(h, 0) for h in ("inserted", "updated", "unchanged", "problems", "transient")],
+                      [list(counts.values())], title=f"RINEX QC: {sum(counts.values())} file(s) in {root}")
+    for o in result.outcomes:
+        for w in o.warnings:
+            console.warn(f"{o.path}: {w}")
+    console.failures([(o.path, o.reason) for o in result.problems] +
+                     [(o.path, f"transient: {o.reason}") for o in result.transient] +
+                     [(f["unit"], f["message"]) for f in result.failures])
+    if result.transient:
+        raise typer.Exit(69)
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+def _qc_report(ctx, stations, date_range, report: bool, plot: Path | None, recent: int, baseline: int,
+               sigmas: float, json_: bool) -> None:
+    from geode.archive.qc_trends import TrendOptions, station_trend, trend_json
+    from geode.archive.qc_store import station_series
+    from geode.dates import parse_date_range
+    from geode.stations import select_stations
+
+    from .options import output_folder
+
+    if plot is not None:
+        output_folder(plot, "--plot")
+    actx = app_context(ctx)
+    end = parse_date_range(list(date_range))[1].date if date_range else None
+    options = TrendOptions(recent_days=recent, baseline_days=baseline, sigmas=sigmas)
+    refs = select_stations(actx.db, stations or ["all"])
+    trends, written = [], []
+    progress = actx.progress() if plot is not None else None  # figures take a while: a bar, or plain lines
+    if progress is not None:
+        progress.start(len(refs), "qc plots: stations")
+    try:
+        for ref in refs:
+            series = station_series(actx.db, ref.network, ref.code, end=end)
+            trend = station_trend(str(ref), series, options, end)
+            trends.append(trend)
+            if plot is not None and series:
+                from geode.archive.qc_plot import qc_png, station_changes
+                from geode.stationinfo import records_for
+
+                plot.mkdir(parents=True, exist_ok=True)
+                written.append(str(qc_png(plot / f"{ref}_qc.png", str(ref), series, trend,
+                                          station_changes(records_for(actx.db, ref)))))
+            if progress is not None:
+                progress.update(done=len(trends), failed=0)
+    finally:
+        if progress is not None:
+            progress.stop()
+    empty = [t.station for t in trends if not t.days]
+    if actx.want_json(json_):
+        from dataclasses import asdict
+
+        console.print_json({"options": asdict(options), "stations": [trend_json(t) for t in trends],
+                            "plots": written})
+    elif report:
+        rows = []
+        for t in trends:
+            for m in t.metrics:
+                rows.append((t.station, m.metric, _qc_value(m, m.recent), _qc_value(m, m.baseline),
+                             _qc_sigma(m), "FLAG" if m.flag else ""))
+        console.table([console.Column("station", key=True, priority=0, wrap=False),
+                       console.Column("metric", priority=0, wrap=False), console.Column.num("recent", 0),
+                       console.Column.num("baseline", 1), console.Column.num("sigma", 2),
+                       console.Column("flag", priority=0, wrap=False)], rows,
+                      title=f"RINEX QC: last {recent} days vs the {baseline} days before (medians)")
+        flags = [(t.station, f.since.strftime("%Y_%j"), f.kind, f.detail) for t in trends for f in t.flags]
+        if flags:
+            console.table([console.Column("station", key=True, priority=0, wrap=False),
+                           console.Column("since", priority=0, wrap=False), console.Column("flag", priority=1, wrap=False),
+                           console.Column("detail", priority=0)], flags, title=f"{len(flags)} QC flag(s)")
+        else:
+            console.notice("no QC flags")
+    if empty:
+        console.notice(f"no QC rows for {', '.join(empty[:10])}" + (" ..." if len(empty) > 10 else "") +
+                       " (geode scan qc measures them)")
+    if written and not actx.want_json(json_):
+        console.notice(f"{console.plural(len(written), 'plot')} written to {plot}")
+
+
+def _qc_value(m, x) -> str:
+    if x is None:
+        return ""
+    if m.unit == "m":
+        return f"{x:.3f} m"
+    if m.unit == "%":
+        return f"{x:.1f} %"
+    if m.unit == "/day":
+        return f"{x:g}"
+    return f"{x:.0f}"
+
+
+def _qc_sigma(m) -> str:
+    if m.sigma is None:
+        return ""
+    if m.log:  # a spread in log10: the factor it stands for
+        return f"x{10 ** m.sigma:.2f}"
+    return _qc_value(m, m.sigma)
 
 
 @scan_app.command("ingest")
@@ -259,7 +432,8 @@ def _instant(text: str) -> str:
 @scan_app.command("check")
 def check_cmd(ctx: typer.Context, stations: StationsArg = None, json_: JsonOpt = False) -> None:
     """Integrity report: station info vs RINEX headers, station-info gaps and overlaps, files missing on disk
-    or in the database, days with several files. Exits 1 when anything is found."""
+    or in the database, days with several files, and the data-quality flags of geode scan qc --report (kinds
+    qc_mp_up, qc_slips_up, ...). Exits 1 when anything is found."""
     from dataclasses import asdict
 
     from geode.integrity import check_integrity

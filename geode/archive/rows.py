@@ -1,7 +1,7 @@
 """``rinex`` rows from what the reader measured, and their idempotent upsert.
 
 One archive file is one row, found by (network, station, Filename): scanning an unchanged file writes
-nothing, a changed file updates its row in place.
+nothing, a changed file updates its row in place (and drops its now stale ``rinex_qc`` row).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ COLUMNS = ("NetworkCode", "StationCode", "ObservationYear", "ObservationMonth", 
            "ObservationFYear", "ObservationSTime", "ObservationETime", "ReceiverType", "ReceiverSerial",
            "ReceiverFw", "AntennaType", "AntennaSerial", "AntennaDome", "Filename", "Interval", "AntennaOffset",
            "Completion")
+QC_KEY = ("NetworkCode", "StationCode", "ObservationYear", "ObservationDOY", "Interval", "Completion")  # = rinex's
 
 
 def rinex_row(network: str, name: RinexName, info: RinexInfo) -> dict:
@@ -52,6 +53,10 @@ def upsert_rinex(cur, row: dict) -> str:
         return "inserted"
     if all(_same(old[c], row[c]) for c in COLUMNS):
         return "unchanged"
+    # the file changed: its quality metrics (rinex_qc, keyed like this row) describe the old one
+    cur.execute('DELETE FROM rinex_qc WHERE ("NetworkCode", "StationCode", "ObservationYear", "ObservationDOY", '
+                '"Interval", "Completion") = (%s, %s, %s, %s, %s, %s)',
+                [old[c] for c in QC_KEY])
     sets = ", ".join(f'"{c}" = %s' for c in COLUMNS)
     cur.execute(f'UPDATE rinex SET {sets} WHERE api_id = %s', [row[c] for c in COLUMNS] + [old["api_id"]])
     return "updated"

@@ -27,6 +27,8 @@ class FileOutcome:
     reason: str = ""
     station: str = ""
     warnings: list[str] = field(default_factory=list)  # header values that did not parse (stored with the row)
+    qc: str = ""  # scan archive --qc, for a stored file: its rinex_qc status (inserted | updated | unchanged | problem)
+    qc_reason: str = ""
 
 
 @dataclass
@@ -63,7 +65,9 @@ def walk(root: Path) -> list[str]:
 
 
 def scan_file(db, root: Path, layout: ArchiveLayout, relpath: str, known: set[tuple[str, str]],
-              max_size: int | None = None) -> FileOutcome:
+              max_size: int | None = None, orbits=None) -> FileOutcome:
+    """Scan one file into its rinex row; with ``orbits`` (a ``qc_scan.OrbitCache``: ``scan archive --qc``) also
+    measure its quality, from the same read of the file, into rinex_qc."""
     try:
         entry = layout.parse(relpath)
     except LayoutError as exc:
@@ -72,7 +76,7 @@ def scan_file(db, root: Path, layout: ArchiveLayout, relpath: str, known: set[tu
     if (entry.network, entry.station) not in known:
         return FileOutcome(relpath, "problem", f"station {station} is not in the database", station)
     try:
-        info = read_rinex(root / relpath, max_size=max_size)
+        info, qc, qc_note = _read(root / relpath, entry, max_size, orbits)
     except RinexFileError as exc:
         return FileOutcome(relpath, "problem", str(exc), station)
     except InputUnavailable as exc:
@@ -83,7 +87,40 @@ def scan_file(db, root: Path, layout: ArchiveLayout, relpath: str, known: set[tu
     if info.date != entry.date:
         return FileOutcome(relpath, "problem", f"its epochs are centred on {info.date.isoformat()}, the name says "
                            f"{entry.date.isoformat()}", station)
-    return store_row(db, relpath, station, rinex_row(entry.network, entry.name, info), info.warnings)
+    outcome = store_row(db, relpath, station, rinex_row(entry.network, entry.name, info), info.warnings)
+    if orbits is not None and outcome.status in ("inserted", "updated", "unchanged"):
+        if qc is None:
+            outcome.qc, outcome.qc_reason = "problem", qc_note
+        else:
+            from .qc_store import store_qc
+
+            outcome.qc = store_qc(db, entry.network, entry.station, entry.name.rinex_name, qc)
+            if qc_note:
+                outcome.warnings.append(qc_note)
+    return outcome
+
+
+def _read(path: Path, entry, max_size: int | None, orbits):
+    """(RinexInfo, QCResult or None, note): one read of the file, with its QC when ``orbits`` is given. A bug
+    in the metric code does not stop the file's scan: it is read again without QC, and the note says why."""
+    if orbits is None:
+        return read_rinex(path, max_size=max_size), None, ""
+    from ..rinex.qc import qc_with_info
+
+    product, note = orbits.get(entry.date)
+    try:
+        qc, info = qc_with_info(path, orbits=product, max_size=max_size)
+    except (RinexFileError, InputUnavailable):
+        raise
+    except Exception as exc:
+        from .ingest import unit_must_stop
+
+        if unit_must_stop(exc):
+            raise
+        return read_rinex(path, max_size=max_size), None, (
+            f"unexpected error while measuring its quality (a bug in geode: please report it with this file): "
+            f"{type(exc).__name__}: {exc}".splitlines()[0])
+    return info, qc, note
 
 
 def store_row(db, relpath: str, station: str, row: dict, warnings: dict[str, str]) -> FileOutcome:

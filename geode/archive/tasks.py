@@ -1,5 +1,6 @@
 """Dispatch tasks of ``geode scan``: a batch of archive files to scan and a batch of repository files to
-ingest (queue ``io``), one station's ocean loading and one station-day's PPP (queue ``compute``). Batches
+ingest (queue ``io``), a batch of archive files to quality-check, one station's ocean loading and one
+station-day's PPP (queue ``compute``). Batches
 amortise the settings, layout and station lookups over several files; a file that fails unexpectedly is
 reported (scan) or rejected with the error (ingest) and its batch goes on.
 
@@ -18,6 +19,7 @@ from ..jobs import task
 from ..ppp.setup import PppSetup
 from .ingest import IngestOutcome, ingest_file, reject_unexpected, transient_reason, unit_must_stop
 from .layout import ArchiveLayout
+from .qc_scan import OrbitCache, QCOutcome, measure_file
 from .scan import FileOutcome, known_stations, scan_file
 
 log = logging.getLogger("geode.archive")
@@ -31,14 +33,16 @@ def _database():
 
 
 @task("geode.archive.scan_files", queue="io")
-def scan_files(root: str, relpaths: list[str], max_size: int | None = None) -> list[FileOutcome]:
+def scan_files(root: str, relpaths: list[str], max_size: int | None = None, qc: bool = False) -> list[FileOutcome]:
+    """Scan a batch; with ``qc`` also measure the quality of each file stored (from the same read)."""
     db = _database()
     layout = ArchiveLayout.from_db(db)
     known = known_stations(db)
+    orbits = _orbits() if qc else None
     out = []
     for rel in relpaths:
         try:
-            out.append(scan_file(db, Path(root), layout, rel, known, max_size))
+            out.append(scan_file(db, Path(root), layout, rel, known, max_size, orbits))
         except Exception as exc:  # one file never stops its batch; a lost database stops it (the unit is retried)
             if unit_must_stop(exc):
                 raise
@@ -48,6 +52,36 @@ def scan_files(root: str, relpaths: list[str], max_size: int | None = None) -> l
                 rel, "problem", f"unexpected error while scanning it (a bug in geode: please report it with this "
                                 f"file): {type(exc).__name__}: {exc}".splitlines()[0]))
     return out
+
+
+def _orbits() -> OrbitCache:
+    from ..config import load_settings
+
+    return OrbitCache(load_settings())
+
+
+def _measure(db, root: Path, layout: ArchiveLayout, rel: str, orbits: OrbitCache, redo: bool,
+             max_size: int | None) -> QCOutcome:
+    try:
+        return measure_file(db, root, layout, rel, orbits, redo=redo, max_size=max_size)
+    except Exception as exc:  # as for scans: one file never stops its batch, a lost database stops it
+        if unit_must_stop(exc):
+            raise
+        log.debug("qc %s failed:\n%s", rel, traceback.format_exc())
+        why = transient_reason(exc)
+        return QCOutcome(rel, "transient", why) if why else QCOutcome(
+            rel, "problem", f"unexpected error while measuring it (a bug in geode: please report it with this "
+                            f"file): {type(exc).__name__}: {exc}".splitlines()[0])
+
+
+@task("geode.archive.qc_files", queue="compute",
+      label=lambda root, relpaths, *rest: f"{relpaths[0]}" + (f" +{len(relpaths) - 1}" if len(relpaths) > 1 else ""))
+def qc_files(root: str, relpaths: list[str], redo: bool = False, max_size: int | None = None) -> list[QCOutcome]:
+    """Quality metrics of a batch of archive files into rinex_qc (orbits loaded once per day)."""
+    db = _database()
+    layout = ArchiveLayout.from_db(db)
+    orbits = _orbits()
+    return [_measure(db, Path(root), layout, rel, orbits, redo, max_size) for rel in relpaths]
 
 
 @task("geode.archive.ingest_files", queue="io")

@@ -79,11 +79,32 @@ def qc_file(src: Path | str | BinaryIO, *, orbits=None, max_size: int | None = N
     """The metrics of one observation file (RINEX 2.11, 3.x, 4.x, any compression ``open_rinex`` takes).
 
     ``orbits``: what ``orbits_for`` returned for the file's day, or None (elevation fields stay None).
-    A file that cannot be read raises ``RinexFileError`` (a BadInput) naming why."""
-    raise NotImplementedError("issue 16: metric code")  # replaced by the metric implementation
+    A file that cannot be read raises ``RinexFileError`` (a BadInput) naming why.
+
+    Definitions (``geode.rinex.qc_metrics``): code multipath MPi = Ci - Phi_i - 2 fj^2/(fi^2 - fj^2)(Phi_i - Phi_j)
+    with arc-wise mean removal (teqc: Estey & Meertens 1999, GPS Solutions 3(1):42-49; Anubis: Vaclavovic &
+    Dousa 2016, IAG Symposia 143:775-782); cycle slips from geometry-free and Melbourne-Wuebbena (Blewitt 1990,
+    GRL 17(3):199-202) jumps, gaps apart; receiver millisecond clock jumps."""
+    from .observations import read_observations
+    from .qc_metrics import qc_observations, select_signals
+
+    obs = read_observations(src, max_size=max_size, select=select_signals)
+    return qc_observations(obs, orbits=orbits)
+
+
+def qc_with_info(src: Path | str | BinaryIO, *, orbits=None, max_size: int | None = None):
+    """``(qc_file(src), read_rinex(src))`` from one read of the file (``scan archive --qc`` needs both: this
+    decompresses once)."""
+    from .observations import read_observations
+    from .qc_metrics import qc_observations, select_signals
+
+    obs = read_observations(src, max_size=max_size, select=select_signals)
+    return qc_observations(obs, orbits=orbits), obs.info()
 
 
 def orbits_for(day: dt.date, settings) -> object | None:
     """Satellite positions for ``day`` from the product archive (broadcast navigation or SP3 through
     ``geode.products``), or None when none is available."""
-    raise NotImplementedError("issue 16: orbit lookup")  # replaced by the metric implementation
+    from .orbits import orbits_for as find
+
+    return find(day, settings)

@@ -32,6 +32,20 @@ class SynthSpec:
     satellites: tuple[str, ...] = ("G05", "G12", "G24", "E11")
     obs_types: tuple[str, ...] = ("C1C", "L1C", "S1C")  # RINEX 3 codes; RINEX 2 uses the first two letters
     gap: tuple[int, int] | None = None  # epoch indices [a, b) left out (a data gap)
+    # --- physically consistent observations (``physics=True``; see synth_physics.py) -------------------------
+    physics: bool = False  # code/phase/SNR from satellite geometry instead of the fixed placeholder values
+    seed: int = 1
+    system_types: tuple[tuple[str, tuple[str, ...]], ...] = ()  # RINEX 3: a system's own observables
+    code_noise: float = 0.3  # m, white
+    phase_noise: float = 0.002  # m, white
+    multipath: tuple[tuple[str, float, str], ...] = ()  # (band "G1", RMS m, "sine" | "random") added to that code
+    slips: tuple[tuple[str, int, int, int], ...] = ()  # (satellite, epoch index, cycles on band a, on band b)
+    sat_gaps: tuple[tuple[str, int, int], ...] = ()  # (satellite, a, b): absent from epochs [a, b)
+    epoch_gaps: tuple[tuple[int, int], ...] = ()  # epochs [a, b) not recorded at all
+    clock_jumps: tuple[int, ...] = ()  # epoch indices from which the receiver's code is 1 ms (c * 1 ms) longer
+    clock_jumps_both: tuple[int, ...] = ()  # the same, code and phase together (receivers that steer both)
+    elevation_mask: float = 5.0  # degrees: satellites lower than this are not tracked
+    glonass_slots: bool = True  # RINEX 3 physics files: a GLONASS SLOT / FRQ # header (else QC finds the channels)
 
     def with_(self, **changes) -> "SynthSpec":
         return replace(self, **changes)
@@ -39,8 +53,15 @@ class SynthSpec:
     @property
     def epoch_times(self) -> list[dt.datetime]:
         step = dt.timedelta(seconds=self.interval)
-        return [self.start + i * step for i in range(self.epochs)
-                if not (self.gap and self.gap[0] <= i < self.gap[1])]
+        return [self.start + i * step for i in self.epoch_indices]
+
+    @property
+    def epoch_indices(self) -> list[int]:
+        gaps = list(self.epoch_gaps) + ([self.gap] if self.gap else [])
+        return [i for i in range(self.epochs) if not any(a <= i < b for a, b in gaps)]
+
+    def types_of(self, system: str) -> tuple[str, ...]:
+        return dict(self.system_types).get(system, self.obs_types)
 
     @property
     def v2_types(self) -> list[str]:
@@ -67,6 +88,14 @@ def _value(obs: str, sat: int, epoch: int) -> float:
 
 
 def render(spec: SynthSpec) -> str:
+    if spec.physics:
+        from .synth_physics import render_physics
+
+        return render_physics(spec)
+    return header(spec) + _body(spec)
+
+
+def header(spec: SynthSpec, times: list[dt.datetime] | None = None) -> str:
     v3 = spec.version >= 3
     system = spec.systems[0] if len(spec.systems) == 1 else "M"
     out = [_hl(f"{spec.version:9.2f}{'':11}{'OBSERVATION DATA':<20}{system}", "RINEX VERSION / TYPE"),
@@ -82,18 +111,35 @@ def render(spec: SynthSpec) -> str:
                "ANTENNA: DELTA H/E/N")]
     if v3:
         for sys_ in spec.systems:
-            out.append(_hl(f"{sys_}  {len(spec.obs_types):3d}" + "".join(f" {t:<3}" for t in spec.obs_types),
-                           "SYS / # / OBS TYPES"))
+            types = spec.types_of(sys_)
+            for i in range(0, len(types), 13):
+                head = f"{sys_}  {len(types):3d}" if i == 0 else " " * 6
+                out.append(_hl(head + "".join(f" {t:<3}" for t in types[i:i + 13]), "SYS / # / OBS TYPES"))
+        glonass = [s for s in spec.satellites if s[0] == "R"]
+        if spec.physics and spec.glonass_slots and glonass:
+            from .synth_physics import glonass_channel
+
+            for i in range(0, len(glonass), 8):
+                head = f"{len(glonass):3d} " if i == 0 else " " * 4
+                out.append(_hl(head + "".join(f"{s} {glonass_channel(s):2d} " for s in glonass[i:i + 8]),
+                               "GLONASS SLOT / FRQ #"))
     else:
         out.append(_hl(f"{1:6d}{1:6d}", "WAVELENGTH FACT L1/2"))
         out.append(_hl(f"{len(spec.obs_types):6d}" + "".join(f"{'':4}{t:<2}" for t in spec.v2_types),
                        "# / TYPES OF OBSERV"))
     out.append(_hl(f"{spec.interval:10.3f}", "INTERVAL"))
-    times = spec.epoch_times
+    times = times or spec.epoch_times
     for when, label in ((times[0], "TIME OF FIRST OBS"), (times[-1], "TIME OF LAST OBS")):
         out.append(_hl(f"{when.year:6d}{when.month:6d}{when.day:6d}{when.hour:6d}{when.minute:6d}"
                        f"{when.second + when.microsecond / 1e6:13.7f}{'':5}GPS", label))
     out.append(_hl("", "END OF HEADER"))
+    return "".join(out)
+
+
+def _body(spec: SynthSpec) -> str:
+    v3 = spec.version >= 3
+    out = []
+    times = spec.epoch_times
     sats = [(s, int(s[1:])) for s in spec.satellites]
     step = dt.timedelta(seconds=spec.interval)
     for when in times:
