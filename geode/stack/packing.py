@@ -152,7 +152,7 @@ def _unpack(blob):
         return out
 
     ints = take("<i8", 6 * k).reshape(k, 6)
-    floats = take("<f8", (1 + 3 * len(_OPTIONAL)) * k).reshape(k, -1)
+    floats = take("<f8", (1 + 3 * len(_OPTIONAL)) * k).reshape(k, 1 + 3 * len(_OPTIONAL))
     sizes = take("<i8", n_fast)
     widths = 3 * ints[ints[:, 5] & _WHOLE == 0, 4]
     params = take("<f8", int(widths.sum()))
