@@ -3,9 +3,10 @@
 A unit carries keys only (run id, step, block); it finds the run's ``Work`` by id. In the coordinator's own
 process (inline runs) that is a ``MemoryWork`` holding the solutions the coordinator read; on a Celery worker
 it is a ``DatabaseWork`` that reads the run's definition and the unit's solutions from PostgreSQL (binary
-COPY, cached for the run's later steps) and writes what the unit produces to the ``stack_work_*`` tables. Both
-hold the same values (float8 and the task codec round-trip exactly), and the units compute the same way on the
-same blocks, so inline and parallel runs give identical results.
+COPY, cached for the run's later steps) and writes what the unit produces to the ``stack_work_*`` tables (a
+fit unit's models as one binary block, ``packing``). Both hold the same values (float8, the task codec and the
+block layout round-trip exactly), and the units compute the same way on the same blocks, so inline and parallel
+runs give identical results.
 
 What a run's steps produce, per step: for each day the Helmert transformations that align its rows (applied
 in order; a day without an entry is not part of that step's result, a preserved day is used as it is), and
