@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import BinaryIO, Callable
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 from .compression import RinexFileError, open_rinex
 from .names import year_of_2digit
@@ -101,6 +102,16 @@ def _lines(data: bytes) -> list[bytes]:
 
 
 def parse_observations(data: bytes, select: Select | None = None) -> Observations:
+    if b"\r" not in data:
+        obs = _parse_fast(data, select)
+        if obs is not None:
+            return obs
+    return _parse_lines(data, select)
+
+
+def _parse_lines(data: bytes, select: Select | None = None) -> Observations:
+    """The general reader: the text split into lines, the epochs walked one by one in Python (every RINEX
+    version; every error named with its line)."""
     lines = _lines(data)
     nlines = len(lines)
 
@@ -140,6 +151,107 @@ def parse_observations(data: bytes, select: Select | None = None) -> Observation
         raise RinexFileError("single epoch and no INTERVAL header: the sampling interval is unknown")
     systems = _assemble(lines, header, records, len(seconds), v3, select)
     return Observations(header, t0, seconds, float(interval), systems, slots, len(data), events)
+
+
+def _parse_fast(data: bytes, select: Select | None) -> Observations | None:
+    """RINEX 3/4 files in the regular layout, without a Python step per line or per epoch: the lines found with
+    numpy, the epoch records parsed by their fixed columns, the records gathered from the text in one indexing
+    step. None (the general reader takes the file, and names any error) when anything is irregular: RINEX 2,
+    blank lines, event records, an epoch line not in the canonical columns, records not where the counts put
+    them, or any record the assembly rejects."""
+    header_lines: list[str] = []
+    where = [0, 0]  # lines consumed, offset after them
+
+    def numbered():
+        start, size, n = 0, len(data), 0
+        while start < size:
+            end = data.find(b"\n", start)
+            if end < 0:
+                end = size
+            n += 1
+            where[0], where[1] = n, end + 1
+            line = data[start:end].decode("ascii", "replace")
+            header_lines.append(line)
+            yield n, line
+            start = end + 1
+
+    header = parse_header(numbered())
+    if header.version < 3 or not header.obs_types:
+        return None
+    first_data, offset = where
+    size = len(data) - offset
+    if size <= 0:
+        return None
+    width = 3 + 16 * max(len(t) for t in header.obs_types.values())
+    buf = np.empty(size + width + 64, dtype=np.uint8)
+    buf[:size] = np.frombuffer(data, dtype=np.uint8, offset=offset)
+    buf[size:] = 32  # blanks after the text: every fixed-width window below stays inside
+    newlines = np.flatnonzero(buf[:size] == 10)
+    starts = np.concatenate(([0], newlines + 1))
+    ends = np.concatenate((newlines, [size]))
+    if starts[-1] == size:  # the text ends with a newline
+        starts, ends = starts[:-1], ends[:-1]
+    lengths = ends - starts
+    n_lines = len(starts)
+    epoch_line = buf[starts] == ord(">")
+    at = np.flatnonzero(epoch_line)
+    if not len(at) or at[0] != 0 or np.any(lengths[at] < 35):
+        return None
+    head = sliding_window_view(buf, 35)[starts[at]]
+    if not np.all(np.isin(head[:, 31], (ord("0"), ord("1")))) or not np.all(head[:, [1, 6, 9, 12, 15]] == 32):
+        return None
+    count, ok = _int_columns(head[:, 32:35])
+    if not ok or np.any(at[1:] != at[:-1] + 1 + count[:-1]) or at[-1] + 1 + count[-1] != n_lines:
+        return None
+    fields = [_int_columns(head[:, a:b]) for a, b in ((2, 6), (7, 9), (10, 12), (13, 15), (16, 18), (18, 21),
+                                                       (22, 29))]
+    if not all(ok for _, ok in fields) or np.any(head[:, 21] != ord(".")) or np.any(head[:, 22:29] == 32):
+        return None
+    (year, month, day, hour, minute, whole, fraction) = (v for v, _ in fields)
+    sec = (whole * 10_000_000 + fraction) / 1e7  # = float() of the text: both exact, one rounding
+    if np.any(hour >= 24) or np.any(minute >= 60) or np.any(sec >= 61):
+        return None
+    key = (year * 100 + month) * 100 + day
+    days, which = np.unique(key, return_inverse=True)
+    ordinals = []
+    for k in days.tolist():
+        try:
+            ordinals.append(dt.date(k // 10000, k // 100 % 100, k % 100).toordinal())
+        except ValueError:
+            return None
+    # the general reader's ordinal * 86400.0 + hour * 3600 + minute * 60 + sec, in the same order
+    times = np.asarray(ordinals, dtype=np.int64)[which] * 86400.0 + hour * 3600 + minute * 60 + sec
+    seconds, t0, events = _times(times.tolist(), 0)
+    steps = np.diff(seconds)
+    if np.any(steps <= 0):
+        return None
+    if len(steps):
+        interval = Counter(np.round(steps, 3).tolist()).most_common(1)[0][0]
+    else:
+        interval = float(header.interval or 0)
+    if interval <= 0:
+        return None
+    records = np.flatnonzero(~epoch_line)
+    epoch = np.repeat(np.arange(len(at)), count)
+    full = sliding_window_view(buf, width)[starts[records]]
+    np.copyto(full, 32, where=np.arange(width) >= lengths[records][:, None])  # blank-padded like ljust
+    try:
+        systems = _assemble_v3(full, first_data + records, epoch, header, len(seconds), select)
+    except RinexFileError:
+        return None
+    return Observations(header, t0, seconds, float(interval), systems, _glonass_slots(header_lines), len(data),
+                        events)
+
+
+def _int_columns(chars: np.ndarray) -> tuple[np.ndarray, bool]:
+    """(N, w) characters of right-aligned integers (blanks, then at least one digit) -> (values, all such)."""
+    digit = (chars >= 48) & (chars <= 57)
+    blank = chars == 32
+    ok = bool(np.all(digit | blank) and np.all(digit[:, -1]) and not np.any(blank[:, 1:] & digit[:, :-1]))
+    value = np.zeros(len(chars), dtype=np.int64)
+    for c in range(chars.shape[1]):
+        value = value * 10 + np.where(digit[:, c], chars[:, c].astype(np.int64) - 48, 0)
+    return value, ok
 
 
 def _glonass_slots(lines: list[str]) -> dict[str, int]:
@@ -308,29 +420,67 @@ def _gather(lines: list[bytes], which: np.ndarray, a: int, b: int) -> np.ndarray
     return np.frombuffer(text, dtype=np.uint8).reshape(len(which), w)
 
 
-_NAN_FIELD = np.frombuffer(b"           nan", dtype=np.uint8)
+_U64 = np.uint64
+
+
+def _eight_digits(x: np.ndarray) -> np.ndarray:
+    """uint64 words of 8 digit values (0-9, one per byte, the first digit in the lowest byte) -> the 8-digit
+    numbers (three multiply-shift steps pairing digits, then pairs, then quads)."""
+    x = (x * _U64(2561)) >> _U64(8)
+    x = ((x & _U64(0x00FF00FF00FF00FF)) * _U64(6553601)) >> _U64(16)
+    return ((x & _U64(0x0000FFFF0000FFFF)) * _U64(42949672960001)) >> _U64(32)
+
+
+def _fixed_f14(fields: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(M, 16) uint8 observation fields (F14.3, LLI, SSI) -> (values, canonical, blank), all (M,).
+
+    ``canonical``: the 14 characters are blanks, an optional '-', digits, '.' at column 11 and three digits:
+    the value is then the exact integer of its digits / 1000, which is the correctly rounded value of the text
+    like float() (both exact in float64, one division). Other fields are left to float() by the caller."""
+    t = fields - np.uint8(48)
+    digit = t <= 9
+    t *= digit  # digit values, 0 elsewhere
+    # one bit per column (16 per field): blanks, digits, minus signs
+    sp = np.packbits((fields == 32).ravel(), bitorder="little").view(np.uint16)
+    db = np.packbits(digit.ravel(), bitorder="little").view(np.uint16)
+    mb = np.packbits((fields == 45).ravel(), bitorder="little").view(np.uint16) & np.uint16(0x3FF)
+    lead = sp & np.uint16(0x3FF)  # blanks among the 10 integer columns: they must be leading (bits 0..n-1)
+    canonical = ((fields[:, 10] == 46) & ((db & np.uint16(0x3800)) == 0x3800) & ((lead & (lead + np.uint16(1))) == 0)
+                 & ((mb == 0) | (mb == lead + np.uint16(1))) & (((db | sp | mb) & np.uint16(0x3FF)) == 0x3FF))
+    blank = (sp & np.uint16(0x3FFF)) == 0x3FFF
+    words = t.view(np.uint64)  # (M, 2): columns 0-7, columns 8-15
+    high, low = words[:, 0], words[:, 1]
+    # columns 8, 9 and 11-13 as the last five digits of an 8-digit word (the '.' and LLI/SSI dropped)
+    low = ((low & _U64(0xFFFF)) << _U64(24)) | ((low & _U64(0xFFFFFF000000)) << _U64(16))
+    number = _eight_digits(high) * _U64(100000) + _eight_digits(low)
+    values = number.astype(np.float64) / 1000.0
+    np.negative(values, out=values, where=mb != 0)
+    return values, canonical, blank
 
 
 def _values(chars: np.ndarray, first_line: np.ndarray, width: int) -> np.ndarray:
-    """F14.3 fields (N, K, 14) → float64 (N, K), NaN for blank fields (numpy's own text-to-float conversion,
-    which rejects anything that is not a number: a RinexFileError naming the first such field)."""
+    """Observation fields (N, K, 16) → float64 (N, K) from their F14.3 part, NaN for blank fields. Fields in
+    the canonical layout are converted by fixed-point arithmetic; any other goes through numpy's own
+    text-to-float conversion, which rejects anything that is not a number: a RinexFileError naming the first
+    such field."""
     n, k, _ = chars.shape
-    flat = np.array(chars.reshape(-1, 14))  # a writable copy
-    candidates = np.flatnonzero((flat[:, 13] == 32) & (flat[:, 10] == 32))
-    blank = candidates[(flat[candidates] == 32).all(axis=1)]
-    flat[blank] = _NAN_FIELD
-    text = flat.view("S14").ravel()
-    try:
-        values = text.astype(np.float64)
-    except ValueError:
-        for i, item in enumerate(text):
-            try:
-                float(item)
-            except ValueError:
-                row = i // k
-                raise RinexFileError(f"unreadable observation value {item.decode('ascii', 'replace').strip()!r}",
-                                     line=int(first_line[row]) + 1 + (i % k) * 16 // width) from None
-        raise
+    fields = np.ascontiguousarray(chars).reshape(-1, 16)
+    values, canonical, blank = _fixed_f14(fields)
+    values[blank] = np.nan
+    odd = np.flatnonzero(~canonical & ~blank)
+    if len(odd):
+        text = np.ascontiguousarray(fields[odd, :14]).view("S14").ravel()
+        try:
+            values[odd] = text.astype(np.float64)
+        except ValueError:
+            for i, item in zip(odd.tolist(), text):
+                try:
+                    float(item)
+                except ValueError:
+                    row = i // k
+                    raise RinexFileError(f"unreadable observation value {item.decode('ascii', 'replace').strip()!r}",
+                                         line=int(first_line[row]) + 1 + (i % k) * 16 // width) from None
+            raise
     return values.reshape(n, k)
 
 
@@ -348,29 +498,7 @@ def _assemble(lines, header: RinexHeader, recs: _Records, n_epochs: int, v3: boo
     if v3:
         widest = max(len(t) for t in header.obs_types.values())
         full = _gather(lines, first, 0, 3 + 16 * widest)  # one pass over the records: every system's width
-        head = full[:, :3]
-        sys_chars = head[:, 0]
-        if np.any(sys_chars == ord(">")):
-            row = int(np.flatnonzero(sys_chars == ord(">"))[0])
-            raise RinexFileError("epoch record is truncated (fewer satellite records than announced)",
-                                 line=int(first[row]) + 1)
-        prn_ok = ((head[:, 1:] >= 48) & (head[:, 1:] <= 57)) | (head[:, 1:] == 32)
-        if not prn_ok.all():
-            row = int(np.flatnonzero(~prn_ok.all(axis=1))[0])
-            raise RinexFileError(f"bad satellite {head[row].tobytes().decode('ascii', 'replace')!r} in an "
-                                 "observation record", line=int(first[row]) + 1)
-        prn = _digits(head[:, 1]).astype(np.int64) * 10 + _digits(head[:, 2])
-        for code in np.unique(sys_chars):
-            sys_ = chr(code)
-            types = header.obs_types.get(sys_)
-            rows = np.flatnonzero(sys_chars == code)
-            if types is None:
-                raise RinexFileError(f"observation of system {sys_!r}, which the header lists no types for",
-                                     line=int(first[rows[0]]) + 1)
-            k = len(types)
-            chars = full[rows, 3:3 + 16 * k].reshape(len(rows), k, 16)
-            systems[sys_] = _dense(sys_, types, prn[rows], epoch[rows], chars, first[rows], n_epochs, 16 * k + 3,
-                                   select)
+        return _assemble_v3(full, first, epoch, header, n_epochs, select)
     else:
         types = next(iter(header.obs_types.values()))
         k = len(types)
@@ -387,6 +515,36 @@ def _assemble(lines, header: RinexHeader, recs: _Records, n_epochs: int, v3: boo
     return systems
 
 
+def _assemble_v3(full: np.ndarray, first: np.ndarray, epoch: np.ndarray, header: RinexHeader, n_epochs: int,
+                 select: Select | None) -> dict[str, SystemObs]:
+    """RINEX 3/4 records, each line's first characters blank-padded in ``full`` (R, 3 + 16 * widest)."""
+    systems: dict[str, SystemObs] = {}
+    head = full[:, :3]
+    sys_chars = head[:, 0]
+    if np.any(sys_chars == ord(">")):
+        row = int(np.flatnonzero(sys_chars == ord(">"))[0])
+        raise RinexFileError("epoch record is truncated (fewer satellite records than announced)",
+                             line=int(first[row]) + 1)
+    prn_ok = ((head[:, 1:] >= 48) & (head[:, 1:] <= 57)) | (head[:, 1:] == 32)
+    if not prn_ok.all():
+        row = int(np.flatnonzero(~prn_ok.all(axis=1))[0])
+        raise RinexFileError(f"bad satellite {head[row].tobytes().decode('ascii', 'replace')!r} in an "
+                             "observation record", line=int(first[row]) + 1)
+    prn = _digits(head[:, 1]).astype(np.int64) * 10 + _digits(head[:, 2])
+    for code in np.unique(sys_chars):
+        sys_ = chr(code)
+        types = header.obs_types.get(sys_)
+        rows = np.flatnonzero(sys_chars == code)
+        if types is None:
+            raise RinexFileError(f"observation of system {sys_!r}, which the header lists no types for",
+                                 line=int(first[rows[0]]) + 1)
+        k = len(types)
+        chars = full[rows, 3:3 + 16 * k].reshape(len(rows), k, 16)
+        systems[sys_] = _dense(sys_, types, prn[rows], epoch[rows], chars, first[rows], n_epochs, 16 * k + 3,
+                               select)
+    return systems
+
+
 def _dense(sys_: str, types: list[str], prn: np.ndarray, epoch: np.ndarray, chars: np.ndarray, first: np.ndarray,
            n_epochs: int, width: int, select: Select | None = None) -> SystemObs:
     keep = list(range(len(types)))
@@ -396,13 +554,19 @@ def _dense(sys_: str, types: list[str], prn: np.ndarray, epoch: np.ndarray, char
         wanted = set(select(sys_, list(types), counts))
         keep = [k for k, t in enumerate(types) if t in wanted]
         types = [types[k] for k in keep]
-    values = _values(chars[:, keep, :14], first, width)
-    lli = _digits(chars[:, keep, 14])
-    uniq, sat_index = np.unique(prn, return_inverse=True)
-    dup = np.unique(epoch * 1000 + sat_index)
-    if len(dup) != len(epoch):
-        raise RinexFileError(f"a satellite of system {sys_} appears twice in one epoch")
+    chars = chars[:, keep]
+    values = _values(chars, first, width)
+    lli = _digits(chars[:, :, 14])
+    # the satellites (PRN 0-99) in order, each record's column: np.unique without sorting
+    seen = np.zeros(100, dtype=bool)
+    seen[prn] = True
+    uniq = np.flatnonzero(seen)
     n_sat = len(uniq)
+    column = np.zeros(100, dtype=np.int64)
+    column[uniq] = np.arange(n_sat)
+    sat_index = column[prn]
+    if len(epoch) and np.bincount(epoch * n_sat + sat_index).max() > 1:
+        raise RinexFileError(f"a satellite of system {sys_} appears twice in one epoch")
     out = np.full((n_epochs, n_sat, len(types)), np.nan)
     out[epoch, sat_index] = values
     flags = np.zeros((n_epochs, n_sat, len(types)), dtype=np.uint8)
