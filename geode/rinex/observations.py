@@ -567,8 +567,13 @@ def _dense(sys_: str, types: list[str], prn: np.ndarray, epoch: np.ndarray, char
     sat_index = column[prn]
     if len(epoch) and np.bincount(epoch * n_sat + sat_index).max() > 1:
         raise RinexFileError(f"a satellite of system {sys_} appears twice in one epoch")
-    out = np.full((n_epochs, n_sat, len(types)), np.nan)
-    out[epoch, sat_index] = values
-    flags = np.zeros((n_epochs, n_sat, len(types)), dtype=np.uint8)
-    flags[epoch, sat_index] = lli
-    return SystemObs(list(types), [f"{sys_}{int(p):02d}" for p in uniq], out, flags)
+    # stored observable by observable ((K, E, S), each column contiguous), seen as (E, S, K)
+    cell = epoch * n_sat + sat_index
+    out = np.full((len(types), n_epochs * n_sat), np.nan)
+    flags = np.zeros((len(types), n_epochs * n_sat), dtype=np.uint8)
+    for k in range(len(types)):
+        out[k, cell] = values[:, k]
+        flags[k, cell] = lli[:, k]
+    shape = (len(types), n_epochs, n_sat)
+    return SystemObs(list(types), [f"{sys_}{int(p):02d}" for p in uniq], out.reshape(shape).transpose(1, 2, 0),
+                     flags.reshape(shape).transpose(1, 2, 0))
