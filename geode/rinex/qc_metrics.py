@@ -130,9 +130,25 @@ def _shift(a: np.ndarray, k: int) -> np.ndarray:
 def _jumps(series: np.ndarray, same_arc: np.ndarray) -> np.ndarray:
     """(E, S) jump of ``series`` at each epoch against the median of the neighbouring differences of its arc
     (NaN where there is no difference): a jump at e shows in d[e] alone; the neighbours are clean."""
-    d = np.where(same_arc, series - _shift(series, 1), np.nan)
-    ref = _median4(_shift(d, 2), _shift(d, 1), _shift(d, -1), _shift(d, -2))
+    n = len(series)
+    padded = np.full((n + 4, series.shape[1]), np.nan)  # d with two NaN rows each side: shifts are views
+    d = padded[2:n + 2]
+    np.subtract(series[1:], series[:-1], out=d[1:], where=same_arc[1:])
+    ref = _median4_padded(padded)
     return d - ref
+
+
+def _median4_padded(padded: np.ndarray) -> np.ndarray:
+    """``_median4`` of rows e-2, e-1, e+1, e+2 of ``padded[2:-2]`` (the same arithmetic, without copies)."""
+    n = len(padded) - 4
+    valid = ~np.isnan(padded)
+    zero = np.where(valid, padded, 0.0)
+    v8 = valid.view(np.int8)
+    rows = (slice(0, n), slice(1, n + 1), slice(3, n + 3), slice(4, n + 4))
+    a, b, c, d = (padded[r] for r in rows)
+    count = v8[rows[0]] + v8[rows[1]] + v8[rows[2]] + v8[rows[3]]
+    total = ((zero[rows[0]] + zero[rows[1]]) + zero[rows[2]]) + zero[rows[3]]  # = nansum over the four, in order
+    return _median4_of(a, b, c, d, count, total)
 
 
 def _confirmed(series: np.ndarray, same: np.ndarray, jump: np.ndarray, candidates: np.ndarray, threshold: np.ndarray,
@@ -155,7 +171,7 @@ def _confirmed(series: np.ndarray, same: np.ndarray, jump: np.ndarray, candidate
     return out
 
 
-def _local_sigma(r: np.ndarray, same: np.ndarray, w: int = LOCAL_WINDOW) -> np.ndarray:
+def _local_sigma(r: np.ndarray, same: np.ndarray, w: int = LOCAL_WINDOW, robust: float | None = None) -> np.ndarray:
     """(E, S) RMS of the residuals ``r`` within +-w epochs of each epoch, in the same arc, the epoch itself left
     out (a slip does not raise its own threshold); the system's robust sigma where fewer than 5 samples are
     around. Window sums from cumulative sums along each satellite's arcs (contiguous runs)."""
@@ -175,7 +191,7 @@ def _local_sigma(r: np.ndarray, same: np.ndarray, w: int = LOCAL_WINDOW) -> np.n
     count = hi - lo - 1
     with np.errstate(invalid="ignore", divide="ignore"):
         sigma = np.sqrt(total / count)
-    sigma = np.where((ids > 0) & (count >= 5), sigma, _robust_sigma(r))
+    sigma = np.where((ids > 0) & (count >= 5), sigma, _robust_sigma(r) if robust is None else robust)
     return sigma.reshape(r.shape[1], r.shape[0]).T
 
 
@@ -184,6 +200,10 @@ def _median4(a: np.ndarray, b: np.ndarray, c: np.ndarray, d: np.ndarray) -> np.n
     4 values -> (sum - max - min) / 2, 3 -> sum - max - min, 2 -> mean, 1 -> the value."""
     n = (~np.isnan(a)).astype(np.int8) + ~np.isnan(b) + ~np.isnan(c) + ~np.isnan(d)
     total = np.nansum(np.stack([a, b, c, d]), axis=0)
+    return _median4_of(a, b, c, d, n, total)
+
+
+def _median4_of(a, b, c, d, n, total):
     high = np.fmax(np.fmax(a, b), np.fmax(c, d))
     low = np.fmin(np.fmin(a, b), np.fmin(c, d))
     inner = np.where(n >= 3, total - high - low, 0.0)
@@ -227,7 +247,8 @@ class _System:
 
     def __init__(self, obs: Observations, sys_: str, so: SystemObs):
         self.sys, self.so = sys_, so
-        counts = np.count_nonzero(~np.isnan(so.values), axis=(0, 1))
+        columns = [so.values[:, :, k] for k in range(len(so.types))]
+        counts = [np.count_nonzero(~np.isnan(c)) for c in columns]
         self.signals = _signals_of(sys_, so.types, counts)
         channels = _glonass_channels(obs, so, self.signals) if sys_ == "R" else {}
         self.channels = channels
@@ -243,7 +264,9 @@ class _System:
                 self.code[band] = so.column(sig["C"]).copy()
         order = [b for b in BAND_ORDER.get(sys_, "") if b in self.phase]
         self.pair = tuple(order[:2]) if len(order) >= 2 else None
-        self.present = ~np.isnan(so.values).all(axis=2)  # (E, S) any observation
+        self.present = np.zeros(so.values.shape[:2], dtype=bool)  # (E, S) any observation
+        for c in columns:
+            self.present |= ~np.isnan(c)
 
 
 def _common_ms_steps(d: np.ndarray) -> list[tuple[int, int]]:
@@ -373,7 +396,8 @@ def qc_observations(obs: Observations, *, orbits=None) -> QCResult:
                 jm = _jumps(mw, same_mw)
                 # the code noise grows at low elevation: 5 sigmas of the residuals around each epoch where they are
                 # noisier than the system's as a whole
-                sigma = np.maximum(_local_sigma(jm, same_mw), _robust_sigma(jm))
+                robust = _robust_sigma(jm)
+                sigma = np.maximum(_local_sigma(jm, same_mw, robust=robust), robust)
                 threshold = np.maximum(MW_FLOOR, MW_SIGMAS * sigma)
                 jm = np.nan_to_num(jm)
                 # a step, not one wild code value: the means of the samples after and before agree with it
@@ -441,15 +465,13 @@ def qc_observations(obs: Observations, *, orbits=None) -> QCResult:
 
 def _sat_gaps(present: np.ndarray, seconds: np.ndarray) -> int:
     """Breaks in satellites' arcs: absent from at least one recorded epoch, back within GAP_MAX seconds."""
-    count = 0
-    for s in range(present.shape[1]):
-        rows = np.flatnonzero(present[:, s])
-        if len(rows) < 2:
-            continue
-        skip = np.diff(rows) > 1
-        span = seconds[rows[1:]] - seconds[rows[:-1]]
-        count += int(np.count_nonzero(skip & (span <= GAP_MAX)))
-    return count
+    n_epochs = present.shape[0]
+    at = np.flatnonzero(present.T.ravel())  # satellite by satellite, epochs in order
+    sat, rows = np.divmod(at, n_epochs)
+    same = sat[1:] == sat[:-1]
+    skip = rows[1:] - rows[:-1] > 1
+    span = seconds[rows[1:]] - seconds[rows[:-1]]
+    return int(np.count_nonzero(same & skip & (span <= GAP_MAX)))
 
 
 def _elevation_metrics(obs, systems, residuals, orbits, day0, interval, expected):
