@@ -84,10 +84,18 @@ def read_observations(src: Path | str | BinaryIO, max_size: int | None = None, s
     """The observations of a file in any compression ``open_rinex`` takes (RinexFileError when unreadable).
     ``select`` picks, per system, which observables are parsed into numbers (all by default), knowing how many
     non-blank values each has."""
+    reader = _FastReader()
+    chunks: list[bytes] = []
     with open_rinex(src, max_size=max_size) as stream:
-        data = b"".join(stream.chunks())
+        for data in stream.chunks():
+            chunks.append(data)
+            reader.feed(data)  # parses whole pieces while the rest is still being decompressed
         digest, compression, hatanaka = stream.hexdigest(), stream.compression, stream.hatanaka
-    obs = parse_observations(data, select)
+    obs = reader.finish(select)
+    if obs is None:
+        data = b"".join(chunks)
+        chunks.clear()
+        obs = _parse_lines(data, select)
     obs.digest, obs.compression, obs.hatanaka = digest, compression, hatanaka
     return obs
 
@@ -153,94 +161,192 @@ def _parse_lines(data: bytes, select: Select | None = None) -> Observations:
     return Observations(header, t0, seconds, float(interval), systems, slots, len(data), events)
 
 
+PIECE = 512 * 1024  # bytes of epochs parsed at a time while the rest of the file is still being decompressed
+
+
 def _parse_fast(data: bytes, select: Select | None) -> Observations | None:
-    """RINEX 3/4 files in the regular layout, without a Python step per line or per epoch: the lines found with
-    numpy, the epoch records parsed by their fixed columns, the records gathered from the text in one indexing
-    step. None (the general reader takes the file, and names any error) when anything is irregular: RINEX 2,
-    blank lines, event records, an epoch line not in the canonical columns, records not where the counts put
-    them, or any record the assembly rejects."""
-    header_lines: list[str] = []
-    where = [0, 0]  # lines consumed, offset after them
+    reader = _FastReader()
+    reader.feed(data)
+    return reader.finish(select)
 
-    def numbered():
-        start, size, n = 0, len(data), 0
-        while start < size:
-            end = data.find(b"\n", start)
-            if end < 0:
-                end = size
-            n += 1
-            where[0], where[1] = n, end + 1
-            line = data[start:end].decode("ascii", "replace")
-            header_lines.append(line)
-            yield n, line
-            start = end + 1
 
-    header = parse_header(numbered())
-    if header.version < 3 or not header.obs_types:
-        return None
-    first_data, offset = where
-    size = len(data) - offset
-    if size <= 0:
-        return None
-    width = 3 + 16 * max(len(t) for t in header.obs_types.values())
-    buf = np.empty(size + width + 64, dtype=np.uint8)
-    buf[:size] = np.frombuffer(data, dtype=np.uint8, offset=offset)
-    buf[size:] = 32  # blanks after the text: every fixed-width window below stays inside
-    newlines = np.flatnonzero(buf[:size] == 10)
-    starts = np.concatenate(([0], newlines + 1))
-    ends = np.concatenate((newlines, [size]))
-    if starts[-1] == size:  # the text ends with a newline
-        starts, ends = starts[:-1], ends[:-1]
-    lengths = ends - starts
-    n_lines = len(starts)
-    epoch_line = buf[starts] == ord(">")
-    at = np.flatnonzero(epoch_line)
-    if not len(at) or at[0] != 0 or np.any(lengths[at] < 35):
-        return None
-    head = sliding_window_view(buf, 35)[starts[at]]
-    if not np.all(np.isin(head[:, 31], (ord("0"), ord("1")))) or not np.all(head[:, [1, 6, 9, 12, 15]] == 32):
-        return None
-    count, ok = _int_columns(head[:, 32:35])
-    if not ok or np.any(at[1:] != at[:-1] + 1 + count[:-1]) or at[-1] + 1 + count[-1] != n_lines:
-        return None
-    fields = [_int_columns(head[:, a:b]) for a, b in ((2, 6), (7, 9), (10, 12), (13, 15), (16, 18), (18, 21),
-                                                       (22, 29))]
-    if not all(ok for _, ok in fields) or np.any(head[:, 21] != ord(".")) or np.any(head[:, 22:29] == 32):
-        return None
-    (year, month, day, hour, minute, whole, fraction) = (v for v, _ in fields)
-    sec = (whole * 10_000_000 + fraction) / 1e7  # = float() of the text: both exact, one rounding
-    if np.any(hour >= 24) or np.any(minute >= 60) or np.any(sec >= 61):
-        return None
-    key = (year * 100 + month) * 100 + day
-    days, which = np.unique(key, return_inverse=True)
-    ordinals = []
-    for k in days.tolist():
+class _FastReader:
+    """RINEX 3/4 files in the regular layout, read piece by piece as the text arrives (so the parsing overlaps
+    the decompression), without a Python step per line or per epoch: the lines found with numpy, the epoch
+    records parsed by their fixed columns, each piece's records gathered from the text in one indexing step,
+    the values converted once at the end. ``finish`` gives None (the general reader takes the whole text, and
+    names any error) when anything is irregular: RINEX 2, carriage returns, blank lines, event records, an epoch
+    line not in the canonical columns, records not where the counts put them, or any record the assembly
+    rejects."""
+
+    def __init__(self):
+        self.failed = False
+        self.size = 0
+        self.header: RinexHeader | None = None
+        self.header_lines: list[str] = []
+        self.label_seen = False  # END OF HEADER has arrived
+        self.first_data = 0  # line index of the first data line
+        self.width = 0
+        self.pending: list[bytes] = []  # text not parsed yet (from a line start)
+        self.pending_size = 0
+        self.lines = 0  # data lines parsed
+        self.epochs = 0
+        self.times: list[np.ndarray] = []
+        self.full: list[np.ndarray] = []
+        self.record_line: list[np.ndarray] = []
+        self.record_epoch: list[np.ndarray] = []
+
+    def feed(self, data: bytes) -> None:
+        self.size += len(data)
+        if self.failed or not data:
+            return
+        if b"\r" in data:
+            self.failed = True
+            return
+        self.pending.append(data)
+        self.pending_size += len(data)
+        if self.header is None:
+            if not self.label_seen:
+                self.label_seen = b"END OF HEADER" in data or self._header_maybe_split(data)
+            if self.label_seen:
+                self._read_header()
+            return
+        if self.pending_size >= PIECE:
+            text = b"".join(self.pending)
+            cut = text.rfind(b"\n>")
+            if cut < 0:  # no epoch record in a whole piece: not a regular file
+                self.failed = True
+                self.pending = []
+                return
+            self.pending = [text[cut + 1:]]
+            self.pending_size = len(self.pending[0])
+            self._piece(text[:cut + 1])
+
+    def _header_maybe_split(self, data: bytes) -> bool:
+        return len(self.pending) > 1 and b"END OF HEADER" in self.pending[-2][-20:] + data[:20]
+
+    def _read_header(self) -> None:
+        text = b"".join(self.pending)
+        label = text.find(b"END OF HEADER")
+        if label < 0 or text.find(b"\n", label) < 0:  # wait for the end of that line
+            self.pending = [text]
+            return
+        where = [0, 0]
+
+        def numbered():
+            start, size, n = 0, len(text), 0
+            while start < size:
+                end = text.find(b"\n", start)
+                if end < 0:
+                    return  # an unfinished line: more text to come
+                n += 1
+                where[0], where[1] = n, end + 1
+                line = text[start:end].decode("ascii", "replace")
+                self.header_lines.append(line)
+                yield n, line
+                start = end + 1
+
         try:
-            ordinals.append(dt.date(k // 10000, k // 100 % 100, k % 100).toordinal())
-        except ValueError:
+            header = parse_header(numbered())
+        except RinexFileError:
+            self.failed = True
+            self.pending = []
+            return
+        if header.version < 3 or not header.obs_types:
+            self.failed = True
+            self.pending = []
+            return
+        self.header = header
+        self.first_data = where[0]
+        self.width = 3 + 16 * max(len(t) for t in header.obs_types.values())
+        rest = text[where[1]:]
+        self.pending = [rest]
+        self.pending_size = len(rest)
+
+    def _piece(self, text: bytes) -> None:
+        """Epochs from a line start to the end of a line (the next epoch record or the end of the file)."""
+        if self.failed:
+            return
+        size = len(text)
+        width = self.width
+        buf = np.empty(size + width + 64, dtype=np.uint8)
+        buf[:size] = np.frombuffer(text, dtype=np.uint8)
+        buf[size:] = 32  # blanks after the text: every fixed-width window below stays inside
+        newlines = np.flatnonzero(buf[:size] == 10)
+        starts = np.concatenate(([0], newlines + 1))
+        ends = np.concatenate((newlines, [size]))
+        if starts[-1] == size:  # the text ends with a newline
+            starts, ends = starts[:-1], ends[:-1]
+        lengths = ends - starts
+        n_lines = len(starts)
+        epoch_line = buf[starts] == ord(">")
+        at = np.flatnonzero(epoch_line)
+        if not len(at) or at[0] != 0 or np.any(lengths[at] < 35):
+            self.failed = True
+            return
+        head = sliding_window_view(buf, 35)[starts[at]]
+        if not np.all(np.isin(head[:, 31], (ord("0"), ord("1")))) or not np.all(head[:, [1, 6, 9, 12, 15]] == 32):
+            self.failed = True
+            return
+        count, ok = _int_columns(head[:, 32:35])
+        if not ok or np.any(at[1:] != at[:-1] + 1 + count[:-1]) or at[-1] + 1 + count[-1] != n_lines:
+            self.failed = True
+            return
+        fields = [_int_columns(head[:, a:b]) for a, b in ((2, 6), (7, 9), (10, 12), (13, 15), (16, 18), (18, 21),
+                                                           (22, 29))]
+        if not all(ok for _, ok in fields) or np.any(head[:, 21] != ord(".")) or np.any(head[:, 22:29] == 32):
+            self.failed = True
+            return
+        (year, month, day, hour, minute, whole, fraction) = (v for v, _ in fields)
+        sec = (whole * 10_000_000 + fraction) / 1e7  # = float() of the text: both exact, one rounding
+        if np.any(hour >= 24) or np.any(minute >= 60) or np.any(sec >= 61):
+            self.failed = True
+            return
+        key = (year * 100 + month) * 100 + day
+        days, which = np.unique(key, return_inverse=True)
+        ordinals = []
+        for k in days.tolist():
+            try:
+                ordinals.append(dt.date(k // 10000, k // 100 % 100, k % 100).toordinal())
+            except ValueError:
+                self.failed = True
+                return
+        # the general reader's ordinal * 86400.0 + hour * 3600 + minute * 60 + sec, in the same order
+        self.times.append(np.asarray(ordinals, dtype=np.int64)[which] * 86400.0 + hour * 3600 + minute * 60 + sec)
+        records = np.flatnonzero(~epoch_line)
+        full = sliding_window_view(buf, width)[starts[records]]
+        np.copyto(full, 32, where=np.arange(width) >= lengths[records][:, None])  # blank-padded like ljust
+        self.full.append(full)
+        self.record_line.append(self.first_data + self.lines + records)
+        self.record_epoch.append(self.epochs + np.repeat(np.arange(len(at)), count))
+        self.lines += n_lines
+        self.epochs += len(at)
+
+    def finish(self, select: Select | None) -> Observations | None:
+        if self.header is None or self.failed:
             return None
-    # the general reader's ordinal * 86400.0 + hour * 3600 + minute * 60 + sec, in the same order
-    times = np.asarray(ordinals, dtype=np.int64)[which] * 86400.0 + hour * 3600 + minute * 60 + sec
-    seconds, t0, events = _times(times.tolist(), 0)
-    steps = np.diff(seconds)
-    if np.any(steps <= 0):
-        return None
-    if len(steps):
-        interval = Counter(np.round(steps, 3).tolist()).most_common(1)[0][0]
-    else:
-        interval = float(header.interval or 0)
-    if interval <= 0:
-        return None
-    records = np.flatnonzero(~epoch_line)
-    epoch = np.repeat(np.arange(len(at)), count)
-    full = sliding_window_view(buf, width)[starts[records]]
-    np.copyto(full, 32, where=np.arange(width) >= lengths[records][:, None])  # blank-padded like ljust
-    try:
-        systems = _assemble_v3(full, first_data + records, epoch, header, len(seconds), select)
-    except RinexFileError:
-        return None
-    return Observations(header, t0, seconds, float(interval), systems, _glonass_slots(header_lines), len(data),
-                        events)
+        self._piece(b"".join(self.pending))
+        self.pending = []
+        if self.failed:
+            return None
+        seconds, t0, events = _times(np.concatenate(self.times).tolist(), 0)
+        steps = np.diff(seconds)
+        if np.any(steps <= 0):
+            return None
+        if len(steps):
+            interval = Counter(np.round(steps, 3).tolist()).most_common(1)[0][0]
+        else:
+            interval = float(self.header.interval or 0)
+        if interval <= 0:
+            return None
+        full = np.concatenate(self.full) if len(self.full) > 1 else self.full[0]
+        try:
+            systems = _assemble_v3(full, np.concatenate(self.record_line), np.concatenate(self.record_epoch),
+                                   self.header, len(seconds), select)
+        except RinexFileError:
+            return None
+        return Observations(self.header, t0, seconds, float(interval), systems, _glonass_slots(self.header_lines),
+                            self.size, events)
 
 
 def _int_columns(chars: np.ndarray) -> tuple[np.ndarray, bool]:
