@@ -314,9 +314,19 @@ class _FastReader:
         # the general reader's ordinal * 86400.0 + hour * 3600 + minute * 60 + sec, in the same order
         self.times.append(np.asarray(ordinals, dtype=np.int64)[which] * 86400.0 + hour * 3600 + minute * 60 + sec)
         records = np.flatnonzero(~epoch_line)
-        full = sliding_window_view(buf, width)[starts[records]]
-        np.copyto(full, 32, where=np.arange(width) >= lengths[records][:, None])  # blank-padded like ljust
-        self.full.append(full)
+        at_record, length = starts[records], lengths[records][:, None]
+        head = sliding_window_view(buf, 3)[at_record]
+        np.copyto(head, 32, where=np.arange(3) >= length)  # blank-padded like ljust
+        body = sliding_window_view(buf, width - 3)[at_record + 3]
+        np.copyto(body, 32, where=np.arange(3, width) >= length)
+        # every field converted now (the types QC wants are known only from the whole file's counts)
+        fields = body.reshape(-1, 16)
+        values, canonical, blank = _fixed_f14(fields)
+        values[blank] = np.nan
+        shape = (len(records), (width - 3) // 16)
+        self.full.append((head, body, values.reshape(shape), (~canonical & ~blank).reshape(shape),
+                          _digits(fields[:, 14]).reshape(shape),
+                          ((fields[:, 13] != 32) | (fields[:, 10] != 32)).reshape(shape)))
         self.record_line.append(self.first_data + self.lines + records)
         self.record_epoch.append(self.epochs + np.repeat(np.arange(len(at)), count))
         self.lines += n_lines
@@ -339,14 +349,52 @@ class _FastReader:
             interval = float(self.header.interval or 0)
         if interval <= 0:
             return None
-        full = np.concatenate(self.full) if len(self.full) > 1 else self.full[0]
-        try:
-            systems = _assemble_v3(full, np.concatenate(self.record_line), np.concatenate(self.record_epoch),
-                                   self.header, len(seconds), select)
-        except RinexFileError:
+        head, body, values, odd, lli, filled = (np.concatenate(part) for part in zip(*self.full))
+        self.full = []
+        systems = self._assemble(head, body, values, odd, lli, filled, np.concatenate(self.record_line),
+                                 np.concatenate(self.record_epoch), len(seconds), select)
+        if systems is None:
             return None
         return Observations(self.header, t0, seconds, float(interval), systems, _glonass_slots(self.header_lines),
                             self.size, events)
+
+
+    def _assemble(self, head, body, values, odd, lli, filled, first, epoch, n_epochs, select
+                  ) -> dict[str, SystemObs] | None:
+        """``_assemble_v3`` from the converted fields; None where it would raise (the general reader names it)."""
+        sys_chars = head[:, 0]
+        prn_ok = ((head[:, 1:] >= 48) & (head[:, 1:] <= 57)) | (head[:, 1:] == 32)
+        if not prn_ok.all():
+            return None
+        prn = _digits(head[:, 1]).astype(np.int64) * 10 + _digits(head[:, 2])
+        systems: dict[str, SystemObs] = {}
+        for code in np.unique(sys_chars):
+            sys_ = chr(code)
+            types = self.header.obs_types.get(sys_)
+            if types is None:
+                return None
+            rows = np.flatnonzero(sys_chars == code)
+            k = len(types)
+            keep = list(range(k))
+            if select is not None:
+                counts = np.count_nonzero(filled[rows, :k], axis=0).tolist()
+                wanted = set(select(sys_, list(types), counts))
+                keep = [j for j, t in enumerate(types) if t in wanted]
+            v = values[rows][:, keep]
+            strange = odd[rows][:, keep]
+            if strange.any():  # fields in another layout: float() of their text, as the general reader does
+                r, j = np.nonzero(strange)
+                cells = body[rows[r]].reshape(len(r), -1, 16)[np.arange(len(r)), np.asarray(keep)[j], :14]
+                try:
+                    v[r, j] = np.ascontiguousarray(cells).view("S14").ravel().astype(np.float64)
+                except ValueError:
+                    return None
+            try:
+                systems[sys_] = _scatter(sys_, [types[j] for j in keep], prn[rows], epoch[rows], v,
+                                         lli[rows][:, keep], n_epochs)
+            except RinexFileError:
+                return None
+        return systems
 
 
 def _int_columns(chars: np.ndarray) -> tuple[np.ndarray, bool]:
@@ -663,6 +711,12 @@ def _dense(sys_: str, types: list[str], prn: np.ndarray, epoch: np.ndarray, char
     chars = chars[:, keep]
     values = _values(chars, first, width)
     lli = _digits(chars[:, :, 14])
+    return _scatter(sys_, types, prn, epoch, values, lli, n_epochs)
+
+
+def _scatter(sys_: str, types: list[str], prn: np.ndarray, epoch: np.ndarray, values: np.ndarray, lli: np.ndarray,
+             n_epochs: int) -> SystemObs:
+    """Records' values and LLI (R, K) into the dense (E, S, K) arrays."""
     # the satellites (PRN 0-99) in order, each record's column: np.unique without sorting
     seen = np.zeros(100, dtype=bool)
     seen[prn] = True
