@@ -206,8 +206,8 @@ def _median4(a: np.ndarray, b: np.ndarray, c: np.ndarray, d: np.ndarray) -> np.n
 def _median4_of(a, b, c, d, n, total):
     high = np.fmax(np.fmax(a, b), np.fmax(c, d))
     low = np.fmin(np.fmin(a, b), np.fmin(c, d))
-    inner = np.where(n >= 3, total - high - low, 0.0)
-    out = np.where(n == 4, inner / 2, np.where(n == 3, inner, np.where(n == 2, total / 2, total)))
+    out = np.where(n >= 3, total - high - low, total)  # 3 or 4 values: the middle ones' sum; else the sum
+    np.multiply(out, 0.5, out=out, where=(n & 1) == 0)  # halved for 4 and 2 (x * 0.5 == x / 2 exactly)
     return out
 
 
@@ -224,7 +224,10 @@ def _arc_ids(valid: np.ndarray, breaks: np.ndarray) -> np.ndarray:
     before = np.zeros_like(valid)
     before[1:] = valid[:-1]
     start = valid & (breaks | ~before)
-    ids = np.cumsum(start.T.ravel()).reshape(start.T.shape).T  # numbered satellite by satellite
+    # numbered satellite by satellite: the starts before in the column plus all starts in the columns before
+    ids = np.cumsum(start, axis=0, dtype=np.int64)
+    if ids.size:
+        ids += np.concatenate(([0], np.cumsum(ids[-1])[:-1]))
     return np.where(valid, ids, 0)
 
 
@@ -248,7 +251,7 @@ class _System:
     def __init__(self, obs: Observations, sys_: str, so: SystemObs):
         self.sys, self.so = sys_, so
         columns = [so.values[:, :, k] for k in range(len(so.types))]
-        counts = [np.count_nonzero(~np.isnan(c)) for c in columns]
+        counts = [np.count_nonzero(c == c) for c in columns]  # not NaN
         self.signals = _signals_of(sys_, so.types, counts)
         channels = _glonass_channels(obs, so, self.signals) if sys_ == "R" else {}
         self.channels = channels
@@ -266,24 +269,25 @@ class _System:
         self.pair = tuple(order[:2]) if len(order) >= 2 else None
         self.present = np.zeros(so.values.shape[:2], dtype=bool)  # (E, S) any observation
         for c in columns:
-            self.present |= ~np.isnan(c)
+            self.present |= c == c
 
 
 def _common_ms_steps(d: np.ndarray) -> list[tuple[int, int]]:
     """(row, k) where most satellites' values in row ``d[row]`` are the same k * c * 1 ms (k != 0)."""
     found = []
     with np.errstate(invalid="ignore"):
-        k = np.round(d / MS)
-        near = np.abs(d - k * MS) < CLOCK_TOLERANCE
-    n_valid = np.count_nonzero(np.isfinite(d), axis=1)
-    for e in np.flatnonzero(np.nansum(np.abs(k), axis=1) > 0):
-        row_k = k[e][np.isfinite(d[e]) & near[e]]
-        if len(row_k) == 0:
-            continue
-        values, counts = np.unique(row_k, return_counts=True)
-        best = int(values[np.argmax(counts)])
-        if best != 0 and counts.max() >= max(2, 0.5 * n_valid[e]):
-            found.append((int(e), best))
+        q = d / MS
+        rows = np.flatnonzero((np.abs(q) > 0.5).any(axis=1))  # some value rounds to k != 0 ms
+        for e in rows:
+            k = np.round(q[e])
+            finite = np.isfinite(d[e])
+            row_k = k[finite & (np.abs(d[e] - k * MS) < CLOCK_TOLERANCE)]
+            if len(row_k) == 0:
+                continue
+            values, counts = np.unique(row_k, return_counts=True)
+            best = int(values[np.argmax(counts)])
+            if best != 0 and counts.max() >= max(2, 0.5 * np.count_nonzero(finite)):
+                found.append((int(e), best))
     return found
 
 
@@ -305,13 +309,16 @@ def _clock_jumps(systems: list[_System], contiguous: np.ndarray) -> list[tuple[i
     if not bands:
         return []
     cmp_ = np.concatenate([s.code[b] - s.phase[b] for s, b in bands], axis=1)
-    jumps = [(e, k, "code") for e, k in _common_ms_steps(cmp_ - _shift(cmp_, 1))]
+    step = np.full_like(cmp_, np.nan)
+    np.subtract(cmp_[1:], cmp_[:-1], out=step[1:])
+    jumps = [(e, k, "code") for e, k in _common_ms_steps(step)]
     for e, k, _ in jumps:
         for s in systems:
             for band in s.code:
                 s.code[band][e:] -= k * MS
     code = np.concatenate([s.code[b] for s, b in bands], axis=1)
-    d2 = code - 2 * _shift(code, 1) + _shift(code, 2)
+    d2 = np.full_like(code, np.nan)
+    d2[2:] = code[2:] - 2 * code[1:-1] + code[:-2]
     ok = contiguous & np.concatenate(([False], contiguous[:-1]))
     d2[~ok] = np.nan
     previous = None
