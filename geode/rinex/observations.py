@@ -318,13 +318,14 @@ class _FastReader:
         head = sliding_window_view(buf, 3)[at_record]
         np.copyto(head, 32, where=np.arange(3) >= length)  # blank-padded like ljust
         body = sliding_window_view(buf, width - 3)[at_record + 3]
-        np.copyto(body, 32, where=np.arange(3, width) >= length)
+        _blank_after(body.reshape(len(records), -1, 16), lengths[records] - 3)
         # every field converted now (the types QC wants are known only from the whole file's counts)
         fields = body.reshape(-1, 16)
         values, canonical, blank = _fixed_f14(fields)
         values[blank] = np.nan
         shape = (len(records), (width - 3) // 16)
-        self.full.append((head, body, values.reshape(shape), (~canonical & ~blank).reshape(shape),
+        odd = (~canonical & ~blank).reshape(shape)
+        self.full.append((head, body if odd.any() else None, values.reshape(shape), odd,
                           _digits(fields[:, 14]).reshape(shape),
                           ((fields[:, 13] != 32) | (fields[:, 10] != 32)).reshape(shape)))
         self.record_line.append(self.first_data + self.lines + records)
@@ -349,8 +350,13 @@ class _FastReader:
             interval = float(self.header.interval or 0)
         if interval <= 0:
             return None
-        head, body, values, odd, lli, filled = (np.concatenate(part) for part in zip(*self.full))
+        heads, bodies, values, odd, lli, filled = zip(*self.full)
         self.full = []
+        body = None
+        if any(b is not None for b in bodies):  # some field in another layout: its text is needed
+            body = np.concatenate([b if b is not None else np.full((len(h), self.width - 3), 32, dtype=np.uint8)
+                                   for h, b in zip(heads, bodies)])
+        head, values, odd, lli, filled = (np.concatenate(part) for part in (heads, values, odd, lli, filled))
         systems = self._assemble(head, body, values, odd, lli, filled, np.concatenate(self.record_line),
                                  np.concatenate(self.record_epoch), len(seconds), select)
         if systems is None:
@@ -368,7 +374,7 @@ class _FastReader:
             return None
         prn = _digits(head[:, 1]).astype(np.int64) * 10 + _digits(head[:, 2])
         systems: dict[str, SystemObs] = {}
-        for code in np.unique(sys_chars):
+        for code in np.flatnonzero(np.bincount(sys_chars, minlength=256)):  # np.unique, without sorting
             sys_ = chr(code)
             types = self.header.obs_types.get(sys_)
             if types is None:
@@ -395,6 +401,20 @@ class _FastReader:
             except RinexFileError:
                 return None
         return systems
+
+
+def _blank_after(fields: np.ndarray, valid: np.ndarray) -> None:
+    """Blank (in place) the characters of each row of ``fields`` (R, K, 16) from column ``valid[row]`` on:
+    the text of the next lines a fixed-width window reaches beyond a short line's end (like ljust)."""
+    k = fields.shape[1]
+    valid = np.maximum(valid, 0)
+    fields[(16 * np.arange(k))[None, :] >= valid[:, None]] = 32  # whole fields beyond the end
+    whole, part = np.divmod(valid, 16)
+    rows = np.flatnonzero((part > 0) & (whole < k))  # the field the line ends in
+    if len(rows):
+        cut = fields[rows, whole[rows]]
+        np.copyto(cut, 32, where=np.arange(16)[None, :] >= part[rows][:, None])
+        fields[rows, whole[rows]] = cut
 
 
 def _int_columns(chars: np.ndarray) -> tuple[np.ndarray, bool]:
