@@ -288,16 +288,17 @@ class _FastReader:
         if not np.all(np.isin(head[:, 31], (ord("0"), ord("1")))) or not np.all(head[:, [1, 6, 9, 12, 15]] == 32):
             self.failed = True
             return
-        count, ok = _int_columns(head[:, 32:35])
-        if not ok or np.any(at[1:] != at[:-1] + 1 + count[:-1]) or at[-1] + 1 + count[-1] != n_lines:
+        numbers = _epoch_numbers(head)
+        if numbers is None:
             self.failed = True
             return
-        fields = [_int_columns(head[:, a:b]) for a, b in ((2, 6), (7, 9), (10, 12), (13, 15), (16, 18), (18, 21),
-                                                           (22, 29))]
-        if not all(ok for _, ok in fields) or np.any(head[:, 21] != ord(".")) or np.any(head[:, 22:29] == 32):
+        year, month, day, hour, minute, whole, fraction, count = numbers
+        if np.any(at[1:] != at[:-1] + 1 + count[:-1]) or at[-1] + 1 + count[-1] != n_lines:
             self.failed = True
             return
-        (year, month, day, hour, minute, whole, fraction) = (v for v, _ in fields)
+        if np.any(head[:, 21] != ord(".")) or np.any(head[:, 22:29] == 32):
+            self.failed = True
+            return
         sec = (whole * 10_000_000 + fraction) / 1e7  # = float() of the text: both exact, one rounding
         if np.any(hour >= 24) or np.any(minute >= 60) or np.any(sec >= 61):
             self.failed = True
@@ -317,17 +318,20 @@ class _FastReader:
         at_record, length = starts[records], lengths[records][:, None]
         head = sliding_window_view(buf, 3)[at_record]
         np.copyto(head, 32, where=np.arange(3) >= length)  # blank-padded like ljust
+        # the fields' characters; those beyond a line's end (the next lines' text) count as blanks, through
+        # ``valid`` (characters of each field on its line), not by rewriting them
         body = sliding_window_view(buf, width - 3)[at_record + 3]
-        _blank_after(body.reshape(len(records), -1, 16), lengths[records] - 3)
+        shape = (len(records), (width - 3) // 16)
+        valid = np.clip(length - 3 - 16 * np.arange(shape[1]), 0, 16).astype(np.uint8).ravel()
         # every field converted now (the types QC wants are known only from the whole file's counts)
         fields = body.reshape(-1, 16)
-        values, canonical, blank = _fixed_f14(fields)
+        values, canonical, blank = _fixed_f14(fields, valid)
         values[blank] = np.nan
-        shape = (len(records), (width - 3) // 16)
         odd = (~canonical & ~blank).reshape(shape)
-        self.full.append((head, body if odd.any() else None, values.reshape(shape), odd,
-                          _digits(fields[:, 14]).reshape(shape),
-                          ((fields[:, 13] != 32) | (fields[:, 10] != 32)).reshape(shape)))
+        lli = np.where(valid > 14, _digits(fields[:, 14]), np.uint8(0))
+        filled = ((fields[:, 13] != 32) & (valid > 13)) | ((fields[:, 10] != 32) & (valid > 10))
+        self.full.append((head, (body, valid.reshape(shape)) if odd.any() else None, values.reshape(shape), odd,
+                          lli.reshape(shape), filled.reshape(shape)))
         self.record_line.append(self.first_data + self.lines + records)
         self.record_epoch.append(self.epochs + np.repeat(np.arange(len(at)), count))
         self.lines += n_lines
@@ -354,8 +358,11 @@ class _FastReader:
         self.full = []
         body = None
         if any(b is not None for b in bodies):  # some field in another layout: its text is needed
-            body = np.concatenate([b if b is not None else np.full((len(h), self.width - 3), 32, dtype=np.uint8)
-                                   for h, b in zip(heads, bodies)])
+            k = (self.width - 3) // 16
+            body = (np.concatenate([b[0] if b is not None else np.full((len(h), 16 * k), 32, dtype=np.uint8)
+                                    for h, b in zip(heads, bodies)]),
+                    np.concatenate([b[1] if b is not None else np.zeros((len(h), k), dtype=np.uint8)
+                                    for h, b in zip(heads, bodies)]))
         head, values, odd, lli, filled = (np.concatenate(part) for part in (heads, values, odd, lli, filled))
         systems = self._assemble(head, body, values, odd, lli, filled, np.concatenate(self.record_line),
                                  np.concatenate(self.record_epoch), len(seconds), select)
@@ -386,46 +393,49 @@ class _FastReader:
                 counts = np.count_nonzero(filled[rows, :k], axis=0).tolist()
                 wanted = set(select(sys_, list(types), counts))
                 keep = [j for j, t in enumerate(types) if t in wanted]
-            v = values[rows][:, keep]
-            strange = odd[rows][:, keep]
+            v = values[np.ix_(rows, keep)]
+            strange = odd[np.ix_(rows, keep)]
             if strange.any():  # fields in another layout: float() of their text, as the general reader does
                 r, j = np.nonzero(strange)
-                cells = body[rows[r]].reshape(len(r), -1, 16)[np.arange(len(r)), np.asarray(keep)[j], :14]
+                text, valid = body
+                column = np.asarray(keep)[j]
+                cells = text[rows[r]].reshape(len(r), -1, 16)[np.arange(len(r)), column, :14]
+                np.copyto(cells, 32, where=np.arange(14) >= valid[rows[r], column][:, None])  # beyond the line
                 try:
                     v[r, j] = np.ascontiguousarray(cells).view("S14").ravel().astype(np.float64)
                 except ValueError:
                     return None
             try:
                 systems[sys_] = _scatter(sys_, [types[j] for j in keep], prn[rows], epoch[rows], v,
-                                         lli[rows][:, keep], n_epochs)
+                                         lli[np.ix_(rows, keep)], n_epochs)
             except RinexFileError:
                 return None
         return systems
 
 
-def _blank_after(fields: np.ndarray, valid: np.ndarray) -> None:
-    """Blank (in place) the characters of each row of ``fields`` (R, K, 16) from column ``valid[row]`` on:
-    the text of the next lines a fixed-width window reaches beyond a short line's end (like ljust)."""
-    k = fields.shape[1]
-    valid = np.maximum(valid, 0)
-    fields[(16 * np.arange(k))[None, :] >= valid[:, None]] = 32  # whole fields beyond the end
-    whole, part = np.divmod(valid, 16)
-    rows = np.flatnonzero((part > 0) & (whole < k))  # the field the line ends in
-    if len(rows):
-        cut = fields[rows, whole[rows]]
-        np.copyto(cut, 32, where=np.arange(16)[None, :] >= part[rows][:, None])
-        fields[rows, whole[rows]] = cut
+# the integers of an epoch record: year, month, day, hour, minute, whole seconds, 7 decimals, record count
+_EPOCH_FIELDS = ((2, 6), (7, 9), (10, 12), (13, 15), (16, 18), (18, 21), (22, 29), (32, 35))
+_EPOCH_COLUMNS = np.concatenate([np.arange(a, b) for a, b in _EPOCH_FIELDS])
+_EPOCH_LAST = np.cumsum([b - a for a, b in _EPOCH_FIELDS]) - 1  # each field's last column in _EPOCH_COLUMNS
+_EPOCH_INSIDE = np.ones(len(_EPOCH_COLUMNS) - 1, dtype=bool)  # column pairs within one field
+_EPOCH_INSIDE[_EPOCH_LAST[:-1]] = False
+_EPOCH_WEIGHTS = np.zeros((len(_EPOCH_COLUMNS), len(_EPOCH_FIELDS)))
+for _f, (_a, _b) in enumerate(_EPOCH_FIELDS):
+    _at = _EPOCH_LAST[_f] - (_b - _a) + 1
+    _EPOCH_WEIGHTS[_at:_at + _b - _a, _f] = 10.0 ** np.arange(_b - _a - 1, -1, -1)
 
 
-def _int_columns(chars: np.ndarray) -> tuple[np.ndarray, bool]:
-    """(N, w) characters of right-aligned integers (blanks, then at least one digit) -> (values, all such)."""
+def _epoch_numbers(head: np.ndarray) -> list[np.ndarray] | None:
+    """The integer fields of epoch records (N, 35): each right-aligned (blanks, then at least one digit), else
+    None. One product with a matrix of powers of ten (exact: below 2**53)."""
+    chars = head[:, _EPOCH_COLUMNS]
     digit = (chars >= 48) & (chars <= 57)
     blank = chars == 32
-    ok = bool(np.all(digit | blank) and np.all(digit[:, -1]) and not np.any(blank[:, 1:] & digit[:, :-1]))
-    value = np.zeros(len(chars), dtype=np.int64)
-    for c in range(chars.shape[1]):
-        value = value * 10 + np.where(digit[:, c], chars[:, c].astype(np.int64) - 48, 0)
-    return value, ok
+    if not (np.all(digit | blank) and np.all(digit[:, _EPOCH_LAST])
+            and not np.any(blank[:, 1:] & digit[:, :-1] & _EPOCH_INSIDE)):
+        return None
+    numbers = (np.where(digit, chars - 48, 0).astype(np.float64) @ _EPOCH_WEIGHTS).astype(np.int64)
+    return list(numbers.T)
 
 
 def _glonass_slots(lines: list[str]) -> dict[str, int]:
@@ -605,12 +615,14 @@ def _eight_digits(x: np.ndarray) -> np.ndarray:
     return ((x & _U64(0x0000FFFF0000FFFF)) * _U64(42949672960001)) >> _U64(32)
 
 
-def _fixed_f14(fields: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _fixed_f14(fields: np.ndarray, valid: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(M, 16) uint8 observation fields (F14.3, LLI, SSI) -> (values, canonical, blank), all (M,).
 
     ``canonical``: the 14 characters are blanks, an optional '-', digits, '.' at column 11 and three digits:
     the value is then the exact integer of its digits / 1000, which is the correctly rounded value of the text
-    like float() (both exact in float64, one division). Other fields are left to float() by the caller."""
+    like float() (both exact in float64, one division). Other fields are left to float() by the caller.
+    ``valid`` (M,): characters of each field that are on its line; the others count as blanks (their bytes are
+    never used then)."""
     t = fields - np.uint8(48)
     digit = t <= 9
     t *= digit  # digit values, 0 elsewhere
@@ -618,6 +630,11 @@ def _fixed_f14(fields: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     sp = np.packbits((fields == 32).ravel(), bitorder="little").view(np.uint16)
     db = np.packbits(digit.ravel(), bitorder="little").view(np.uint16)
     mb = np.packbits((fields == 45).ravel(), bitorder="little").view(np.uint16) & np.uint16(0x3FF)
+    if valid is not None:
+        on_line = ((np.uint32(1) << valid.astype(np.uint32)) - np.uint32(1)).astype(np.uint16)
+        sp |= ~on_line
+        db &= on_line
+        mb &= on_line
     lead = sp & np.uint16(0x3FF)  # blanks among the 10 integer columns: they must be leading (bits 0..n-1)
     canonical = ((fields[:, 10] == 46) & ((db & np.uint16(0x3800)) == 0x3800) & ((lead & (lead + np.uint16(1))) == 0)
                  & ((mb == 0) | (mb == lead + np.uint16(1))) & (((db | sp | mb) & np.uint16(0x3FF)) == 0x3FF))
