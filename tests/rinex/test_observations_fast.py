@@ -16,7 +16,7 @@ from geode.rinex import RinexFileError
 from geode.rinex import observations as obsmod
 from geode.rinex.compression import compress_bytes
 from geode.rinex.observations import _fixed_f14, _parse_fast, _parse_lines, parse_observations, read_observations
-from geode.rinex.qc_metrics import select_signals
+from geode.rinex.qc_metrics import _median, select_signals
 from geode.rinex.synth import SynthSpec, render
 
 GPS = tuple(f"G{i:02d}" for i in range(1, 13))
@@ -165,3 +165,13 @@ def test_fixed_point_values_are_floats_of_the_text():
     for f, v, c in zip(fields, values, canonical):
         if c:
             assert np.float64(float(f)).tobytes() == np.float64(v).tobytes(), f
+
+
+def test_the_one_partition_median_is_numpys_median():
+    rng = np.random.default_rng(2)
+    for n in (1, 2, 3, 4, 5, 10, 11, 1000, 1001):
+        for _ in range(30):
+            x = rng.normal(size=n) * 10.0 ** rng.integers(-3, 8)
+            if rng.random() < 0.3:
+                x = np.round(x)  # ties and signed zeros
+            assert np.float64(_median(x)).tobytes() == np.median(x).tobytes()
