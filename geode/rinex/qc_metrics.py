@@ -350,6 +350,106 @@ def select_signals(sys_: str, types: list[str], counts: list[int]) -> list[str]:
     return [obs for slot in chosen.values() for obs in slot.values()]
 
 
+class _Part:
+    """One system's share of the metrics (merged in system order)."""
+
+    def __init__(self):
+        self.observations = self.slips = self.sat_gaps = 0
+        self.mp_rms: dict[str, float] = {}
+        self.mp_signal: dict[str, str] = {}
+        self.snr_mean: dict[str, float] = {}
+        self.residuals: dict[str, tuple[_System, np.ndarray]] = {}
+        self.extra: dict = {"slip_pairs": {}, "mp_pairs": {}, "glonass_channels": {}, "slips_at": [], "lli_slips": 0}
+
+
+def _system_metrics(obs: Observations, s: _System, seconds: np.ndarray, contiguous: np.ndarray) -> _Part:
+    part = _Part()
+    key = s.sys
+    # gaps: a satellite absent from recorded epochs, back within GAP_MAX
+    part.sat_gaps = _sat_gaps(s.present, seconds)
+    for band, sig in s.signals.items():
+        if "S" in sig:
+            v = s.so.column(sig["S"])
+            v = v[np.isfinite(v) & (v > 0)]
+            if len(v):
+                part.snr_mean[f"{key}{band}"] = round(float(v.mean()), 2)
+    if s.sys == "R":
+        part.extra["glonass_channels"].update(s.channels)
+    slip_at = np.zeros(s.present.shape, dtype=bool)
+    if s.pair is not None:
+        a, b = s.pair
+        pa, pb = s.phase[a], s.phase[b]
+        valid = ~np.isnan(pa) & ~np.isnan(pb)
+        part.observations += int(np.count_nonzero(valid))
+        col_a, col_b = s.so.types.index(s.signals[a]["L"]), s.so.types.index(s.signals[b]["L"])
+        lli = s.so.lli[:, :, col_a] | s.so.lli[:, :, col_b]
+        part.extra["lli_slips"] += int(np.count_nonzero(valid & (lli & 1 == 1)))
+        same = valid & _shift(valid.astype(float), 1).astype(bool) & contiguous[:, None]
+        same[0] = False
+        gf = _jumps(pa - pb, same)
+        gf_threshold = max(GF_THRESHOLD, GF_SIGMAS * _robust_sigma(gf))
+        slip_at = np.abs(np.nan_to_num(gf)) > gf_threshold
+        if a in s.code and b in s.code:
+            fa, fb = s.freq[a], s.freq[b]
+            wl = C_LIGHT / (fa - fb)
+            mw = ((fa * pa - fb * pb) / (fa - fb) - (fa * s.code[a] + fb * s.code[b]) / (fa + fb)) / wl
+            mw_valid = ~np.isnan(mw)
+            same_mw = same & mw_valid & _shift(mw_valid.astype(float), 1).astype(bool)
+            jm = _jumps(mw, same_mw)
+            # the code noise grows at low elevation: 5 sigmas of the residuals around each epoch where they are
+            # noisier than the system's as a whole
+            robust = _robust_sigma(jm)
+            sigma = np.maximum(_local_sigma(jm, same_mw, robust=robust), robust)
+            threshold = np.maximum(MW_FLOOR, MW_SIGMAS * sigma)
+            jm = np.nan_to_num(jm)
+            # a step, not one wild code value: the means of the samples after and before agree with it
+            mw_slip = _confirmed(mw, same_mw, jm, np.abs(jm) > threshold, threshold)
+            # the same slip seen by both: a Melbourne-Wuebbena step near a geometry-free jump is that jump
+            near_gf = slip_at.copy()
+            for k in range(1, MW_WINDOW + 1):
+                near_gf |= _shift(slip_at.astype(float), k) == 1
+                near_gf |= _shift(slip_at.astype(float), -k) == 1
+            slip_at |= mw_slip & ~near_gf
+            part.extra["slip_pairs"][key] = f"{s.signals[a]['L']}/{s.signals[b]['L']} (GF+MW)"
+        else:
+            part.extra["slip_pairs"][key] = f"{s.signals[a]['L']}/{s.signals[b]['L']} (GF)"
+        part.slips += int(np.count_nonzero(slip_at))
+        for e, j in zip(*np.nonzero(slip_at)):
+            if len(part.extra["slips_at"]) < MAX_LISTED:
+                part.extra["slips_at"].append([s.so.sats[j], obs.time(int(e)).isoformat()])
+    # multipath per band: code minus phase, the other band's phase removing the ionosphere
+    for band in s.code:
+        if band not in s.phase:
+            continue
+        other = next((o for o in BAND_ORDER[s.sys] if o != band and o in s.phase), None)
+        if other is None:
+            continue
+        fi, fj = s.freq[band], s.freq[other]
+        pi, pj = s.phase[band], s.phase[other]
+        mp = s.code[band] - pi - (2 * fj ** 2 / (fi ** 2 - fj ** 2)) * (pi - pj)
+        valid = np.isfinite(mp)
+        same = valid & _shift(valid.astype(float), 1).astype(bool) & contiguous[:, None]
+        same[0] = False
+        breaks = ~same | slip_at
+        if s.pair is None or {band, other} != set(s.pair):
+            gf = _jumps(pi - pj, same)
+            breaks |= np.abs(np.nan_to_num(gf)) > max(GF_THRESHOLD, GF_SIGMAS * _robust_sigma(gf))
+        res = _arc_demean(mp, _arc_ids(valid, breaks))
+        r = res[np.isfinite(res)]
+        if len(r) < MIN_ARC:
+            continue
+        k = f"{s.sys}{band}"
+        part.mp_rms[k] = round(float(np.sqrt(np.mean(r * r))), 4)
+        part.mp_signal[k] = s.signals[band]["C"]
+        part.extra["mp_pairs"][k] = f"{s.signals[band]['C']}-{s.signals[band]['L']}-{s.signals[other]['L']}"
+        part.residuals[k] = (s, res)
+    return part
+
+
+def _map(func, items):
+    return [func(item) for item in items]
+
+
 def qc_observations(obs: Observations, *, orbits=None) -> QCResult:
     """The metrics of observations already read (``read_observations``)."""
     interval = obs.interval
@@ -379,86 +479,18 @@ def qc_observations(obs: Observations, *, orbits=None) -> QCResult:
     residuals: dict[str, tuple[_System, np.ndarray]] = {}
     extra: dict = {"slip_pairs": {}, "mp_pairs": {}, "clock_jump_epochs": [], "glonass_channels": {}, "slips_at": [],
                    "lli_slips": 0}
-    for s in systems:
-        key = s.sys
-        # gaps: a satellite absent from recorded epochs, back within GAP_MAX
-        sat_gaps += _sat_gaps(s.present, seconds)
-        for band, sig in s.signals.items():
-            if "S" in sig:
-                v = s.so.column(sig["S"])
-                v = v[np.isfinite(v) & (v > 0)]
-                if len(v):
-                    snr_mean[f"{key}{band}"] = round(float(v.mean()), 2)
-        if s.sys == "R":
-            extra["glonass_channels"].update(s.channels)
-        slip_at = np.zeros(s.present.shape, dtype=bool)
-        if s.pair is not None:
-            a, b = s.pair
-            pa, pb = s.phase[a], s.phase[b]
-            valid = ~np.isnan(pa) & ~np.isnan(pb)
-            observations += int(np.count_nonzero(valid))
-            col_a, col_b = s.so.types.index(s.signals[a]["L"]), s.so.types.index(s.signals[b]["L"])
-            lli = s.so.lli[:, :, col_a] | s.so.lli[:, :, col_b]
-            extra["lli_slips"] += int(np.count_nonzero(valid & (lli & 1 == 1)))
-            same = valid & _shift(valid.astype(float), 1).astype(bool) & contiguous[:, None]
-            same[0] = False
-            gf = _jumps(pa - pb, same)
-            gf_threshold = max(GF_THRESHOLD, GF_SIGMAS * _robust_sigma(gf))
-            slip_at = np.abs(np.nan_to_num(gf)) > gf_threshold
-            if a in s.code and b in s.code:
-                fa, fb = s.freq[a], s.freq[b]
-                wl = C_LIGHT / (fa - fb)
-                mw = ((fa * pa - fb * pb) / (fa - fb) - (fa * s.code[a] + fb * s.code[b]) / (fa + fb)) / wl
-                mw_valid = ~np.isnan(mw)
-                same_mw = same & mw_valid & _shift(mw_valid.astype(float), 1).astype(bool)
-                jm = _jumps(mw, same_mw)
-                # the code noise grows at low elevation: 5 sigmas of the residuals around each epoch where they are
-                # noisier than the system's as a whole
-                robust = _robust_sigma(jm)
-                sigma = np.maximum(_local_sigma(jm, same_mw, robust=robust), robust)
-                threshold = np.maximum(MW_FLOOR, MW_SIGMAS * sigma)
-                jm = np.nan_to_num(jm)
-                # a step, not one wild code value: the means of the samples after and before agree with it
-                mw_slip = _confirmed(mw, same_mw, jm, np.abs(jm) > threshold, threshold)
-                # the same slip seen by both: a Melbourne-Wuebbena step near a geometry-free jump is that jump
-                near_gf = slip_at.copy()
-                for k in range(1, MW_WINDOW + 1):
-                    near_gf |= _shift(slip_at.astype(float), k) == 1
-                    near_gf |= _shift(slip_at.astype(float), -k) == 1
-                slip_at |= mw_slip & ~near_gf
-                extra["slip_pairs"][key] = f"{s.signals[a]['L']}/{s.signals[b]['L']} (GF+MW)"
-            else:
-                extra["slip_pairs"][key] = f"{s.signals[a]['L']}/{s.signals[b]['L']} (GF)"
-            slips += int(np.count_nonzero(slip_at))
-            for e, j in zip(*np.nonzero(slip_at)):
-                if len(extra["slips_at"]) < MAX_LISTED:
-                    extra["slips_at"].append([s.so.sats[j], obs.time(int(e)).isoformat()])
-        # multipath per band: code minus phase, the other band's phase removing the ionosphere
-        for band in s.code:
-            if band not in s.phase:
-                continue
-            other = next((o for o in BAND_ORDER[s.sys] if o != band and o in s.phase), None)
-            if other is None:
-                continue
-            fi, fj = s.freq[band], s.freq[other]
-            pi, pj = s.phase[band], s.phase[other]
-            mp = s.code[band] - pi - (2 * fj ** 2 / (fi ** 2 - fj ** 2)) * (pi - pj)
-            valid = np.isfinite(mp)
-            same = valid & _shift(valid.astype(float), 1).astype(bool) & contiguous[:, None]
-            same[0] = False
-            breaks = ~same | slip_at
-            if s.pair is None or {band, other} != set(s.pair):
-                gf = _jumps(pi - pj, same)
-                breaks |= np.abs(np.nan_to_num(gf)) > max(GF_THRESHOLD, GF_SIGMAS * _robust_sigma(gf))
-            res = _arc_demean(mp, _arc_ids(valid, breaks))
-            r = res[np.isfinite(res)]
-            if len(r) < MIN_ARC:
-                continue
-            k = f"{s.sys}{band}"
-            mp_rms[k] = round(float(np.sqrt(np.mean(r * r))), 4)
-            mp_signal[k] = s.signals[band]["C"]
-            extra["mp_pairs"][k] = f"{s.signals[band]['C']}-{s.signals[band]['L']}-{s.signals[other]['L']}"
-            residuals[k] = (s, res)
+    for part in _map(lambda s: _system_metrics(obs, s, seconds, contiguous), systems):
+        observations += part.observations
+        slips += part.slips
+        sat_gaps += part.sat_gaps
+        snr_mean.update(part.snr_mean)
+        mp_rms.update(part.mp_rms)
+        mp_signal.update(part.mp_signal)
+        residuals.update(part.residuals)
+        for name in ("slip_pairs", "mp_pairs", "glonass_channels"):
+            extra[name].update(part.extra[name])
+        extra["lli_slips"] += part.extra["lli_slips"]
+        extra["slips_at"].extend(part.extra["slips_at"][:MAX_LISTED - len(extra["slips_at"])])
     extra["clock_jump_epochs"] = [[obs.time(e).isoformat(), ms, kind] for e, ms, kind in jumps]
     extra["events"] = obs.events
 
