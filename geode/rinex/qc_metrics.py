@@ -446,10 +446,6 @@ def _system_metrics(obs: Observations, s: _System, seconds: np.ndarray, contiguo
     return part
 
 
-def _map(func, items):
-    return [func(item) for item in items]
-
-
 def qc_observations(obs: Observations, *, orbits=None) -> QCResult:
     """The metrics of observations already read (``read_observations``)."""
     interval = obs.interval
@@ -479,7 +475,7 @@ def qc_observations(obs: Observations, *, orbits=None) -> QCResult:
     residuals: dict[str, tuple[_System, np.ndarray]] = {}
     extra: dict = {"slip_pairs": {}, "mp_pairs": {}, "clock_jump_epochs": [], "glonass_channels": {}, "slips_at": [],
                    "lli_slips": 0}
-    for part in _map(lambda s: _system_metrics(obs, s, seconds, contiguous), systems):
+    for part in [_system_metrics(obs, s, seconds, contiguous) for s in systems]:
         observations += part.observations
         slips += part.slips
         sat_gaps += part.sat_gaps
