@@ -127,6 +127,13 @@ def _shift(a: np.ndarray, k: int) -> np.ndarray:
     return out
 
 
+def _previous(flags: np.ndarray) -> np.ndarray:
+    """Row e holds row e - 1 of ``flags``; row 0 True (what ``_shift`` of the flags as floats gave: NaN)."""
+    out = np.ones_like(flags)
+    out[1:] = flags[:-1]
+    return out
+
+
 def _jumps(series: np.ndarray, same_arc: np.ndarray) -> np.ndarray:
     """(E, S) jump of ``series`` at each epoch against the median of the neighbouring differences of its arc
     (NaN where there is no difference): a jump at e shows in d[e] alone; the neighbours are clean."""
@@ -180,10 +187,13 @@ def _local_sigma(r: np.ndarray, same: np.ndarray, w: int = LOCAL_WINDOW, robust:
     x2 = (np.where(valid, r, 0.0) ** 2).T.ravel()
     n = len(x2)
     pos = np.arange(n)
-    prev_id = np.concatenate(([0], ids[:-1]))
-    next_id = np.concatenate((ids[1:], [0]))
-    start = np.maximum.accumulate(np.where((ids > 0) & (ids != prev_id), pos, 0))
-    end = np.minimum.accumulate(np.where((ids > 0) & (ids != next_id), pos, n - 1)[::-1])[::-1]
+    # arcs are runs numbered 1, 2, ... in this order: each sample's arc's first and last position
+    inside = ids > 0
+    changes = ids[1:] != ids[:-1]
+    first = np.flatnonzero(inside & np.concatenate(([True], changes)))
+    last = np.flatnonzero(inside & np.concatenate((changes, [True])))
+    start = np.concatenate(([0], first))[ids]
+    end = np.concatenate(([n - 1], last))[ids]
     lo = np.maximum(start, pos - w)
     hi = np.minimum(end, pos + w) + 1
     cs = np.concatenate(([0.0], np.cumsum(x2)))
@@ -191,7 +201,7 @@ def _local_sigma(r: np.ndarray, same: np.ndarray, w: int = LOCAL_WINDOW, robust:
     count = hi - lo - 1
     with np.errstate(invalid="ignore", divide="ignore"):
         sigma = np.sqrt(total / count)
-    sigma = np.where((ids > 0) & (count >= 5), sigma, _robust_sigma(r) if robust is None else robust)
+    sigma = np.where(inside & (count >= 5), sigma, _robust_sigma(r) if robust is None else robust)
     return sigma.reshape(r.shape[1], r.shape[0]).T
 
 
@@ -384,7 +394,7 @@ def _system_metrics(obs: Observations, s: _System, seconds: np.ndarray, contiguo
         col_a, col_b = s.so.types.index(s.signals[a]["L"]), s.so.types.index(s.signals[b]["L"])
         lli = s.so.lli[:, :, col_a] | s.so.lli[:, :, col_b]
         part.extra["lli_slips"] += int(np.count_nonzero(valid & (lli & 1 == 1)))
-        same = valid & _shift(valid.astype(float), 1).astype(bool) & contiguous[:, None]
+        same = valid & _previous(valid) & contiguous[:, None]
         same[0] = False
         gf = _jumps(pa - pb, same)
         gf_threshold = max(GF_THRESHOLD, GF_SIGMAS * _robust_sigma(gf))
@@ -394,7 +404,7 @@ def _system_metrics(obs: Observations, s: _System, seconds: np.ndarray, contiguo
             wl = C_LIGHT / (fa - fb)
             mw = ((fa * pa - fb * pb) / (fa - fb) - (fa * s.code[a] + fb * s.code[b]) / (fa + fb)) / wl
             mw_valid = ~np.isnan(mw)
-            same_mw = same & mw_valid & _shift(mw_valid.astype(float), 1).astype(bool)
+            same_mw = same & mw_valid & _previous(mw_valid)
             jm = _jumps(mw, same_mw)
             # the code noise grows at low elevation: 5 sigmas of the residuals around each epoch where they are
             # noisier than the system's as a whole
@@ -407,8 +417,8 @@ def _system_metrics(obs: Observations, s: _System, seconds: np.ndarray, contiguo
             # the same slip seen by both: a Melbourne-Wuebbena step near a geometry-free jump is that jump
             near_gf = slip_at.copy()
             for k in range(1, MW_WINDOW + 1):
-                near_gf |= _shift(slip_at.astype(float), k) == 1
-                near_gf |= _shift(slip_at.astype(float), -k) == 1
+                near_gf[k:] |= slip_at[:-k]
+                near_gf[:-k] |= slip_at[k:]
             slip_at |= mw_slip & ~near_gf
             part.extra["slip_pairs"][key] = f"{s.signals[a]['L']}/{s.signals[b]['L']} (GF+MW)"
         else:
@@ -428,7 +438,7 @@ def _system_metrics(obs: Observations, s: _System, seconds: np.ndarray, contiguo
         pi, pj = s.phase[band], s.phase[other]
         mp = s.code[band] - pi - (2 * fj ** 2 / (fi ** 2 - fj ** 2)) * (pi - pj)
         valid = np.isfinite(mp)
-        same = valid & _shift(valid.astype(float), 1).astype(bool) & contiguous[:, None]
+        same = valid & _previous(valid) & contiguous[:, None]
         same[0] = False
         breaks = ~same | slip_at
         if s.pair is None or {band, other} != set(s.pair):

@@ -16,7 +16,7 @@ from geode.rinex import RinexFileError
 from geode.rinex import observations as obsmod
 from geode.rinex.compression import compress_bytes
 from geode.rinex.observations import _fixed_f14, _parse_fast, _parse_lines, parse_observations, read_observations
-from geode.rinex.qc_metrics import _median, select_signals
+from geode.rinex.qc_metrics import _arc_ids, _local_sigma, _median, select_signals
 from geode.rinex.synth import SynthSpec, render
 
 GPS = tuple(f"G{i:02d}" for i in range(1, 13))
@@ -175,3 +175,23 @@ def test_the_one_partition_median_is_numpys_median():
             if rng.random() < 0.3:
                 x = np.round(x)  # ties and signed zeros
             assert np.float64(_median(x)).tobytes() == np.median(x).tobytes()
+
+
+def test_local_sigma_is_the_rms_of_the_window_in_the_same_arc():
+    rng = np.random.default_rng(4)
+    n_epochs, n_sats, w = 300, 6, 10
+    r = rng.normal(size=(n_epochs, n_sats)) * rng.uniform(0.5, 3, n_sats)
+    r[rng.random(r.shape) < 0.1] = np.nan
+    r[50:80, 2] = np.nan  # a satellite set and rose again
+    valid = np.isfinite(r)
+    same = valid & np.vstack([np.zeros((1, n_sats), dtype=bool), valid[:-1]]) & (rng.random(r.shape) > 0.03)
+    sigma = _local_sigma(r, same, w, robust=0.25)
+    arcs = _arc_ids(valid, ~same)
+    for e in range(n_epochs):
+        for s in range(n_sats):
+            if not valid[e, s]:
+                continue
+            lo, hi = max(0, e - w), min(n_epochs, e + w + 1)
+            around = [r[i, s] for i in range(lo, hi) if i != e and arcs[i, s] == arcs[e, s]]
+            want = np.sqrt(np.mean(np.square(around))) if len(around) >= 5 else 0.25
+            assert sigma[e, s] == pytest.approx(want, rel=1e-9)
