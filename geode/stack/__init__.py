@@ -9,8 +9,8 @@ of all aligned coordinates since the previous iteration is below ``tolerance`` (
 millimetre forever, which says nothing about the stack as a whole. Each iteration aligns the *original* polyhedra, so a day's
 stored Helmert parameters are its total transformation, not an increment.
 
-Each step runs as units through the dispatch runner: blocks of days (alignment, writing) and blocks of
-stations (trajectory models). A unit carries keys (run id, step, block); it reads the run's definition and its
+Each step runs as units through the dispatch runner: blocks of days (alignment) and blocks of stations
+(trajectory models). A unit carries keys (run id, step, block); it reads the run's definition and its
 rows from the run's work (this process inline; PostgreSQL on Celery workers) and writes its results there, so
 the broker carries keys and small summaries only. Results are combined in block order and the blocks do not
 depend on the workers: inline and parallel runs give identical stacks.
@@ -21,11 +21,12 @@ Modules (each imports only those listed before it):
     models.py   many stations' trajectory models at once (the white-noise core)
     read.py     inputs from the database in bulk (binary COPY): solutions, station metadata and jumps, PPP models
     work.py     a run's working state, in memory or in PostgreSQL (stack_work_*), found by run id
-    tasks.py    the dispatch units: align a block of days, model a block of stations, write a block of days,
-                a block of stations' repeatability (DRA)
+    tasks.py    the dispatch units: align a block of days, model a block of stations, a block of stations'
+                repeatability (DRA)
     align.py    the iterations: steps through the runner, datum, convergence; ``stack`` for days in memory
     frame.py    optional post-processing: periodic common modes and the tie to a reference frame
-    write.py    outputs to the database: stack rows set-based in one transaction, models in bulk
+    write.py    outputs to the database: stack rows set-based in one transaction (foreign keys checked
+                set-based where allowed), models in bulk
     run.py      the whole commands (``geode stack run`` and ``geode stack etm``)
 """
 
@@ -41,7 +42,7 @@ _EXPORTS = {
     "read_solutions": "read", "stack_exists": "read", "stored_models": "read",
     "StackRun": "run", "alignment_summary": "run", "check_name": "run", "refit_models": "run",
     "require_days": "run", "run_stack": "run",
-    "commit_stack": "write", "save_models": "write",
+    "StackWrite": "write", "commit_stack": "write", "save_models": "write",
 }
 __all__ = sorted(_EXPORTS)
 

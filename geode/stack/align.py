@@ -2,7 +2,7 @@
 the aligned series), hold the datum of iteration 0, stop when the aligned coordinates no longer move.
 
 Each step runs as units through the dispatch runner (``tasks``): blocks of days to align, blocks of stations
-to model, blocks of days to write. Units get keys only; the run's state lives in its ``Work``. Results are
+to model. Units get keys only; the run's state lives in its ``Work``. Results are
 combined in block order, so inline and parallel runs give identical stacks.
 """
 
@@ -17,8 +17,8 @@ import numpy as np
 from ..etm.model import EtmConfig
 from .data import (MAX_DAYS_PER_UNIT, MAX_STATIONS_PER_UNIT, UNITS_PER_STEP, Day, RunSpec, Solutions, StackResult,
                    StationMeta, block_size)
-from .tasks import FIT_ALL, FIT_CONTROL, FIT_EXTRA, align_days_task, fit_stations_task, write_days_task
-from .work import MemoryWork, Work, new_run_id
+from .tasks import FIT_ALL, FIT_CONTROL, FIT_EXTRA, align_days_task, fit_stations_task
+from .work import MemoryWork, Work, aligned, new_run_id
 
 log = logging.getLogger("geode.stack")
 
@@ -42,8 +42,11 @@ def run_units(runner, task, work: Work, items: list[tuple], *, progress=None, de
     A unit that fails is recorded in ``failures`` as ``label(item): message``. Progress counts the days or
     stations of the blocks (``weight``: the block's size by default)."""
     with _units_see(work):
-        summary = runner.map(task, items, progress=progress, description=description,
-                             weight=weight or (lambda item: item[3] - item[2]))
+        try:
+            summary = runner.map(task, items, progress=progress, description=description,
+                                 weight=weight or (lambda item: item[3] - item[2]))
+        finally:
+            work.units_ran()
     if failures is not None:
         for f in summary.failures:
             failures.setdefault(label(f.item) if label else str(f.item), f.message)
@@ -99,14 +102,6 @@ def fit_step(runner, work: Work, step: int, which: str = FIT_CONTROL, *, previou
     return (float(np.sqrt(total / count)), largest) if count else (0.0, 0.0)
 
 
-def write_step(runner, work: Work, step: int, *, progress=None, failures: dict[str, str] | None = None) -> int:
-    """Write the final rows of ``step`` into the work (the caller moves them into ``stacks``)."""
-    items = [(work.spec.run, step, lo, hi) for lo, hi in work.spec.day_blocks()]
-    results = run_units(runner, write_days_task, work, items, progress=progress, description="stack rows: days",
-                        failures=failures, label=_day_label(work))
-    return sum(res["rows"] for _, res in results)
-
-
 def _datum_design(t: np.ndarray, t0: float) -> np.ndarray:
     w = 2 * np.pi * t
     return np.column_stack([np.ones_like(t), t - t0, np.sin(w), np.cos(w), np.sin(2 * w), np.cos(2 * w)])
@@ -133,9 +128,33 @@ def hold_datum(fyears: np.ndarray, helmert: dict[int, dict], datum: dict[int, np
         h["rotation_nrad"], h["translation_mm"] = params[:3].tolist(), (params[3:6] * 1e3).tolist()
 
 
+def predicted_change(work: Work, transforms: dict[int, list], before: dict[int, list]) -> float:
+    """The rms movement ``fit_step`` will report for a step aligned by ``transforms`` (the previous one by
+    ``before``): the same blocks, the same arithmetic in the same order as its units, so the same value."""
+    from .tasks import movement
+
+    spec = work.spec
+    kept = spec.preserved.copy()
+    kept[list(transforms)] = True
+    total, count = 0.0, 0
+    for lo, hi in spec.station_blocks():
+        sol = work.station_rows(lo, hi)
+        sol = sol.take(kept[sol.day])
+        moved = movement(spec, sol, aligned(sol, transforms), transforms, before)
+        total += moved[0]
+        count += moved[1]
+    return float(np.sqrt(total / count)) if count else 0.0
+
+
 def iterate(runner, work: Work, *, max_iterations: int = DEFAULT_MAX_ITERATIONS,
-            tolerance: float = DEFAULT_TOLERANCE, progress=None) -> StackResult:
-    """The stack's iterations on a run's work (see the package docstring)."""
+            tolerance: float = DEFAULT_TOLERANCE, progress=None, on_aligned=None, models: bool = True) -> StackResult:
+    """The stack's iterations on a run's work (see the package docstring). ``models=False``: the result's
+    ``fits`` are left empty (the caller fits the final models next and reads those).
+
+    ``on_aligned(step, helmert, last)``, when given, is called once a step's days are aligned and the step may
+    be the last: ``last()`` tells (from the transformations alone, while the step's models are fitted) whether
+    it will be, or is None when it must be (the last iteration allowed). What it returns is aborted
+    (``.abort()``) when the step turns out not to be the last. ``helmert``: {day index: summary}."""
     spec = work.spec
     failures: dict[str, str] = {}
     history, converged = [], False
@@ -149,6 +168,13 @@ def iterate(runner, work: Work, *, max_iterations: int = DEFAULT_MAX_ITERATIONS,
         else:
             hold_datum(spec.fyears, helmert, datum)
         work.put_transforms(step, {d: [np.array(h["params"])] for d, h in helmert.items()})
+        ahead = None
+        if on_aligned is not None and (step > 0 or step == max_iterations - 1):
+            if step == max_iterations - 1:
+                ahead = on_aligned(step, helmert, None)
+            else:
+                now, before = work.transforms(step), work.transforms(step - 1)
+                ahead = on_aligned(step, helmert, lambda: predicted_change(work, now, before) < tolerance)
         moved = fit_step(runner, work, step, FIT_CONTROL, previous=step - 1 if step else None, progress=progress,
                          failures=failures)
         change, largest = moved if moved is not None else (None, None)
@@ -161,11 +187,14 @@ def iterate(runner, work: Work, *, max_iterations: int = DEFAULT_MAX_ITERATIONS,
         if change is not None and change < tolerance:
             converged = True
             break
+        if ahead is not None and step < max_iterations - 1:
+            ahead.abort()
     # stations outside the control set still get a model of their aligned series
     if any(m is not None for m, c in zip(spec.meta, spec.control) if not c):
         fit_step(runner, work, step, FIT_EXTRA, progress=progress, failures=failures)
     keys = spec.keys
-    return StackResult({keys[d]: h for d, h in helmert.items()}, models_by_name(work, step), history, converged,
+    return StackResult({keys[d]: h for d, h in helmert.items()}, models_by_name(work, step) if models else {},
+                       history, converged,
                        [f"{k}: {v}" for k, v in sorted(failures.items())], work, step, kept=work.kept(step))
 
 

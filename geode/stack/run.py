@@ -2,8 +2,9 @@
 (refit or reuse the stack's models).
 
 Inline, the run's work lives in this process (one COPY in, one transaction out). On Celery workers it lives
-in PostgreSQL: the coordinator writes the run's definition, units read their blocks and write their results,
-and the coordinator moves the final rows into ``stacks`` in one transaction. Redis carries keys only.
+in PostgreSQL: the coordinator writes the run's definition, units read their blocks and write their results
+(transformations, models, statistics). Either way the coordinator, which holds the rows it read, applies the
+final transformations and moves the rows into ``stacks`` in one transaction. Redis carries keys only.
 """
 
 from __future__ import annotations
@@ -15,13 +16,12 @@ import numpy as np
 from ..dates import GnssDate
 from ..errors import GeodeError, UsageError
 from ..etm.model import EtmConfig
-from .align import (DEFAULT_MAX_ITERATIONS, DEFAULT_TOLERANCE, final_models, fit_step, iterate, make_spec,
-                    write_step)
+from .align import DEFAULT_MAX_ITERATIONS, DEFAULT_TOLERANCE, final_models, fit_step, iterate, make_spec
 from .data import RunSpec, Solutions, StackResult, StationMeta
 from .read import load_meta, preserved_flags, read_rows, read_solutions, stack_exists
 from .tasks import FIT_CONTROL
 from .work import DatabaseWork, MemoryWork, Work
-from .write import commit_stack, save_models
+from .write import StackWrite, save_models
 
 
 def alignment_summary(name: str, project: str, result: StackResult) -> dict:
@@ -119,24 +119,49 @@ def run_stack(db, runner, *, name: str, project: str, stations: list[str], redo:
                      project=project, name=name, size=len(sol))
     work = open_work(runner, db, spec, sol)
     lap("load")
+    # the rows go into stacks on a connection of their own while the last step's models and the final models
+    # are fitted: started as soon as the last step's days are aligned (committed only if the run gets as far)
+    writes: dict[str, StackWrite] = {}
+    keys = spec.keys
+
+    def on_aligned(step, helmert, last):
+        if "rows" in writes:
+            writes.pop("rows").abort()
+        writes["rows"] = StackWrite(db, work, project, name, step, {keys[d]: h for d, h in helmert.items()},
+                                    replace=redo, when=last).start()
+        return writes["rows"]
+
     try:
-        result = iterate(runner, work, max_iterations=max_iterations, tolerance=tolerance, progress=progress)
-        if common_modes or constraints:
+        frame = common_modes or constraints  # they change the final rows: the write waits for them
+        result = iterate(runner, work, max_iterations=max_iterations, tolerance=tolerance, progress=progress,
+                         on_aligned=None if frame else on_aligned, models=bool(frame))
+        if frame:
             from .frame import remove_common_modes, tie_to_frame
 
             if common_modes:
                 result = remove_common_modes(runner, result, exclude=set(exclude))
             if constraints:
                 result = tie_to_frame(runner, result, constraints)
-        result = final_models(runner, result, progress=progress)
         lap("compute")
-        write_step(runner, work, result.step, progress=progress)
-        lap("rows")
-        written = commit_stack(db, work, project, name, result, replace=redo)
+        pending = writes.get("rows")
+        ahead = pending is not None and pending.step == result.step and pending.writes()
+        if not ahead:
+            if pending is not None:
+                pending.abort()
+            pending = writes["rows"] = StackWrite(db, work, project, name, result.step, result.helmert,
+                                                  replace=redo).start()
+        result = final_models(runner, result, progress=progress)
+        lap("final models")
+        written = pending.commit()
         lap("stacks")
+        if timings is not None:
+            timings["stacks write"] = pending.seconds
+            timings["stacks write ahead"] = float(ahead)  # started while the last step's models were fitted
         models = save_models(db, name, result)
         lap("etms")
     finally:
+        if "rows" in writes:
+            writes["rows"].abort()  # after an error or Ctrl-C: nothing reaches stacks
         if isinstance(work, DatabaseWork):
             work.finish()
     lap("cleanup")

@@ -23,6 +23,17 @@ FIT_CONTROL, FIT_EXTRA, FIT_ALL = "control", "extra", "all"  # which stations a 
 importlib.import_module("scipy.special")
 
 
+def movement(spec, sol: Solutions, xyz: np.ndarray, transforms: dict[int, list], before: dict[int, list]) -> list:
+    """How far rows ``sol`` (aligned by ``transforms``: ``xyz``) moved since the step of ``before``, over the days
+    both steps aligned: [sum of squares, count, largest], metres."""
+    both = np.zeros(len(spec.years), bool)
+    both[[d for d in transforms if d in before]] = True
+    both &= ~spec.preserved
+    moved = sol.take(both[sol.day])
+    diff = (xyz[both[sol.day]] - aligned(moved, before)).ravel()
+    return [float(np.sum(diff * diff)), int(diff.size), float(np.max(np.abs(diff))) if diff.size else 0.0]
+
+
 def fit_block(work: Work, step: int, lo: int, hi: int, which: str = FIT_CONTROL, previous: int | None = None,
               final: bool = False) -> dict:
     """Model the stations [lo, hi) on the aligned series of ``step`` and store the models in the work.
@@ -41,15 +52,7 @@ def fit_block(work: Work, step: int, lo: int, hi: int, which: str = FIT_CONTROL,
     kept[list(transforms)] = True
     sol = sol.take(kept[sol.day])
     xyz = aligned(sol, transforms)
-    change = None
-    if previous is not None:
-        before = work.transforms(previous)
-        both = np.zeros(len(spec.years), bool)
-        both[[d for d in transforms if d in before]] = True
-        both &= ~spec.preserved
-        moved = sol.take(both[sol.day])
-        diff = (xyz[both[sol.day]] - aligned(moved, before)).ravel()
-        change = [float(np.sum(diff * diff)), int(diff.size), float(np.max(np.abs(diff))) if diff.size else 0.0]
+    change = None if previous is None else movement(spec, sol, xyz, transforms, work.transforms(previous))
     pick = {FIT_CONTROL: spec.control,
             FIT_EXTRA: np.array([m is not None for m in spec.meta]) & ~spec.control,
             FIT_ALL: np.array([m is not None for m in spec.meta])}[which]
@@ -72,7 +75,7 @@ def fit_block(work: Work, step: int, lo: int, hi: int, which: str = FIT_CONTROL,
     failures, models = [], {}
     if final and alignment_config(spec.config) is spec.config:
         # white noise: the iterations' model of this very series is the final one, less its MIDAS velocity
-        have = work.models(step)
+        have = work.models_in(step, lo, hi)
         for k in reversed(range(len(names))):
             s = names[k]
             if s in have and have[s][1] == hashes[s] and have[s][0].midas_velocity is None:
@@ -157,19 +160,6 @@ def align_block(work: Work, step: int, lo: int, hi: int) -> dict:
     return {"aligned": len(found) - failed, "failed": failed, "days": [keys[lo], keys[hi - 1]]}
 
 
-def write_block(work: Work, step: int, lo: int, hi: int) -> dict:
-    """The final rows of days [lo, hi): the days ``step`` aligned (preserved days are never written)."""
-    spec = work.spec
-    transforms = work.transforms(step)
-    sol = work.day_rows(lo, hi)
-    keep = np.zeros(len(spec.years), bool)
-    keep[list(transforms)] = True
-    keep &= ~spec.preserved
-    sol = sol.take(keep[sol.day])
-    work.put_rows(lo, hi, Solutions(sol.day, sol.stn, aligned(sol, transforms)))
-    return {"rows": len(sol)}
-
-
 def repeatability_block(work: Work, step: int, lo: int, hi: int) -> dict:
     """Daily repeatability of stations [lo, hi) on the chain-aligned days of ``step``: the robust mean of each
     station's consecutive-epoch differences in NEU (differences span gaps and are tagged with the later epoch).
@@ -222,11 +212,6 @@ def align_days_task(run: str, step: int, lo: int, hi: int) -> dict:
 def fit_stations_task(run: str, step: int, lo: int, hi: int, which: str = FIT_CONTROL,
                       previous: int | None = None, final: bool = False) -> dict:
     return fit_block(lookup(run), step, lo, hi, which, previous, final)
-
-
-@task("geode.stack.write_block", queue="compute", label=lambda run, step, lo, hi: f"rows of days {lo}-{hi - 1}")
-def write_days_task(run: str, step: int, lo: int, hi: int) -> dict:
-    return write_block(lookup(run), step, lo, hi)
 
 
 @task("geode.dra.block", queue="compute", label=lambda run, step, lo, hi: f"stations {lo}-{hi - 1}")

@@ -76,7 +76,7 @@ def aligned(sol: Solutions, transforms: dict[int, list]) -> np.ndarray:
 
 
 WORK_TABLES = ("stack_work_snapshots", "stack_work_transforms", "stack_work_models", "stack_work_results",
-               "stack_work_rows", "stack_work_runs")
+               "stack_work_rows", "stack_work_runs")  # stack_work_rows: filled by earlier versions only
 WHOLE_RUN_ROWS = 4_000_000  # a worker reads a run this small whole at its first unit (about 40 bytes a row)
 
 
@@ -136,12 +136,15 @@ class Work:
         """{station index: (EtmFit, series checksum)} of a step."""
         raise NotImplementedError
 
+    def models_in(self, step: int, lo: int, hi: int) -> dict[int, tuple[object, int]]:
+        """The models of stations [lo, hi) of a step (a unit that needs its own block only)."""
+        return {s: v for s, v in self.models(step).items() if lo <= s < hi}
+
     def put_models(self, step: int, mapping: dict[int, tuple[object, int]]) -> None:
         raise NotImplementedError
 
-    def put_rows(self, lo: int, hi: int, sol: Solutions) -> None:
-        """The final rows of days [lo, hi) (replacing any written before for those days)."""
-        raise NotImplementedError
+    def units_ran(self) -> None:
+        """Units may have written to the work (the coordinator forgets what it read of their results)."""
 
     def results(self, step: int, kind: str) -> dict[int, object]:
         """What units found, per day or station ({key: JSON-able value}), e.g. kind 'align'."""
@@ -187,7 +190,6 @@ class MemoryWork(Work):
         self._index = RowIndex(sol, len(spec.years), len(spec.stations))
         self._transforms: dict[int, dict[int, list]] = {}
         self._models: dict[int, dict[int, tuple[object, int]]] = {}
-        self.rows: dict[tuple[int, int], Solutions] = {}
         self._results: dict[tuple[int, str], dict[int, object]] = {}
         self.source_days = source_days  # the caller's Day objects: preserved days are returned as they were
 
@@ -212,9 +214,6 @@ class MemoryWork(Work):
     def put_models(self, step, mapping):
         self._models.setdefault(step, {}).update({int(k): v for k, v in mapping.items()})
 
-    def put_rows(self, lo, hi, sol):
-        self.rows[(lo, hi)] = sol
-
     def results(self, step, kind):
         return dict(sorted(self._results.get((step, kind), {}).items()))
 
@@ -236,7 +235,7 @@ class DatabaseWork(Work):
     def __init__(self, db, spec: RunSpec, *, coordinator: bool = False):
         super().__init__(spec)
         self._db = db  # None on a worker: this process's shared connection, re-opened after a server restart
-        self.coordinator = coordinator  # units write models here: the coordinator never caches them
+        self.coordinator = coordinator  # units write models here: the coordinator reads them again after units ran
         self._blocks: dict[tuple, Solutions] = {}
         self._whole: RowIndex | None = None
         self._transforms: dict[int, dict[int, list]] = {}
@@ -360,14 +359,25 @@ class DatabaseWork(Work):
         self._transforms[step] = {int(k): [np.asarray(p, dtype=float) for p in v] for k, v in mapping.items()}
 
     def models(self, step):
-        if step not in self._models or self.coordinator:
-            from ..jobs import codec
-
-            rows = self.db.query("SELECT station, model, hash FROM stack_work_models WHERE run = %s AND step = %s",
-                                 (self.spec.run, step))
+        if step not in self._models:
             self._models = {s: v for s, v in self._models.items() if s >= step - 1}
-            self._models[step] = {int(r["station"]): (codec.loads(r["model"]), int(r["hash"])) for r in rows}
+            self._models[step] = self._read_models(step)
         return self._models[step]
+
+    def models_in(self, step, lo, hi):
+        return self._read_models(step, lo, hi)  # as they are now, not as a cache of the step holds them
+
+    def _read_models(self, step: int, lo: int = 0, hi: int | None = None) -> dict[int, tuple[object, int]]:
+        from ..jobs import codec
+
+        hi = len(self.spec.stations) if hi is None else hi
+        rows = self.db.query("SELECT station, model, hash FROM stack_work_models WHERE run = %s AND step = %s AND "
+                             "station >= %s AND station < %s", (self.spec.run, step, lo, hi))
+        return {int(r["station"]): (codec.loads(r["model"]), int(r["hash"])) for r in rows}
+
+    def units_ran(self):
+        if self.coordinator:
+            self._models.clear()
 
     def put_models(self, step, mapping):
         import csv
@@ -388,18 +398,6 @@ class DatabaseWork(Work):
             cur.copy_expert("COPY stack_work_models (run, step, station, model, hash) FROM STDIN WITH (FORMAT csv)",
                             buf)
         self._models.pop(step, None)
-
-    def put_rows(self, lo, hi, sol):
-        from ..db.bulk import copy_in
-
-        with self.db.transaction() as cur:
-            cur.execute("DELETE FROM stack_work_rows WHERE run = %s AND day >= %s AND day < %s",
-                        (self.spec.run, lo, hi))
-            if len(sol):
-                copy_in(cur, "stack_work_rows", [("run", f"S{len(self.spec.run)}", self.spec.run),
-                                                 ("day", "i4", sol.day), ("station", "i4", sol.stn),
-                                                 ("x", "f8", sol.xyz[:, 0]), ("y", "f8", sol.xyz[:, 1]),
-                                                 ("z", "f8", sol.xyz[:, 2])])
 
     def results(self, step, kind):
         import json

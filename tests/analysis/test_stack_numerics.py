@@ -88,3 +88,34 @@ def test_frame_tie_recovers_positions_and_velocities():
         assert np.linalg.norm(pos - constraints[s]["xyz"]) < 0.001
         assert np.abs(tied.fits[s].velocity - vel[s]).max() < 0.0003
     assert tied.frame["frame_tie"]["position_residual_mm_after"] < 1.0
+
+
+def test_the_last_step_is_told_from_its_transformations_before_its_models():
+    """The coordinator starts the stack's write while the last step's models are fitted: its prediction of the
+    movement is exactly what the fit units report, so the last step is known (and nothing else is written)."""
+    from geode.stack.align import iterate, memory_work, predicted_change
+
+    rng = np.random.default_rng(11)
+    stations = network(20, rng)
+    days, *_rest, meta, _ = make_days(stations, rng, ndays=300, step=3, sigma=0.002)
+    work = memory_work("stack", days, meta)
+    seen = []
+
+    class Ahead:
+        aborted = False
+
+        def abort(self):
+            self.aborted = True
+
+    def on_aligned(step, helmert, last):
+        ahead = Ahead()
+        change = predicted_change(work, work.transforms(step), work.transforms(step - 1)) if step else None
+        seen.append((step, change, None if last is None else last(), ahead))
+        return ahead
+
+    result = iterate(InlineRunner(), work, max_iterations=6, on_aligned=on_aligned)
+    assert result.converged and len(result.iterations) >= 3
+    assert [s for s, *_ in seen] == list(range(1, len(result.iterations)))  # every step that could be the last
+    for step, change, last, ahead in seen:
+        assert change * 1e3 == result.iterations[step]["rms_change_mm"]  # the same value, not a close one
+        assert last == (step == result.step) and ahead.aborted == (step != result.step)
