@@ -195,3 +195,30 @@ def test_local_sigma_is_the_rms_of_the_window_in_the_same_arc():
             around = [r[i, s] for i in range(lo, hi) if i != e and arcs[i, s] == arcs[e, s]]
             want = np.sqrt(np.mean(np.square(around))) if len(around) >= 5 else 0.25
             assert sigma[e, s] == pytest.approx(want, rel=1e-9)
+
+
+def _mutate(text: bytes, rng) -> bytes:
+    body = text.index(b"END OF HEADER") + 14
+    at = int(rng.integers(body, len(text)))
+    what = rng.integers(3)
+    new = bytes([rng.choice(list(b" 0123456789.-+>GECX\ne"))])
+    if what == 0:
+        return text[:at] + new + text[at + 1:]
+    if what == 1:
+        return text[:at] + text[at + 1:]
+    return text[:at] + new + text[at:]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_damaged_files_read_the_same_as_with_the_general_reader(seed):
+    """Random one-character damage anywhere after the header: the same observations or the same error."""
+    text = render(SPEC.with_(epochs=60)).encode("ascii")
+    rng = np.random.default_rng(seed)
+    for _ in range(60):
+        damaged = _mutate(text, rng)
+        for select in (None, select_signals):
+            fast, general = _outcome(parse_observations, damaged, select), _outcome(_parse_lines, damaged, select)
+            if isinstance(general, str) or isinstance(fast, str):
+                assert fast == general
+            else:
+                _same(fast, general)
