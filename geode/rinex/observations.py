@@ -1,9 +1,18 @@
 """The observation records of one RINEX 2.11 / 3.x / 4.x file as numpy arrays (for quality control).
 
+Two readers give the same arrays (a test holds them to it, bit for bit, on regular and damaged files):
+
+* the fast one (RINEX 3/4 in the regular layout, ``_FastReader``) parses the text in pieces of whole epochs as
+  it comes out of the decompression, so its work overlaps crx2rnx's: lines found with numpy, epoch records
+  parsed by their fixed columns, each piece's records gathered from the text in one indexing step, F14.3
+  values converted by fixed-point arithmetic (the same correctly rounded numbers float() gives; any field in
+  another layout goes through float()). Anything irregular hands the whole text to
+* the general one (``_parse_lines``): the text split into lines, the epoch records walked once in Python (one
+  step per epoch), every observation record parsed in one vectorised pass per system. A record that does not
+  parse is a ``RinexFileError`` naming the line (the fast reader never raises its own: it defers to this one).
+
 The whole plain text of one file is held in memory (bounded by the file, capped like every read by
-``max_size``); the epoch records are walked once in Python (one step per epoch) and every observation record
-is parsed in one vectorised pass per system: fixed-width F14.3 fields into float64, LLI and signal-strength
-digits into uint8. A record that does not parse is a ``RinexFileError`` naming the line.
+``max_size``).
 """
 
 from __future__ import annotations
