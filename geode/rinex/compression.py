@@ -26,6 +26,11 @@ import queue
 import re
 import struct
 import subprocess
+
+try:
+    import fcntl
+except ImportError:  # not on Windows
+    fcntl = None
 import threading
 import zipfile
 import zlib
@@ -324,6 +329,18 @@ def _short(exc: BaseException) -> str:
     return text.rstrip(".") or "unreadable"
 
 
+PIPE_SIZE = 1024 * 1024  # Linux's default upper limit for a pipe (fs.pipe-max-size)
+
+
+def _widen(pipe) -> None:
+    """Let the program run up to PIPE_SIZE ahead of the reader (Linux; elsewhere the default pipe stays): a
+    reader that works on the text in pieces then overlaps its work with the decompression."""
+    size = getattr(fcntl, "F_SETPIPE_SZ", None) if fcntl is not None else None
+    if size is not None:
+        with contextlib.suppress(OSError, ValueError):
+            fcntl.fcntl(pipe.fileno(), size, PIPE_SIZE)
+
+
 def _pipe_through(program: str, chunks: Iterator[bytes], what: str) -> Iterator[bytes]:
     """Run the bundled Hatanaka ``program`` on the chunks (fed by a thread), yielding its output; its errors and
     warnings (exit code not 0, or anything on stderr) become RinexFileError naming ``what``."""
@@ -337,6 +354,8 @@ def _pipe_through(program: str, chunks: Iterator[bytes], what: str) -> Iterator[
         errors.close()
         raise InputUnavailable(f"cannot run {program}: {exc.strerror or exc} (pip install hatanaka)") from None
     failure: list[BaseException] = []
+    _widen(proc.stdout)
+    _widen(proc.stdin)
 
     def feed() -> None:
         try:

@@ -1,9 +1,18 @@
 """The observation records of one RINEX 2.11 / 3.x / 4.x file as numpy arrays (for quality control).
 
+Two readers give the same arrays (a test holds them to it, bit for bit, on regular and damaged files):
+
+* the fast one (RINEX 3/4 in the regular layout, ``_FastReader``) parses the text in pieces of whole epochs as
+  it comes out of the decompression, so its work overlaps crx2rnx's: lines found with numpy, epoch records
+  parsed by their fixed columns, each piece's records gathered from the text in one indexing step, F14.3
+  values converted by fixed-point arithmetic (the same correctly rounded numbers float() gives; any field in
+  another layout goes through float()). Anything irregular hands the whole text to
+* the general one (``_parse_lines``): the text split into lines, the epoch records walked once in Python (one
+  step per epoch), every observation record parsed in one vectorised pass per system. A record that does not
+  parse is a ``RinexFileError`` naming the line (the fast reader never raises its own: it defers to this one).
+
 The whole plain text of one file is held in memory (bounded by the file, capped like every read by
-``max_size``); the epoch records are walked once in Python (one step per epoch) and every observation record
-is parsed in one vectorised pass per system: fixed-width F14.3 fields into float64, LLI and signal-strength
-digits into uint8. A record that does not parse is a ``RinexFileError`` naming the line.
+``max_size``).
 """
 
 from __future__ import annotations
@@ -17,6 +26,7 @@ from pathlib import Path
 from typing import BinaryIO, Callable
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 from .compression import RinexFileError, open_rinex
 from .names import year_of_2digit
@@ -83,10 +93,18 @@ def read_observations(src: Path | str | BinaryIO, max_size: int | None = None, s
     """The observations of a file in any compression ``open_rinex`` takes (RinexFileError when unreadable).
     ``select`` picks, per system, which observables are parsed into numbers (all by default), knowing how many
     non-blank values each has."""
+    reader = _FastReader()
+    chunks: list[bytes] = []
     with open_rinex(src, max_size=max_size) as stream:
-        data = b"".join(stream.chunks())
+        for data in stream.chunks():
+            chunks.append(data)
+            reader.feed(data)  # parses whole pieces while the rest is still being decompressed
         digest, compression, hatanaka = stream.hexdigest(), stream.compression, stream.hatanaka
-    obs = parse_observations(data, select)
+    obs = reader.finish(select)
+    if obs is None:
+        data = b"".join(chunks)
+        chunks.clear()
+        obs = _parse_lines(data, select)
     obs.digest, obs.compression, obs.hatanaka = digest, compression, hatanaka
     return obs
 
@@ -101,6 +119,16 @@ def _lines(data: bytes) -> list[bytes]:
 
 
 def parse_observations(data: bytes, select: Select | None = None) -> Observations:
+    if b"\r" not in data:
+        obs = _parse_fast(data, select)
+        if obs is not None:
+            return obs
+    return _parse_lines(data, select)
+
+
+def _parse_lines(data: bytes, select: Select | None = None) -> Observations:
+    """The general reader: the text split into lines, the epochs walked one by one in Python (every RINEX
+    version; every error named with its line)."""
     lines = _lines(data)
     nlines = len(lines)
 
@@ -140,6 +168,283 @@ def parse_observations(data: bytes, select: Select | None = None) -> Observation
         raise RinexFileError("single epoch and no INTERVAL header: the sampling interval is unknown")
     systems = _assemble(lines, header, records, len(seconds), v3, select)
     return Observations(header, t0, seconds, float(interval), systems, slots, len(data), events)
+
+
+PIECE = 512 * 1024  # bytes of epochs parsed at a time while the rest of the file is still being decompressed
+
+
+def _parse_fast(data: bytes, select: Select | None) -> Observations | None:
+    reader = _FastReader()
+    reader.feed(data)
+    return reader.finish(select)
+
+
+class _FastReader:
+    """RINEX 3/4 files in the regular layout, read piece by piece as the text arrives (so the parsing overlaps
+    the decompression), without a Python step per line or per epoch: the lines found with numpy, the epoch
+    records parsed by their fixed columns, each piece's records gathered from the text in one indexing step,
+    the values converted once at the end. ``finish`` gives None (the general reader takes the whole text, and
+    names any error) when anything is irregular: RINEX 2, carriage returns, blank lines, event records, an epoch
+    line not in the canonical columns, records not where the counts put them, or any record the assembly
+    rejects."""
+
+    def __init__(self):
+        self.failed = False
+        self.size = 0
+        self.header: RinexHeader | None = None
+        self.header_lines: list[str] = []
+        self.label_seen = False  # END OF HEADER has arrived
+        self.first_data = 0  # line index of the first data line
+        self.width = 0
+        self.pending: list[bytes] = []  # text not parsed yet (from a line start)
+        self.pending_size = 0
+        self.lines = 0  # data lines parsed
+        self.epochs = 0
+        self.times: list[np.ndarray] = []
+        self.full: list[np.ndarray] = []
+        self.record_line: list[np.ndarray] = []
+        self.record_epoch: list[np.ndarray] = []
+
+    def feed(self, data: bytes) -> None:
+        self.size += len(data)
+        if self.failed or not data:
+            return
+        if b"\r" in data:
+            self.failed = True
+            return
+        self.pending.append(data)
+        self.pending_size += len(data)
+        if self.header is None:
+            if not self.label_seen:
+                self.label_seen = b"END OF HEADER" in data or self._header_maybe_split(data)
+            if self.label_seen:
+                self._read_header()
+            return
+        if self.pending_size >= PIECE:
+            text = b"".join(self.pending)
+            cut = text.rfind(b"\n>")
+            if cut < 0:  # no epoch record in a whole piece: not a regular file
+                self.failed = True
+                self.pending = []
+                return
+            self.pending = [text[cut + 1:]]
+            self.pending_size = len(self.pending[0])
+            self._piece(text[:cut + 1])
+
+    def _header_maybe_split(self, data: bytes) -> bool:
+        return len(self.pending) > 1 and b"END OF HEADER" in self.pending[-2][-20:] + data[:20]
+
+    def _read_header(self) -> None:
+        text = b"".join(self.pending)
+        label = text.find(b"END OF HEADER")
+        if label < 0 or text.find(b"\n", label) < 0:  # wait for the end of that line
+            self.pending = [text]
+            return
+        where = [0, 0]
+
+        def numbered():
+            start, size, n = 0, len(text), 0
+            while start < size:
+                end = text.find(b"\n", start)
+                if end < 0:
+                    return  # an unfinished line: more text to come
+                n += 1
+                where[0], where[1] = n, end + 1
+                line = text[start:end].decode("ascii", "replace")
+                self.header_lines.append(line)
+                yield n, line
+                start = end + 1
+
+        try:
+            header = parse_header(numbered())
+        except RinexFileError:
+            self.failed = True
+            self.pending = []
+            return
+        if header.version < 3 or not header.obs_types:
+            self.failed = True
+            self.pending = []
+            return
+        self.header = header
+        self.first_data = where[0]
+        self.width = 3 + 16 * max(len(t) for t in header.obs_types.values())
+        rest = text[where[1]:]
+        self.pending = [rest]
+        self.pending_size = len(rest)
+
+    def _piece(self, text: bytes) -> None:
+        """Epochs from a line start to the end of a line (the next epoch record or the end of the file)."""
+        if self.failed:
+            return
+        size = len(text)
+        width = self.width
+        buf = np.empty(size + width + 64, dtype=np.uint8)
+        buf[:size] = np.frombuffer(text, dtype=np.uint8)
+        buf[size:] = 32  # blanks after the text: every fixed-width window below stays inside
+        newlines = np.flatnonzero(buf[:size] == 10)
+        starts = np.concatenate(([0], newlines + 1))
+        ends = np.concatenate((newlines, [size]))
+        if starts[-1] == size:  # the text ends with a newline
+            starts, ends = starts[:-1], ends[:-1]
+        lengths = ends - starts
+        n_lines = len(starts)
+        epoch_line = buf[starts] == ord(">")
+        at = np.flatnonzero(epoch_line)
+        if not len(at) or at[0] != 0 or np.any(lengths[at] < 35):
+            self.failed = True
+            return
+        head = sliding_window_view(buf, 35)[starts[at]]
+        if not np.all(np.isin(head[:, 31], (ord("0"), ord("1")))) or not np.all(head[:, [1, 6, 9, 12, 15]] == 32):
+            self.failed = True
+            return
+        numbers = _epoch_numbers(head)
+        if numbers is None:
+            self.failed = True
+            return
+        year, month, day, hour, minute, whole, fraction, count = numbers
+        if np.any(at[1:] != at[:-1] + 1 + count[:-1]) or at[-1] + 1 + count[-1] != n_lines:
+            self.failed = True
+            return
+        if np.any(head[:, 21] != ord(".")) or np.any(head[:, 22:29] == 32):
+            self.failed = True
+            return
+        sec = (whole * 10_000_000 + fraction) / 1e7  # = float() of the text: both exact, one rounding
+        if np.any(hour >= 24) or np.any(minute >= 60) or np.any(sec >= 61):
+            self.failed = True
+            return
+        key = (year * 100 + month) * 100 + day
+        days, which = np.unique(key, return_inverse=True)
+        ordinals = []
+        for k in days.tolist():
+            try:
+                ordinals.append(dt.date(k // 10000, k // 100 % 100, k % 100).toordinal())
+            except ValueError:
+                self.failed = True
+                return
+        # the general reader's ordinal * 86400.0 + hour * 3600 + minute * 60 + sec, in the same order
+        self.times.append(np.asarray(ordinals, dtype=np.int64)[which] * 86400.0 + hour * 3600 + minute * 60 + sec)
+        records = np.flatnonzero(~epoch_line)
+        at_record, length = starts[records], lengths[records][:, None]
+        head = sliding_window_view(buf, 3)[at_record]
+        np.copyto(head, 32, where=np.arange(3) >= length)  # blank-padded like ljust
+        # the fields' characters; those beyond a line's end (the next lines' text) count as blanks, through
+        # ``valid`` (characters of each field on its line), not by rewriting them
+        body = sliding_window_view(buf, width - 3)[at_record + 3]
+        shape = (len(records), (width - 3) // 16)
+        valid = np.clip(length - 3 - 16 * np.arange(shape[1]), 0, 16).astype(np.uint8).ravel()
+        # every field converted now (the types QC wants are known only from the whole file's counts)
+        fields = body.reshape(-1, 16)
+        values, canonical, blank = _fixed_f14(fields, valid)
+        values[blank] = np.nan
+        odd = (~canonical & ~blank).reshape(shape)
+        lli = np.where(valid > 14, _digits(fields[:, 14]), np.uint8(0))
+        filled = ((fields[:, 13] != 32) & (valid > 13)) | ((fields[:, 10] != 32) & (valid > 10))
+        self.full.append((head, (body, valid.reshape(shape)) if odd.any() else None, values.reshape(shape), odd,
+                          lli.reshape(shape), filled.reshape(shape)))
+        self.record_line.append(self.first_data + self.lines + records)
+        self.record_epoch.append(self.epochs + np.repeat(np.arange(len(at)), count))
+        self.lines += n_lines
+        self.epochs += len(at)
+
+    def finish(self, select: Select | None) -> Observations | None:
+        if self.header is None or self.failed:
+            return None
+        self._piece(b"".join(self.pending))
+        self.pending = []
+        if self.failed:
+            return None
+        seconds, t0, events = _times(np.concatenate(self.times).tolist(), 0)
+        steps = np.diff(seconds)
+        if np.any(steps <= 0):
+            return None
+        if len(steps):
+            interval = Counter(np.round(steps, 3).tolist()).most_common(1)[0][0]
+        else:
+            interval = float(self.header.interval or 0)
+        if interval <= 0:
+            return None
+        heads, bodies, values, odd, lli, filled = zip(*self.full)
+        self.full = []
+        body = None
+        if any(b is not None for b in bodies):  # some field in another layout: its text is needed
+            k = (self.width - 3) // 16
+            body = (np.concatenate([b[0] if b is not None else np.full((len(h), 16 * k), 32, dtype=np.uint8)
+                                    for h, b in zip(heads, bodies)]),
+                    np.concatenate([b[1] if b is not None else np.zeros((len(h), k), dtype=np.uint8)
+                                    for h, b in zip(heads, bodies)]))
+        head, values, odd, lli, filled = (np.concatenate(part) for part in (heads, values, odd, lli, filled))
+        systems = self._assemble(head, body, values, odd, lli, filled, np.concatenate(self.record_line),
+                                 np.concatenate(self.record_epoch), len(seconds), select)
+        if systems is None:
+            return None
+        return Observations(self.header, t0, seconds, float(interval), systems, _glonass_slots(self.header_lines),
+                            self.size, events)
+
+
+    def _assemble(self, head, body, values, odd, lli, filled, first, epoch, n_epochs, select
+                  ) -> dict[str, SystemObs] | None:
+        """``_assemble_v3`` from the converted fields; None where it would raise (the general reader names it)."""
+        sys_chars = head[:, 0]
+        prn_ok = ((head[:, 1:] >= 48) & (head[:, 1:] <= 57)) | (head[:, 1:] == 32)
+        if not prn_ok.all():
+            return None
+        prn = _digits(head[:, 1]).astype(np.int64) * 10 + _digits(head[:, 2])
+        systems: dict[str, SystemObs] = {}
+        for code in np.flatnonzero(np.bincount(sys_chars, minlength=256)):  # np.unique, without sorting
+            sys_ = chr(code)
+            types = self.header.obs_types.get(sys_)
+            if types is None:
+                return None
+            rows = np.flatnonzero(sys_chars == code)
+            k = len(types)
+            keep = list(range(k))
+            if select is not None:
+                counts = np.count_nonzero(filled[rows, :k], axis=0).tolist()
+                wanted = set(select(sys_, list(types), counts))
+                keep = [j for j, t in enumerate(types) if t in wanted]
+            v = values[np.ix_(rows, keep)]
+            strange = odd[np.ix_(rows, keep)]
+            if strange.any():  # fields in another layout: float() of their text, as the general reader does
+                r, j = np.nonzero(strange)
+                text, valid = body
+                column = np.asarray(keep)[j]
+                cells = text[rows[r]].reshape(len(r), -1, 16)[np.arange(len(r)), column, :14]
+                np.copyto(cells, 32, where=np.arange(14) >= valid[rows[r], column][:, None])  # beyond the line
+                try:
+                    v[r, j] = np.ascontiguousarray(cells).view("S14").ravel().astype(np.float64)
+                except ValueError:
+                    return None
+            try:
+                systems[sys_] = _scatter(sys_, [types[j] for j in keep], prn[rows], epoch[rows], v,
+                                         lli[np.ix_(rows, keep)], n_epochs)
+            except RinexFileError:
+                return None
+        return systems
+
+
+# the integers of an epoch record: year, month, day, hour, minute, whole seconds, 7 decimals, record count
+_EPOCH_FIELDS = ((2, 6), (7, 9), (10, 12), (13, 15), (16, 18), (18, 21), (22, 29), (32, 35))
+_EPOCH_COLUMNS = np.concatenate([np.arange(a, b) for a, b in _EPOCH_FIELDS])
+_EPOCH_LAST = np.cumsum([b - a for a, b in _EPOCH_FIELDS]) - 1  # each field's last column in _EPOCH_COLUMNS
+_EPOCH_INSIDE = np.ones(len(_EPOCH_COLUMNS) - 1, dtype=bool)  # column pairs within one field
+_EPOCH_INSIDE[_EPOCH_LAST[:-1]] = False
+_EPOCH_WEIGHTS = np.zeros((len(_EPOCH_COLUMNS), len(_EPOCH_FIELDS)))
+for _f, (_a, _b) in enumerate(_EPOCH_FIELDS):
+    _at = _EPOCH_LAST[_f] - (_b - _a) + 1
+    _EPOCH_WEIGHTS[_at:_at + _b - _a, _f] = 10.0 ** np.arange(_b - _a - 1, -1, -1)
+
+
+def _epoch_numbers(head: np.ndarray) -> list[np.ndarray] | None:
+    """The integer fields of epoch records (N, 35): each right-aligned (blanks, then at least one digit), else
+    None. One product with a matrix of powers of ten (exact: below 2**53)."""
+    chars = head[:, _EPOCH_COLUMNS]
+    digit = (chars >= 48) & (chars <= 57)
+    blank = chars == 32
+    if not (np.all(digit | blank) and np.all(digit[:, _EPOCH_LAST])
+            and not np.any(blank[:, 1:] & digit[:, :-1] & _EPOCH_INSIDE)):
+        return None
+    numbers = (np.where(digit, chars - 48, 0).astype(np.float64) @ _EPOCH_WEIGHTS).astype(np.int64)
+    return list(numbers.T)
 
 
 def _glonass_slots(lines: list[str]) -> dict[str, int]:
@@ -308,29 +613,74 @@ def _gather(lines: list[bytes], which: np.ndarray, a: int, b: int) -> np.ndarray
     return np.frombuffer(text, dtype=np.uint8).reshape(len(which), w)
 
 
-_NAN_FIELD = np.frombuffer(b"           nan", dtype=np.uint8)
+_U64 = np.uint64
+
+
+def _eight_digits(x: np.ndarray) -> np.ndarray:
+    """uint64 words of 8 digit values (0-9, one per byte, the first digit in the lowest byte) -> the 8-digit
+    numbers (three multiply-shift steps pairing digits, then pairs, then quads)."""
+    x = (x * _U64(2561)) >> _U64(8)
+    x = ((x & _U64(0x00FF00FF00FF00FF)) * _U64(6553601)) >> _U64(16)
+    return ((x & _U64(0x0000FFFF0000FFFF)) * _U64(42949672960001)) >> _U64(32)
+
+
+def _fixed_f14(fields: np.ndarray, valid: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(M, 16) uint8 observation fields (F14.3, LLI, SSI) -> (values, canonical, blank), all (M,).
+
+    ``canonical``: the 14 characters are blanks, an optional '-', digits, '.' at column 11 and three digits:
+    the value is then the exact integer of its digits / 1000, which is the correctly rounded value of the text
+    like float() (both exact in float64, one division). Other fields are left to float() by the caller.
+    ``valid`` (M,): characters of each field that are on its line; the others count as blanks (their bytes are
+    never used then)."""
+    t = fields - np.uint8(48)
+    digit = t <= 9
+    t *= digit  # digit values, 0 elsewhere
+    # one bit per column (16 per field): blanks, digits, minus signs
+    sp = np.packbits((fields == 32).ravel(), bitorder="little").view(np.uint16)
+    db = np.packbits(digit.ravel(), bitorder="little").view(np.uint16)
+    mb = np.packbits((fields == 45).ravel(), bitorder="little").view(np.uint16) & np.uint16(0x3FF)
+    if valid is not None:
+        on_line = ((np.uint32(1) << valid.astype(np.uint32)) - np.uint32(1)).astype(np.uint16)
+        sp |= ~on_line
+        db &= on_line
+        mb &= on_line
+    lead = sp & np.uint16(0x3FF)  # blanks among the 10 integer columns: they must be leading (bits 0..n-1)
+    canonical = ((fields[:, 10] == 46) & ((db & np.uint16(0x3800)) == 0x3800) & ((lead & (lead + np.uint16(1))) == 0)
+                 & ((mb == 0) | (mb == lead + np.uint16(1))) & (((db | sp | mb) & np.uint16(0x3FF)) == 0x3FF))
+    blank = (sp & np.uint16(0x3FFF)) == 0x3FFF
+    words = t.view(np.uint64)  # (M, 2): columns 0-7, columns 8-15
+    high, low = words[:, 0], words[:, 1]
+    # columns 8, 9 and 11-13 as the last five digits of an 8-digit word (the '.' and LLI/SSI dropped)
+    low = ((low & _U64(0xFFFF)) << _U64(24)) | ((low & _U64(0xFFFFFF000000)) << _U64(16))
+    number = _eight_digits(high) * _U64(100000) + _eight_digits(low)
+    values = number.astype(np.float64) / 1000.0
+    np.negative(values, out=values, where=mb != 0)
+    return values, canonical, blank
 
 
 def _values(chars: np.ndarray, first_line: np.ndarray, width: int) -> np.ndarray:
-    """F14.3 fields (N, K, 14) → float64 (N, K), NaN for blank fields (numpy's own text-to-float conversion,
-    which rejects anything that is not a number: a RinexFileError naming the first such field)."""
+    """Observation fields (N, K, 16) → float64 (N, K) from their F14.3 part, NaN for blank fields. Fields in
+    the canonical layout are converted by fixed-point arithmetic; any other goes through numpy's own
+    text-to-float conversion, which rejects anything that is not a number: a RinexFileError naming the first
+    such field."""
     n, k, _ = chars.shape
-    flat = np.array(chars.reshape(-1, 14))  # a writable copy
-    candidates = np.flatnonzero((flat[:, 13] == 32) & (flat[:, 10] == 32))
-    blank = candidates[(flat[candidates] == 32).all(axis=1)]
-    flat[blank] = _NAN_FIELD
-    text = flat.view("S14").ravel()
-    try:
-        values = text.astype(np.float64)
-    except ValueError:
-        for i, item in enumerate(text):
-            try:
-                float(item)
-            except ValueError:
-                row = i // k
-                raise RinexFileError(f"unreadable observation value {item.decode('ascii', 'replace').strip()!r}",
-                                     line=int(first_line[row]) + 1 + (i % k) * 16 // width) from None
-        raise
+    fields = np.ascontiguousarray(chars).reshape(-1, 16)
+    values, canonical, blank = _fixed_f14(fields)
+    values[blank] = np.nan
+    odd = np.flatnonzero(~canonical & ~blank)
+    if len(odd):
+        text = np.ascontiguousarray(fields[odd, :14]).view("S14").ravel()
+        try:
+            values[odd] = text.astype(np.float64)
+        except ValueError:
+            for i, item in zip(odd.tolist(), text):
+                try:
+                    float(item)
+                except ValueError:
+                    row = i // k
+                    raise RinexFileError(f"unreadable observation value {item.decode('ascii', 'replace').strip()!r}",
+                                         line=int(first_line[row]) + 1 + (i % k) * 16 // width) from None
+            raise
     return values.reshape(n, k)
 
 
@@ -348,29 +698,7 @@ def _assemble(lines, header: RinexHeader, recs: _Records, n_epochs: int, v3: boo
     if v3:
         widest = max(len(t) for t in header.obs_types.values())
         full = _gather(lines, first, 0, 3 + 16 * widest)  # one pass over the records: every system's width
-        head = full[:, :3]
-        sys_chars = head[:, 0]
-        if np.any(sys_chars == ord(">")):
-            row = int(np.flatnonzero(sys_chars == ord(">"))[0])
-            raise RinexFileError("epoch record is truncated (fewer satellite records than announced)",
-                                 line=int(first[row]) + 1)
-        prn_ok = ((head[:, 1:] >= 48) & (head[:, 1:] <= 57)) | (head[:, 1:] == 32)
-        if not prn_ok.all():
-            row = int(np.flatnonzero(~prn_ok.all(axis=1))[0])
-            raise RinexFileError(f"bad satellite {head[row].tobytes().decode('ascii', 'replace')!r} in an "
-                                 "observation record", line=int(first[row]) + 1)
-        prn = _digits(head[:, 1]).astype(np.int64) * 10 + _digits(head[:, 2])
-        for code in np.unique(sys_chars):
-            sys_ = chr(code)
-            types = header.obs_types.get(sys_)
-            rows = np.flatnonzero(sys_chars == code)
-            if types is None:
-                raise RinexFileError(f"observation of system {sys_!r}, which the header lists no types for",
-                                     line=int(first[rows[0]]) + 1)
-            k = len(types)
-            chars = full[rows, 3:3 + 16 * k].reshape(len(rows), k, 16)
-            systems[sys_] = _dense(sys_, types, prn[rows], epoch[rows], chars, first[rows], n_epochs, 16 * k + 3,
-                                   select)
+        return _assemble_v3(full, first, epoch, header, n_epochs, select)
     else:
         types = next(iter(header.obs_types.values()))
         k = len(types)
@@ -387,6 +715,36 @@ def _assemble(lines, header: RinexHeader, recs: _Records, n_epochs: int, v3: boo
     return systems
 
 
+def _assemble_v3(full: np.ndarray, first: np.ndarray, epoch: np.ndarray, header: RinexHeader, n_epochs: int,
+                 select: Select | None) -> dict[str, SystemObs]:
+    """RINEX 3/4 records, each line's first characters blank-padded in ``full`` (R, 3 + 16 * widest)."""
+    systems: dict[str, SystemObs] = {}
+    head = full[:, :3]
+    sys_chars = head[:, 0]
+    if np.any(sys_chars == ord(">")):
+        row = int(np.flatnonzero(sys_chars == ord(">"))[0])
+        raise RinexFileError("epoch record is truncated (fewer satellite records than announced)",
+                             line=int(first[row]) + 1)
+    prn_ok = ((head[:, 1:] >= 48) & (head[:, 1:] <= 57)) | (head[:, 1:] == 32)
+    if not prn_ok.all():
+        row = int(np.flatnonzero(~prn_ok.all(axis=1))[0])
+        raise RinexFileError(f"bad satellite {head[row].tobytes().decode('ascii', 'replace')!r} in an "
+                             "observation record", line=int(first[row]) + 1)
+    prn = _digits(head[:, 1]).astype(np.int64) * 10 + _digits(head[:, 2])
+    for code in np.unique(sys_chars):
+        sys_ = chr(code)
+        types = header.obs_types.get(sys_)
+        rows = np.flatnonzero(sys_chars == code)
+        if types is None:
+            raise RinexFileError(f"observation of system {sys_!r}, which the header lists no types for",
+                                 line=int(first[rows[0]]) + 1)
+        k = len(types)
+        chars = full[rows, 3:3 + 16 * k].reshape(len(rows), k, 16)
+        systems[sys_] = _dense(sys_, types, prn[rows], epoch[rows], chars, first[rows], n_epochs, 16 * k + 3,
+                               select)
+    return systems
+
+
 def _dense(sys_: str, types: list[str], prn: np.ndarray, epoch: np.ndarray, chars: np.ndarray, first: np.ndarray,
            n_epochs: int, width: int, select: Select | None = None) -> SystemObs:
     keep = list(range(len(types)))
@@ -396,15 +754,32 @@ def _dense(sys_: str, types: list[str], prn: np.ndarray, epoch: np.ndarray, char
         wanted = set(select(sys_, list(types), counts))
         keep = [k for k, t in enumerate(types) if t in wanted]
         types = [types[k] for k in keep]
-    values = _values(chars[:, keep, :14], first, width)
-    lli = _digits(chars[:, keep, 14])
-    uniq, sat_index = np.unique(prn, return_inverse=True)
-    dup = np.unique(epoch * 1000 + sat_index)
-    if len(dup) != len(epoch):
-        raise RinexFileError(f"a satellite of system {sys_} appears twice in one epoch")
+    chars = chars[:, keep]
+    values = _values(chars, first, width)
+    lli = _digits(chars[:, :, 14])
+    return _scatter(sys_, types, prn, epoch, values, lli, n_epochs)
+
+
+def _scatter(sys_: str, types: list[str], prn: np.ndarray, epoch: np.ndarray, values: np.ndarray, lli: np.ndarray,
+             n_epochs: int) -> SystemObs:
+    """Records' values and LLI (R, K) into the dense (E, S, K) arrays."""
+    # the satellites (PRN 0-99) in order, each record's column: np.unique without sorting
+    seen = np.zeros(100, dtype=bool)
+    seen[prn] = True
+    uniq = np.flatnonzero(seen)
     n_sat = len(uniq)
-    out = np.full((n_epochs, n_sat, len(types)), np.nan)
-    out[epoch, sat_index] = values
-    flags = np.zeros((n_epochs, n_sat, len(types)), dtype=np.uint8)
-    flags[epoch, sat_index] = lli
-    return SystemObs(list(types), [f"{sys_}{int(p):02d}" for p in uniq], out, flags)
+    column = np.zeros(100, dtype=np.int64)
+    column[uniq] = np.arange(n_sat)
+    sat_index = column[prn]
+    if len(epoch) and np.bincount(epoch * n_sat + sat_index).max() > 1:
+        raise RinexFileError(f"a satellite of system {sys_} appears twice in one epoch")
+    # stored observable by observable ((K, E, S), each column contiguous), seen as (E, S, K)
+    cell = epoch * n_sat + sat_index
+    out = np.full((len(types), n_epochs * n_sat), np.nan)
+    flags = np.zeros((len(types), n_epochs * n_sat), dtype=np.uint8)
+    for k in range(len(types)):
+        out[k, cell] = values[:, k]
+        flags[k, cell] = lli[:, k]
+    shape = (len(types), n_epochs, n_sat)
+    return SystemObs(list(types), [f"{sys_}{int(p):02d}" for p in uniq], out.reshape(shape).transpose(1, 2, 0),
+                     flags.reshape(shape).transpose(1, 2, 0))

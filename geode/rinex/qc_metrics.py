@@ -127,12 +127,35 @@ def _shift(a: np.ndarray, k: int) -> np.ndarray:
     return out
 
 
+def _previous(flags: np.ndarray) -> np.ndarray:
+    """Row e holds row e - 1 of ``flags``; row 0 True (what ``_shift`` of the flags as floats gave: NaN)."""
+    out = np.ones_like(flags)
+    out[1:] = flags[:-1]
+    return out
+
+
 def _jumps(series: np.ndarray, same_arc: np.ndarray) -> np.ndarray:
     """(E, S) jump of ``series`` at each epoch against the median of the neighbouring differences of its arc
     (NaN where there is no difference): a jump at e shows in d[e] alone; the neighbours are clean."""
-    d = np.where(same_arc, series - _shift(series, 1), np.nan)
-    ref = _median4(_shift(d, 2), _shift(d, 1), _shift(d, -1), _shift(d, -2))
+    n = len(series)
+    padded = np.full((n + 4, series.shape[1]), np.nan)  # d with two NaN rows each side: shifts are views
+    d = padded[2:n + 2]
+    np.subtract(series[1:], series[:-1], out=d[1:], where=same_arc[1:])
+    ref = _median4_padded(padded)
     return d - ref
+
+
+def _median4_padded(padded: np.ndarray) -> np.ndarray:
+    """``_median4`` of rows e-2, e-1, e+1, e+2 of ``padded[2:-2]`` (the same arithmetic, without copies)."""
+    n = len(padded) - 4
+    valid = ~np.isnan(padded)
+    zero = np.where(valid, padded, 0.0)
+    v8 = valid.view(np.int8)
+    rows = (slice(0, n), slice(1, n + 1), slice(3, n + 3), slice(4, n + 4))
+    a, b, c, d = (padded[r] for r in rows)
+    count = v8[rows[0]] + v8[rows[1]] + v8[rows[2]] + v8[rows[3]]
+    total = ((zero[rows[0]] + zero[rows[1]]) + zero[rows[2]]) + zero[rows[3]]  # = nansum over the four, in order
+    return _median4_of(a, b, c, d, count, total)
 
 
 def _confirmed(series: np.ndarray, same: np.ndarray, jump: np.ndarray, candidates: np.ndarray, threshold: np.ndarray,
@@ -155,7 +178,7 @@ def _confirmed(series: np.ndarray, same: np.ndarray, jump: np.ndarray, candidate
     return out
 
 
-def _local_sigma(r: np.ndarray, same: np.ndarray, w: int = LOCAL_WINDOW) -> np.ndarray:
+def _local_sigma(r: np.ndarray, same: np.ndarray, w: int = LOCAL_WINDOW, robust: float | None = None) -> np.ndarray:
     """(E, S) RMS of the residuals ``r`` within +-w epochs of each epoch, in the same arc, the epoch itself left
     out (a slip does not raise its own threshold); the system's robust sigma where fewer than 5 samples are
     around. Window sums from cumulative sums along each satellite's arcs (contiguous runs)."""
@@ -164,10 +187,13 @@ def _local_sigma(r: np.ndarray, same: np.ndarray, w: int = LOCAL_WINDOW) -> np.n
     x2 = (np.where(valid, r, 0.0) ** 2).T.ravel()
     n = len(x2)
     pos = np.arange(n)
-    prev_id = np.concatenate(([0], ids[:-1]))
-    next_id = np.concatenate((ids[1:], [0]))
-    start = np.maximum.accumulate(np.where((ids > 0) & (ids != prev_id), pos, 0))
-    end = np.minimum.accumulate(np.where((ids > 0) & (ids != next_id), pos, n - 1)[::-1])[::-1]
+    # arcs are runs numbered 1, 2, ... in this order: each sample's arc's first and last position
+    inside = ids > 0
+    changes = ids[1:] != ids[:-1]
+    first = np.flatnonzero(inside & np.concatenate(([True], changes)))
+    last = np.flatnonzero(inside & np.concatenate((changes, [True])))
+    start = np.concatenate(([0], first))[ids]
+    end = np.concatenate(([n - 1], last))[ids]
     lo = np.maximum(start, pos - w)
     hi = np.minimum(end, pos + w) + 1
     cs = np.concatenate(([0.0], np.cumsum(x2)))
@@ -175,7 +201,7 @@ def _local_sigma(r: np.ndarray, same: np.ndarray, w: int = LOCAL_WINDOW) -> np.n
     count = hi - lo - 1
     with np.errstate(invalid="ignore", divide="ignore"):
         sigma = np.sqrt(total / count)
-    sigma = np.where((ids > 0) & (count >= 5), sigma, _robust_sigma(r))
+    sigma = np.where(inside & (count >= 5), sigma, _robust_sigma(r) if robust is None else robust)
     return sigma.reshape(r.shape[1], r.shape[0]).T
 
 
@@ -184,10 +210,14 @@ def _median4(a: np.ndarray, b: np.ndarray, c: np.ndarray, d: np.ndarray) -> np.n
     4 values -> (sum - max - min) / 2, 3 -> sum - max - min, 2 -> mean, 1 -> the value."""
     n = (~np.isnan(a)).astype(np.int8) + ~np.isnan(b) + ~np.isnan(c) + ~np.isnan(d)
     total = np.nansum(np.stack([a, b, c, d]), axis=0)
+    return _median4_of(a, b, c, d, n, total)
+
+
+def _median4_of(a, b, c, d, n, total):
     high = np.fmax(np.fmax(a, b), np.fmax(c, d))
     low = np.fmin(np.fmin(a, b), np.fmin(c, d))
-    inner = np.where(n >= 3, total - high - low, 0.0)
-    out = np.where(n == 4, inner / 2, np.where(n == 3, inner, np.where(n == 2, total / 2, total)))
+    out = np.where(n >= 3, total - high - low, total)  # 3 or 4 values: the middle ones' sum; else the sum
+    np.multiply(out, 0.5, out=out, where=(n & 1) == 0)  # halved for 4 and 2 (x * 0.5 == x / 2 exactly)
     return out
 
 
@@ -195,7 +225,18 @@ def _robust_sigma(x: np.ndarray) -> float:
     x = x[np.isfinite(x)]
     if len(x) < 10:
         return 0.0
-    return float(1.4826 * np.median(np.abs(x - np.median(x))))
+    return float(1.4826 * _median(np.abs(x - _median(x))))
+
+
+def _median(x: np.ndarray) -> np.float64:
+    """np.median of finite values, the same number: one partition (numpy's with two split points is several
+    times slower), the lower middle value of an even count as the largest below the upper one."""
+    n = len(x)
+    h = n // 2
+    part = np.partition(x, h)
+    if n % 2:
+        return np.mean(part[h:h + 1])
+    return np.mean(np.array([part[:h].max(), part[h]]))
 
 
 def _arc_ids(valid: np.ndarray, breaks: np.ndarray) -> np.ndarray:
@@ -204,7 +245,10 @@ def _arc_ids(valid: np.ndarray, breaks: np.ndarray) -> np.ndarray:
     before = np.zeros_like(valid)
     before[1:] = valid[:-1]
     start = valid & (breaks | ~before)
-    ids = np.cumsum(start.T.ravel()).reshape(start.T.shape).T  # numbered satellite by satellite
+    # numbered satellite by satellite: the starts before in the column plus all starts in the columns before
+    ids = np.cumsum(start, axis=0, dtype=np.int64)
+    if ids.size:
+        ids += np.concatenate(([0], np.cumsum(ids[-1])[:-1]))
     return np.where(valid, ids, 0)
 
 
@@ -227,7 +271,8 @@ class _System:
 
     def __init__(self, obs: Observations, sys_: str, so: SystemObs):
         self.sys, self.so = sys_, so
-        counts = np.count_nonzero(~np.isnan(so.values), axis=(0, 1))
+        columns = [so.values[:, :, k] for k in range(len(so.types))]
+        counts = [np.count_nonzero(c == c) for c in columns]  # not NaN
         self.signals = _signals_of(sys_, so.types, counts)
         channels = _glonass_channels(obs, so, self.signals) if sys_ == "R" else {}
         self.channels = channels
@@ -243,24 +288,27 @@ class _System:
                 self.code[band] = so.column(sig["C"]).copy()
         order = [b for b in BAND_ORDER.get(sys_, "") if b in self.phase]
         self.pair = tuple(order[:2]) if len(order) >= 2 else None
-        self.present = ~np.isnan(so.values).all(axis=2)  # (E, S) any observation
+        self.present = np.zeros(so.values.shape[:2], dtype=bool)  # (E, S) any observation
+        for c in columns:
+            self.present |= c == c
 
 
 def _common_ms_steps(d: np.ndarray) -> list[tuple[int, int]]:
     """(row, k) where most satellites' values in row ``d[row]`` are the same k * c * 1 ms (k != 0)."""
     found = []
     with np.errstate(invalid="ignore"):
-        k = np.round(d / MS)
-        near = np.abs(d - k * MS) < CLOCK_TOLERANCE
-    n_valid = np.count_nonzero(np.isfinite(d), axis=1)
-    for e in np.flatnonzero(np.nansum(np.abs(k), axis=1) > 0):
-        row_k = k[e][np.isfinite(d[e]) & near[e]]
-        if len(row_k) == 0:
-            continue
-        values, counts = np.unique(row_k, return_counts=True)
-        best = int(values[np.argmax(counts)])
-        if best != 0 and counts.max() >= max(2, 0.5 * n_valid[e]):
-            found.append((int(e), best))
+        q = d / MS
+        rows = np.flatnonzero((np.abs(q) > 0.5).any(axis=1))  # some value rounds to k != 0 ms
+        for e in rows:
+            k = np.round(q[e])
+            finite = np.isfinite(d[e])
+            row_k = k[finite & (np.abs(d[e] - k * MS) < CLOCK_TOLERANCE)]
+            if len(row_k) == 0:
+                continue
+            values, counts = np.unique(row_k, return_counts=True)
+            best = int(values[np.argmax(counts)])
+            if best != 0 and counts.max() >= max(2, 0.5 * np.count_nonzero(finite)):
+                found.append((int(e), best))
     return found
 
 
@@ -282,13 +330,16 @@ def _clock_jumps(systems: list[_System], contiguous: np.ndarray) -> list[tuple[i
     if not bands:
         return []
     cmp_ = np.concatenate([s.code[b] - s.phase[b] for s, b in bands], axis=1)
-    jumps = [(e, k, "code") for e, k in _common_ms_steps(cmp_ - _shift(cmp_, 1))]
+    step = np.full_like(cmp_, np.nan)
+    np.subtract(cmp_[1:], cmp_[:-1], out=step[1:])
+    jumps = [(e, k, "code") for e, k in _common_ms_steps(step)]
     for e, k, _ in jumps:
         for s in systems:
             for band in s.code:
                 s.code[band][e:] -= k * MS
     code = np.concatenate([s.code[b] for s, b in bands], axis=1)
-    d2 = code - 2 * _shift(code, 1) + _shift(code, 2)
+    d2 = np.full_like(code, np.nan)
+    d2[2:] = code[2:] - 2 * code[1:-1] + code[:-2]
     ok = contiguous & np.concatenate(([False], contiguous[:-1]))
     d2[~ok] = np.nan
     previous = None
@@ -307,6 +358,102 @@ def select_signals(sys_: str, types: list[str], counts: list[int]) -> list[str]:
         return []
     chosen = _signals_of(sys_, types, counts)
     return [obs for slot in chosen.values() for obs in slot.values()]
+
+
+class _Part:
+    """One system's share of the metrics (merged in system order)."""
+
+    def __init__(self):
+        self.observations = self.slips = self.sat_gaps = 0
+        self.mp_rms: dict[str, float] = {}
+        self.mp_signal: dict[str, str] = {}
+        self.snr_mean: dict[str, float] = {}
+        self.residuals: dict[str, tuple[_System, np.ndarray]] = {}
+        self.extra: dict = {"slip_pairs": {}, "mp_pairs": {}, "glonass_channels": {}, "slips_at": [], "lli_slips": 0}
+
+
+def _system_metrics(obs: Observations, s: _System, seconds: np.ndarray, contiguous: np.ndarray) -> _Part:
+    part = _Part()
+    key = s.sys
+    # gaps: a satellite absent from recorded epochs, back within GAP_MAX
+    part.sat_gaps = _sat_gaps(s.present, seconds)
+    for band, sig in s.signals.items():
+        if "S" in sig:
+            v = s.so.column(sig["S"])
+            v = v[np.isfinite(v) & (v > 0)]
+            if len(v):
+                part.snr_mean[f"{key}{band}"] = round(float(v.mean()), 2)
+    if s.sys == "R":
+        part.extra["glonass_channels"].update(s.channels)
+    slip_at = np.zeros(s.present.shape, dtype=bool)
+    if s.pair is not None:
+        a, b = s.pair
+        pa, pb = s.phase[a], s.phase[b]
+        valid = ~np.isnan(pa) & ~np.isnan(pb)
+        part.observations += int(np.count_nonzero(valid))
+        col_a, col_b = s.so.types.index(s.signals[a]["L"]), s.so.types.index(s.signals[b]["L"])
+        lli = s.so.lli[:, :, col_a] | s.so.lli[:, :, col_b]
+        part.extra["lli_slips"] += int(np.count_nonzero(valid & (lli & 1 == 1)))
+        same = valid & _previous(valid) & contiguous[:, None]
+        same[0] = False
+        gf = _jumps(pa - pb, same)
+        gf_threshold = max(GF_THRESHOLD, GF_SIGMAS * _robust_sigma(gf))
+        slip_at = np.abs(np.nan_to_num(gf)) > gf_threshold
+        if a in s.code and b in s.code:
+            fa, fb = s.freq[a], s.freq[b]
+            wl = C_LIGHT / (fa - fb)
+            mw = ((fa * pa - fb * pb) / (fa - fb) - (fa * s.code[a] + fb * s.code[b]) / (fa + fb)) / wl
+            mw_valid = ~np.isnan(mw)
+            same_mw = same & mw_valid & _previous(mw_valid)
+            jm = _jumps(mw, same_mw)
+            # the code noise grows at low elevation: 5 sigmas of the residuals around each epoch where they are
+            # noisier than the system's as a whole
+            robust = _robust_sigma(jm)
+            sigma = np.maximum(_local_sigma(jm, same_mw, robust=robust), robust)
+            threshold = np.maximum(MW_FLOOR, MW_SIGMAS * sigma)
+            jm = np.nan_to_num(jm)
+            # a step, not one wild code value: the means of the samples after and before agree with it
+            mw_slip = _confirmed(mw, same_mw, jm, np.abs(jm) > threshold, threshold)
+            # the same slip seen by both: a Melbourne-Wuebbena step near a geometry-free jump is that jump
+            near_gf = slip_at.copy()
+            for k in range(1, MW_WINDOW + 1):
+                near_gf[k:] |= slip_at[:-k]
+                near_gf[:-k] |= slip_at[k:]
+            slip_at |= mw_slip & ~near_gf
+            part.extra["slip_pairs"][key] = f"{s.signals[a]['L']}/{s.signals[b]['L']} (GF+MW)"
+        else:
+            part.extra["slip_pairs"][key] = f"{s.signals[a]['L']}/{s.signals[b]['L']} (GF)"
+        part.slips += int(np.count_nonzero(slip_at))
+        for e, j in zip(*np.nonzero(slip_at)):
+            if len(part.extra["slips_at"]) < MAX_LISTED:
+                part.extra["slips_at"].append([s.so.sats[j], obs.time(int(e)).isoformat()])
+    # multipath per band: code minus phase, the other band's phase removing the ionosphere
+    for band in s.code:
+        if band not in s.phase:
+            continue
+        other = next((o for o in BAND_ORDER[s.sys] if o != band and o in s.phase), None)
+        if other is None:
+            continue
+        fi, fj = s.freq[band], s.freq[other]
+        pi, pj = s.phase[band], s.phase[other]
+        mp = s.code[band] - pi - (2 * fj ** 2 / (fi ** 2 - fj ** 2)) * (pi - pj)
+        valid = np.isfinite(mp)
+        same = valid & _previous(valid) & contiguous[:, None]
+        same[0] = False
+        breaks = ~same | slip_at
+        if s.pair is None or {band, other} != set(s.pair):
+            gf = _jumps(pi - pj, same)
+            breaks |= np.abs(np.nan_to_num(gf)) > max(GF_THRESHOLD, GF_SIGMAS * _robust_sigma(gf))
+        res = _arc_demean(mp, _arc_ids(valid, breaks))
+        r = res[np.isfinite(res)]
+        if len(r) < MIN_ARC:
+            continue
+        k = f"{s.sys}{band}"
+        part.mp_rms[k] = round(float(np.sqrt(np.mean(r * r))), 4)
+        part.mp_signal[k] = s.signals[band]["C"]
+        part.extra["mp_pairs"][k] = f"{s.signals[band]['C']}-{s.signals[band]['L']}-{s.signals[other]['L']}"
+        part.residuals[k] = (s, res)
+    return part
 
 
 def qc_observations(obs: Observations, *, orbits=None) -> QCResult:
@@ -338,85 +485,18 @@ def qc_observations(obs: Observations, *, orbits=None) -> QCResult:
     residuals: dict[str, tuple[_System, np.ndarray]] = {}
     extra: dict = {"slip_pairs": {}, "mp_pairs": {}, "clock_jump_epochs": [], "glonass_channels": {}, "slips_at": [],
                    "lli_slips": 0}
-    for s in systems:
-        key = s.sys
-        # gaps: a satellite absent from recorded epochs, back within GAP_MAX
-        sat_gaps += _sat_gaps(s.present, seconds)
-        for band, sig in s.signals.items():
-            if "S" in sig:
-                v = s.so.column(sig["S"])
-                v = v[np.isfinite(v) & (v > 0)]
-                if len(v):
-                    snr_mean[f"{key}{band}"] = round(float(v.mean()), 2)
-        if s.sys == "R":
-            extra["glonass_channels"].update(s.channels)
-        slip_at = np.zeros(s.present.shape, dtype=bool)
-        if s.pair is not None:
-            a, b = s.pair
-            pa, pb = s.phase[a], s.phase[b]
-            valid = ~np.isnan(pa) & ~np.isnan(pb)
-            observations += int(np.count_nonzero(valid))
-            col_a, col_b = s.so.types.index(s.signals[a]["L"]), s.so.types.index(s.signals[b]["L"])
-            lli = s.so.lli[:, :, col_a] | s.so.lli[:, :, col_b]
-            extra["lli_slips"] += int(np.count_nonzero(valid & (lli & 1 == 1)))
-            same = valid & _shift(valid.astype(float), 1).astype(bool) & contiguous[:, None]
-            same[0] = False
-            gf = _jumps(pa - pb, same)
-            gf_threshold = max(GF_THRESHOLD, GF_SIGMAS * _robust_sigma(gf))
-            slip_at = np.abs(np.nan_to_num(gf)) > gf_threshold
-            if a in s.code and b in s.code:
-                fa, fb = s.freq[a], s.freq[b]
-                wl = C_LIGHT / (fa - fb)
-                mw = ((fa * pa - fb * pb) / (fa - fb) - (fa * s.code[a] + fb * s.code[b]) / (fa + fb)) / wl
-                mw_valid = ~np.isnan(mw)
-                same_mw = same & mw_valid & _shift(mw_valid.astype(float), 1).astype(bool)
-                jm = _jumps(mw, same_mw)
-                # the code noise grows at low elevation: 5 sigmas of the residuals around each epoch where they are
-                # noisier than the system's as a whole
-                sigma = np.maximum(_local_sigma(jm, same_mw), _robust_sigma(jm))
-                threshold = np.maximum(MW_FLOOR, MW_SIGMAS * sigma)
-                jm = np.nan_to_num(jm)
-                # a step, not one wild code value: the means of the samples after and before agree with it
-                mw_slip = _confirmed(mw, same_mw, jm, np.abs(jm) > threshold, threshold)
-                # the same slip seen by both: a Melbourne-Wuebbena step near a geometry-free jump is that jump
-                near_gf = slip_at.copy()
-                for k in range(1, MW_WINDOW + 1):
-                    near_gf |= _shift(slip_at.astype(float), k) == 1
-                    near_gf |= _shift(slip_at.astype(float), -k) == 1
-                slip_at |= mw_slip & ~near_gf
-                extra["slip_pairs"][key] = f"{s.signals[a]['L']}/{s.signals[b]['L']} (GF+MW)"
-            else:
-                extra["slip_pairs"][key] = f"{s.signals[a]['L']}/{s.signals[b]['L']} (GF)"
-            slips += int(np.count_nonzero(slip_at))
-            for e, j in zip(*np.nonzero(slip_at)):
-                if len(extra["slips_at"]) < MAX_LISTED:
-                    extra["slips_at"].append([s.so.sats[j], obs.time(int(e)).isoformat()])
-        # multipath per band: code minus phase, the other band's phase removing the ionosphere
-        for band in s.code:
-            if band not in s.phase:
-                continue
-            other = next((o for o in BAND_ORDER[s.sys] if o != band and o in s.phase), None)
-            if other is None:
-                continue
-            fi, fj = s.freq[band], s.freq[other]
-            pi, pj = s.phase[band], s.phase[other]
-            mp = s.code[band] - pi - (2 * fj ** 2 / (fi ** 2 - fj ** 2)) * (pi - pj)
-            valid = np.isfinite(mp)
-            same = valid & _shift(valid.astype(float), 1).astype(bool) & contiguous[:, None]
-            same[0] = False
-            breaks = ~same | slip_at
-            if s.pair is None or {band, other} != set(s.pair):
-                gf = _jumps(pi - pj, same)
-                breaks |= np.abs(np.nan_to_num(gf)) > max(GF_THRESHOLD, GF_SIGMAS * _robust_sigma(gf))
-            res = _arc_demean(mp, _arc_ids(valid, breaks))
-            r = res[np.isfinite(res)]
-            if len(r) < MIN_ARC:
-                continue
-            k = f"{s.sys}{band}"
-            mp_rms[k] = round(float(np.sqrt(np.mean(r * r))), 4)
-            mp_signal[k] = s.signals[band]["C"]
-            extra["mp_pairs"][k] = f"{s.signals[band]['C']}-{s.signals[band]['L']}-{s.signals[other]['L']}"
-            residuals[k] = (s, res)
+    for part in [_system_metrics(obs, s, seconds, contiguous) for s in systems]:
+        observations += part.observations
+        slips += part.slips
+        sat_gaps += part.sat_gaps
+        snr_mean.update(part.snr_mean)
+        mp_rms.update(part.mp_rms)
+        mp_signal.update(part.mp_signal)
+        residuals.update(part.residuals)
+        for name in ("slip_pairs", "mp_pairs", "glonass_channels"):
+            extra[name].update(part.extra[name])
+        extra["lli_slips"] += part.extra["lli_slips"]
+        extra["slips_at"].extend(part.extra["slips_at"][:MAX_LISTED - len(extra["slips_at"])])
     extra["clock_jump_epochs"] = [[obs.time(e).isoformat(), ms, kind] for e, ms, kind in jumps]
     extra["events"] = obs.events
 
@@ -441,15 +521,13 @@ def qc_observations(obs: Observations, *, orbits=None) -> QCResult:
 
 def _sat_gaps(present: np.ndarray, seconds: np.ndarray) -> int:
     """Breaks in satellites' arcs: absent from at least one recorded epoch, back within GAP_MAX seconds."""
-    count = 0
-    for s in range(present.shape[1]):
-        rows = np.flatnonzero(present[:, s])
-        if len(rows) < 2:
-            continue
-        skip = np.diff(rows) > 1
-        span = seconds[rows[1:]] - seconds[rows[:-1]]
-        count += int(np.count_nonzero(skip & (span <= GAP_MAX)))
-    return count
+    n_epochs = present.shape[0]
+    at = np.flatnonzero(present.T.ravel())  # satellite by satellite, epochs in order
+    sat, rows = np.divmod(at, n_epochs)
+    same = sat[1:] == sat[:-1]
+    skip = rows[1:] - rows[:-1] > 1
+    span = seconds[rows[1:]] - seconds[rows[:-1]]
+    return int(np.count_nonzero(same & skip & (span <= GAP_MAX)))
 
 
 def _elevation_metrics(obs, systems, residuals, orbits, day0, interval, expected):
