@@ -20,6 +20,7 @@ Modules (each imports only those listed before it):
     data.py     Day, StationMeta, StackResult; Solutions (long form) and RunSpec (a run's definition)
     models.py   many stations' trajectory models at once (the white-noise core)
     read.py     inputs from the database in bulk (binary COPY): solutions, station metadata and jumps, PPP models
+    packing.py  a block of models as one binary value (how a fit unit on a worker stores its models)
     work.py     a run's working state, in memory or in PostgreSQL (stack_work_*), found by run id
     tasks.py    the dispatch units: align a block of days, model a block of stations, a block of stations'
                 repeatability (DRA)

@@ -3,9 +3,10 @@
 A unit carries keys only (run id, step, block); it finds the run's ``Work`` by id. In the coordinator's own
 process (inline runs) that is a ``MemoryWork`` holding the solutions the coordinator read; on a Celery worker
 it is a ``DatabaseWork`` that reads the run's definition and the unit's solutions from PostgreSQL (binary
-COPY, cached for the run's later steps) and writes what the unit produces to the ``stack_work_*`` tables. Both
-hold the same values (float8 and the task codec round-trip exactly), and the units compute the same way on the
-same blocks, so inline and parallel runs give identical results.
+COPY, cached for the run's later steps) and writes what the unit produces to the ``stack_work_*`` tables (a
+fit unit's models as one binary block, ``packing``). Both hold the same values (float8, the task codec and the
+block layout round-trip exactly), and the units compute the same way on the same blocks, so inline and parallel
+runs give identical results.
 
 What a run's steps produce, per step: for each day the Helmert transformations that align its rows (applied
 in order; a day without an entry is not part of that step's result, a preserved day is used as it is), and
@@ -75,8 +76,8 @@ def aligned(sol: Solutions, transforms: dict[int, list]) -> np.ndarray:
     return out
 
 
-WORK_TABLES = ("stack_work_snapshots", "stack_work_transforms", "stack_work_models", "stack_work_results",
-               "stack_work_rows", "stack_work_runs")  # stack_work_rows: filled by earlier versions only
+WORK_TABLES = ("stack_work_snapshots", "stack_work_transforms", "stack_work_model_blocks", "stack_work_models",
+               "stack_work_results", "stack_work_rows", "stack_work_runs")  # _models, _rows: by earlier versions only
 WHOLE_RUN_ROWS = 4_000_000  # a worker reads a run this small whole at its first unit (about 40 bytes a row)
 
 
@@ -235,6 +236,7 @@ class DatabaseWork(Work):
     def __init__(self, db, spec: RunSpec, *, coordinator: bool = False):
         super().__init__(spec)
         self._db = db  # None on a worker: this process's shared connection, re-opened after a server restart
+        self._settings = None  # on a worker: the settings that connection is opened with
         self.coordinator = coordinator  # units write models here: the coordinator reads them again after units ran
         self._blocks: dict[tuple, Solutions] = {}
         self._whole: RowIndex | None = None
@@ -243,7 +245,13 @@ class DatabaseWork(Work):
 
     @property
     def db(self):
-        return self._db if self._db is not None else shared_database()
+        if self._db is not None:
+            return self._db
+        if self._settings is None:  # read once per run and process: a unit asks for the connection many times
+            from ..config import load_settings
+
+            self._settings = load_settings()
+        return shared_database(self._settings)
 
     def seed(self, sol: Solutions) -> None:
         """All the run's rows, already read by the coordinator (by day, then station)."""
@@ -368,35 +376,35 @@ class DatabaseWork(Work):
         return self._read_models(step, lo, hi)  # as they are now, not as a cache of the step holds them
 
     def _read_models(self, step: int, lo: int = 0, hi: int | None = None) -> dict[int, tuple[object, int]]:
-        from ..jobs import codec
+        """The models of stations [lo, hi) of a step: the blocks the fit units wrote (a later block's model of a
+        station replaces an earlier one's), decoded from their binary layout."""
+        from ..db.bulk import copy_out_blobs
+        from .packing import unpack_models
 
         hi = len(self.spec.stations) if hi is None else hi
-        rows = self.db.query("SELECT station, model, hash FROM stack_work_models WHERE run = %s AND step = %s AND "
-                             "station >= %s AND station < %s", (self.spec.run, step, lo, hi))
-        return {int(r["station"]): (codec.loads(r["model"]), int(r["hash"])) for r in rows}
+        with self.db.transaction() as cur:
+            blobs = copy_out_blobs(cur, "SELECT models FROM stack_work_model_blocks WHERE run = %s AND step = %s "
+                                   "AND lo < %s AND hi > %s ORDER BY seq", (self.spec.run, step, hi, lo))
+        out: dict[int, tuple[object, int]] = {}
+        for blob in blobs:
+            out.update((s, v) for s, v in unpack_models(blob).items() if lo <= s < hi)
+        return dict(sorted(out.items()))
 
     def units_ran(self):
         if self.coordinator:
             self._models.clear()
 
     def put_models(self, step, mapping):
-        import csv
-        import io
+        from ..db.bulk import copy_in_record
+        from .packing import pack_models
 
-        from ..jobs import codec
-
-        stations = sorted(int(k) for k in mapping)
-        buf = io.StringIO()
-        out = csv.writer(buf)
-        for k in stations:
-            fit, data_hash = mapping[k]
-            out.writerow([self.spec.run, step, k, codec.dumps(fit), int(data_hash)])
+        if not mapping:
+            return
+        stations = [int(k) for k in mapping]
         with self.db.transaction() as cur:
-            cur.execute("DELETE FROM stack_work_models WHERE run = %s AND step = %s AND station = ANY(%s)",
-                        (self.spec.run, step, stations))
-            buf.seek(0)
-            cur.copy_expert("COPY stack_work_models (run, step, station, model, hash) FROM STDIN WITH (FORMAT csv)",
-                            buf)
+            copy_in_record(cur, "stack_work_model_blocks", [
+                ("run", self.spec.run), ("step", int(step)), ("lo", min(stations)), ("hi", max(stations) + 1),
+                ("models", pack_models(mapping))])
         self._models.pop(step, None)
 
     def results(self, step, kind):
