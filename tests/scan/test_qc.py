@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import random
+from pathlib import Path
 
 from geode.rinex.qc import QC_VERSION, QCResult
 
@@ -163,7 +164,8 @@ def test_one_file_failing_does_not_stop_the_others(cli, site, monkeypatch):
 
     def broken(real):
         def flaky(src, **kw):  # a bug in the metric code on one file
-            if "vbca" in str(src).lower() and "101" in str(src):
+            name = Path(src).name.lower()  # the name only: the test's temporary folder may hold "101" too
+            if "vbca" in name and "101" in name:
                 raise ValueError("deliberate")
             return real(src, **kw)
         return flaky
