@@ -31,17 +31,22 @@ def _row_dtype(fields: Sequence[tuple[str, str]]) -> np.dtype:
     return np.dtype(parts)
 
 
-def copy_out(cur, sql: str, params: Any, fields: Sequence[tuple[str, str]]) -> np.ndarray:
-    """Run ``COPY (sql) TO STDOUT WITH BINARY`` and return a structured array (native byte order) with one field
-    per ``(name, numpy type)``; the query's columns must have those PostgreSQL types (int4 'i4', int8 'i8',
-    float8 'f8', bool '?'). A NULL anywhere is a ValueError (cast or filter them away in the query)."""
+def _binary_copy_out(cur, sql: str, params: Any) -> tuple[memoryview, int]:
+    """``COPY (sql) TO STDOUT WITH BINARY``: the stream and where its first row starts (after the header)."""
     query = cur.mogrify(sql, params).decode() if params is not None else sql
     buf = io.BytesIO()
     cur.copy_expert(f"COPY ({query}) TO STDOUT WITH BINARY", buf)
     data = buf.getbuffer()
     if bytes(data[:11]) != SIGNATURE:
         raise ValueError("not a PostgreSQL binary COPY stream")
-    start = 19 + int.from_bytes(data[15:19], "big")
+    return data, 19 + int.from_bytes(data[15:19], "big")
+
+
+def copy_out(cur, sql: str, params: Any, fields: Sequence[tuple[str, str]]) -> np.ndarray:
+    """Run ``COPY (sql) TO STDOUT WITH BINARY`` and return a structured array (native byte order) with one field
+    per ``(name, numpy type)``; the query's columns must have those PostgreSQL types (int4 'i4', int8 'i8',
+    float8 'f8', bool '?'). A NULL anywhere is a ValueError (cast or filter them away in the query)."""
+    data, start = _binary_copy_out(cur, sql, params)
     body = data[start:len(data) - 2]
     dtype = _row_dtype(fields)
     if len(body) % dtype.itemsize:
@@ -122,13 +127,7 @@ def copy_in_record(cur, table: str, fields: Sequence[tuple[str, Any]]) -> None:
 
 def copy_out_blobs(cur, sql: str, params: Any) -> list[bytes]:
     """The bytea values of the one column ``sql`` selects, in its order (NULLs left out), with a binary COPY."""
-    query = cur.mogrify(sql, params).decode() if params is not None else sql
-    buf = io.BytesIO()
-    cur.copy_expert(f"COPY ({query}) TO STDOUT WITH BINARY", buf)
-    data = buf.getbuffer()
-    if bytes(data[:11]) != SIGNATURE:
-        raise ValueError("not a PostgreSQL binary COPY stream")
-    at = 19 + int.from_bytes(data[15:19], "big")
+    data, at = _binary_copy_out(cur, sql, params)
     out = []
     while True:
         count = int.from_bytes(data[at:at + 2], "big", signed=True)
