@@ -59,6 +59,7 @@ def archive_cmd(ctx: typer.Context, stations: StationsArg = None, parallel: Para
     from dataclasses import asdict
 
     from geode.archive.run import scan_archive
+    from geode.archive.scan import STATUSES
     from geode.rinex.compression import max_size_of
 
     actx = app_context(ctx)
@@ -70,14 +71,13 @@ def archive_cmd(ctx: typer.Context, stations: StationsArg = None, parallel: Para
                               max_size=max_size_of(actx.settings), qc=qc)
     finally:
         runner.close()
-    counts = {s: report.count(s) for s in ("inserted", "updated", "unchanged", "problem", "transient")}
+    counts = report.counts()
     warned = [o for o in report.outcomes if o.warnings]
     qc_bad = [o for o in report.outcomes if o.qc in ("problem", "transient")]
     if actx.want_json(json_):
         out = {"archive": str(root), "counts": counts}
         if qc:
-            out["qc_counts"] = {s: sum(o.qc == s for o in report.outcomes)
-                                for s in ("inserted", "updated", "unchanged", "problem", "transient")}
+            out["qc_counts"] = {s: sum(o.qc == s for o in report.outcomes) for s in STATUSES}
         console.print_json({**out, "files": [asdict(o) for o in report.outcomes], "failures": report.failures})
     else:
         console.table([console.Column.num(h, 0) for h in ("inserted", "updated", "unchanged", "problems", "transient")],

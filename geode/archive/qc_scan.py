@@ -15,6 +15,7 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..dates import GnssDate, doy_date
 from ..errors import GeodeError, InputUnavailable, ServiceUnavailable
 from .layout import ArchiveLayout, LayoutError
 from .scan import ScanReport, walk
@@ -43,16 +44,13 @@ class QCReport(ScanReport):
         extra = self.skipped if status == "unchanged" else len(self.missing) if status == "problem" else 0
         return super().count(status) + extra
 
-    def counts(self) -> dict[str, int]:
-        return {s: self.count(s) for s in ("inserted", "updated", "unchanged", "problem", "transient")}
-
     @property
     def problems(self) -> list[QCOutcome]:
         return super().problems + self.missing
 
 
 def _yyyy_ddd(day: dt.date) -> str:
-    return f"{day.year}_{day.timetuple().tm_yday:03d}"
+    return GnssDate.from_date(day).yyyy_ddd
 
 
 def plan_qc(db, root: Path, layout: ArchiveLayout, stations: set[tuple[str, str]] | None,
@@ -84,7 +82,7 @@ def plan_qc(db, root: Path, layout: ArchiveLayout, stations: set[tuple[str, str]
     for r in db.query('SELECT "NetworkCode", "StationCode", "ObservationYear", "ObservationDOY", "Filename" '
                       "FROM rinex r WHERE true" + station_filter("r", stations) + " ORDER BY 1, 2, 3, 4, 5",
                       station_params(stations)):
-        day = dt.date(int(r["ObservationYear"]), 1, 1) + dt.timedelta(days=int(r["ObservationDOY"]) - 1)
+        day = doy_date(int(r["ObservationYear"]), int(r["ObservationDOY"]))
         if (start and day < start) or (end and day > end):
             continue
         if (r["NetworkCode"], r["StationCode"], r["Filename"]) not in seen:

@@ -10,6 +10,7 @@ import json
 import math
 from dataclasses import dataclass, field
 
+from ..dates import doy_date
 from ..rinex.qc import QC_VERSION, QCResult
 from .rows import QC_KEY
 
@@ -140,7 +141,7 @@ def station_series(db, network: str, station: str, version: int = QC_VERSION,
         (network, station, version))
     out = []
     for r in rows:
-        day = dt.date(int(r["ObservationYear"]), 1, 1) + dt.timedelta(days=int(r["ObservationDOY"]) - 1)
+        day = doy_date(int(r["ObservationYear"]), int(r["ObservationDOY"]))
         if (start and day < start) or (end and day > end):
             continue
         values = {c: (float(r[c]) if r[c] is not None else None) for c in SCALARS if c not in ("first_epoch",

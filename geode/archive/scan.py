@@ -20,6 +20,9 @@ from .rows import lock_station, rinex_row, store_warnings, upsert_rinex
 from .staging import STAGING_DIR, TEMP_PREFIX
 
 
+STATUSES = ("inserted", "updated", "unchanged", "problem", "transient")  # what becomes of a file, in report order
+
+
 @dataclass
 class FileOutcome:
     path: str  # relative to the archive root
@@ -38,6 +41,9 @@ class ScanReport:
 
     def count(self, status: str) -> int:
         return sum(1 for o in self.outcomes if o.status == status)
+
+    def counts(self) -> dict[str, int]:
+        return {s: self.count(s) for s in STATUSES}
 
     @property
     def problems(self) -> list[FileOutcome]:
