@@ -22,7 +22,7 @@ import struct
 import numpy as np
 
 from ..etm.fit import EtmFit
-from ..jobs.codec import _decode, _encode
+from ..jobs.codec import from_wire, to_wire
 
 MAGIC = b"GSMB1\n"
 _OPTIONAL = ("noise_white", "noise_powerlaw", "noise_kappa", "midas_velocity", "midas_sigma")  # (3,) or None
@@ -38,7 +38,7 @@ def _enc(value):
     kind = type(value)
     if (kind is list or kind is tuple) and all(type(v) in _SCALARS or v is None for v in value):
         return list(value) if kind is list else {"__geode__": "tuple", "items": list(value)}
-    return _encode(value)
+    return to_wire(value)
 
 
 def _dec(value):
@@ -49,7 +49,7 @@ def _dec(value):
     if kind is dict and value.get("__geode__") == "tuple" and len(value) == 2 and all(
             type(v) in _SCALARS or v is None for v in value["items"]):
         return tuple(value["items"])
-    return _decode(value)
+    return from_wire(value)
 
 
 def _vector(value) -> bool:
@@ -110,7 +110,7 @@ def _pack(mapping):
         ints[i, 0], ints[i, 1] = s, int(data_hash)
         if not _fast(fit):
             ints[i, 5] = _WHOLE
-            rest.append(_encode(fit))
+            rest.append(to_wire(fit))
             continue
         m = fit.params.shape[1]
         flags = 0
@@ -168,7 +168,7 @@ def _unpack(blob):
     for i in range(k):
         s, data_hash, poly_terms, epochs, m, flags = ints_l[i]
         if flags & _WHOLE:
-            out[s] = (_decode(rest[i]), data_hash)
+            out[s] = (from_wire(rest[i]), data_hash)
             continue
         a, b = ends_p[f] - widths[f], ends_p[f]
         g0, g1 = ends_g[f] - sizes[f], ends_g[f]
