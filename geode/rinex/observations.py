@@ -484,6 +484,14 @@ class _Records:
         self.first_line: list[np.ndarray] = []
         self.sat: list[bytes] = []  # RINEX 2 only: 3 characters per record (RINEX 3 records name their satellite)
 
+    def add_epochs(self, index: list[int], first: list[int], counts: list[int], lines_per_record: int = 1) -> None:
+        """The records of epochs (their index, first record line and record count): record k of an epoch starts
+        ``k * lines_per_record`` lines after the epoch's first."""
+        c = np.asarray(counts)
+        self.epoch.append(np.repeat(np.asarray(index), c))
+        offsets = np.arange(c.sum()) - np.repeat(np.cumsum(c) - c, c)
+        self.first_line.append(np.repeat(np.asarray(first), c) + offsets * lines_per_record)
+
 
 def _walk_v3(lines, i, nlines):
     times: list[float] = []
@@ -523,10 +531,7 @@ def _walk_v3(lines, i, nlines):
         i += 1 + count
     recs = _Records()
     if ep_count:
-        counts = np.asarray(ep_count)
-        recs.epoch.append(np.repeat(np.asarray(ep_index), counts))
-        offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
-        recs.first_line.append(np.repeat(np.asarray(ep_first), counts) + offsets)
+        recs.add_epochs(ep_index, ep_first, ep_count)
     return _times(times, events), recs
 
 
@@ -584,10 +589,7 @@ def _walk_v2(lines, i, nlines, header: RinexHeader):
             times.append(when)
         i += 1 + total
     if counts:
-        c = np.asarray(counts)
-        recs.epoch.append(np.repeat(np.asarray(ep_index), c))
-        offsets = np.arange(c.sum()) - np.repeat(np.cumsum(c) - c, c)
-        recs.first_line.append(np.repeat(np.asarray(ep_first), c) + offsets * per_sat)
+        recs.add_epochs(ep_index, ep_first, counts, lines_per_record=per_sat)
         names = b"".join(sats)
         if b" " in names:  # a blank system letter is the file's system (RINEX 2)
             names = b"".join(n if n[:1] != b" " else default.encode() + n[1:]
