@@ -50,7 +50,12 @@ class IntegrityReport:
 
 
 def _day(when: dt.datetime | dt.date) -> str:
-    return f"{when.year}_{when.timetuple().tm_yday:03d}"
+    return _doy_day(when.year, when.timetuple().tm_yday)
+
+
+def _doy_day(year, doy) -> str:
+    """YYYY_DDD, the form every finding's days take (rows carry their year and day of year as numerics)."""
+    return f"{int(year)}_{int(doy):03d}"
 
 
 def _norm(text) -> str:
@@ -121,7 +126,7 @@ def check_station(db, ref, layout: ArchiveLayout,
                           'FROM rinex_warnings w JOIN rinex r ON r.api_id = w.rinex_id '
                           'WHERE r."NetworkCode" = %s AND r."StationCode" = %s ORDER BY r."ObservationSTime", w.code',
                           (ref.network, ref.code)):
-            day = f"{int(w['ObservationYear'])}-{int(w['ObservationDOY']):03d}"
+            day = _doy_day(w["ObservationYear"], w["ObservationDOY"])
             findings.append(Finding(key, "header_warning", f"{w['Filename']}: {w['message']}", day, day))
 
     # data-quality degradations against the station's own baseline (geode scan qc --report)
@@ -140,7 +145,7 @@ def check_station(db, ref, layout: ArchiveLayout,
     for (year, doy), names in sorted(per_day.items()):
         if len(names) > 1:
             findings.append(Finding(key, "several_files", f"{len(names)} files: {', '.join(names)}",
-                                    f"{year}_{doy:03d}", f"{year}_{doy:03d}"))
+                                    _doy_day(year, doy), _doy_day(year, doy)))
 
     # rows vs files on disk
     if on_disk is not None:
@@ -151,7 +156,7 @@ def check_station(db, ref, layout: ArchiveLayout,
                     expected = layout.row_path(row)
                 except LayoutError:
                     expected = row["Filename"]
-                day = f"{int(row['ObservationYear'])}_{int(row['ObservationDOY']):03d}"
+                day = _doy_day(row["ObservationYear"], row["ObservationDOY"])
                 findings.append(Finding(key, "missing_file", f"{row['Filename']}: no file in the archive "
                                         f"(expected {expected})", day, day))
         in_db = {row["Filename"] for row in rows}
