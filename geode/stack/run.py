@@ -121,15 +121,16 @@ def run_stack(db, runner, *, name: str, project: str, stations: list[str], redo:
     lap("load")
     # the rows go into stacks on a connection of their own while the last step's models and the final models
     # are fitted: started as soon as the last step's days are aligned (committed only if the run gets as far)
-    writes: dict[str, StackWrite] = {}
+    pending: StackWrite | None = None
     keys = spec.keys
 
     def on_aligned(step, helmert, last):
-        if "rows" in writes:
-            writes.pop("rows").abort()
-        writes["rows"] = StackWrite(db, work, project, name, step, {keys[d]: h for d, h in helmert.items()},
-                                    replace=redo, when=last).start()
-        return writes["rows"]
+        nonlocal pending
+        if pending is not None:
+            pending.abort()
+        pending = StackWrite(db, work, project, name, step, {keys[d]: h for d, h in helmert.items()},
+                             replace=redo, when=last).start()
+        return pending
 
     try:
         frame = common_modes or constraints  # they change the final rows: the write waits for them
@@ -143,13 +144,11 @@ def run_stack(db, runner, *, name: str, project: str, stations: list[str], redo:
             if constraints:
                 result = tie_to_frame(runner, result, constraints)
         lap("compute")
-        pending = writes.get("rows")
         ahead = pending is not None and pending.step == result.step and pending.writes()
         if not ahead:
             if pending is not None:
                 pending.abort()
-            pending = writes["rows"] = StackWrite(db, work, project, name, result.step, result.helmert,
-                                                  replace=redo).start()
+            pending = StackWrite(db, work, project, name, result.step, result.helmert, replace=redo).start()
         result = final_models(runner, result, progress=progress)
         lap("final models")
         written = pending.commit()
@@ -160,8 +159,8 @@ def run_stack(db, runner, *, name: str, project: str, stations: list[str], redo:
         models = save_models(db, name, result)
         lap("etms")
     finally:
-        if "rows" in writes:
-            writes["rows"].abort()  # after an error or Ctrl-C: nothing reaches stacks
+        if pending is not None:
+            pending.abort()  # after an error or Ctrl-C: nothing reaches stacks (a no-op after the commit)
         if isinstance(work, DatabaseWork):
             work.finish()
     lap("cleanup")
