@@ -9,7 +9,8 @@ import numpy as np
 from .geodesy.lsq import LIMIT
 
 
-def _plt():
+def pyplot():
+    """matplotlib.pyplot on the Agg backend (no display needed), imported only when a figure is drawn."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -25,7 +26,7 @@ JUMP_COLOURS = {"detected": ("tab:orange", "detected offset"), "earthquake": ("t
 def etm_png(path, t, neu, fit, title: str) -> None:
     """Three panels (N, E, U in mm): data, outliers, model and the ±2.5·WRMS band, jumps coloured by source; each
     panel's title has the noise-aware velocity ± sigma, the noise amplitudes and the MIDAS velocity."""
-    plt = _plt()
+    plt = pyplot()
     t = np.asarray(t)
     tt = np.linspace(t.min(), t.max(), 800)
     model = fit.evaluate(tt)
@@ -69,7 +70,7 @@ def dra_png(path, result, project: str) -> None:
     stations' WRMS per component. Counts (stations, histogram bins) get integer ticks."""
     from matplotlib.ticker import MaxNLocator
 
-    plt = _plt()
+    plt = pyplot()
     fig = plt.figure(figsize=(12, 7), layout="constrained")
     grid = fig.add_gridspec(2, 2)
     wrms_ax = fig.add_subplot(grid[0, 0])
@@ -112,7 +113,7 @@ def availability_figure(year_doys: list[tuple[int, int]], title: str):
     """The year × day-of-year chart: one short bar per day with data in its year's column."""
     from matplotlib.ticker import MaxNLocator
 
-    plt = _plt()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6, 3), layout="constrained")
     (x0, x1), (y0, y1) = availability_limits(year_doys)
     if year_doys:
@@ -135,7 +136,7 @@ def availability_figure(year_doys: list[tuple[int, int]], title: str):
 
 def availability_png(year_doys: list[tuple[int, int]], title: str) -> bytes:
     """Year × day-of-year chart of days with data, as PNG bytes (labels inside the image)."""
-    plt = _plt()
+    plt = pyplot()
     fig = availability_figure(year_doys, title)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=70)

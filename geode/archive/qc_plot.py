@@ -30,9 +30,9 @@ def station_changes(records) -> list[tuple[dt.datetime, str]]:
 
 def qc_png(path: Path, station: str, series, trend, changes: list[tuple[dt.datetime, str]]) -> Path:
     """Write the station's QC figure to ``path`` (see the module)."""
-    from ..plots import _plt
+    from ..plots import pyplot
 
-    plt = _plt()
+    plt = pyplot()
     days = [dt.datetime.combine(d.day, dt.time(12)) for d in series]
 
     def column(key):
