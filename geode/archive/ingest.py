@@ -217,11 +217,16 @@ def ingest_file(db, archive: Path, repository: Path, layout: ArchiveLayout, relp
         return IngestOutcome(relpath, "transient", f"{why}: left in data_in, the next run retries it")
 
 
+def unexpected_reason(doing: str, exc: BaseException) -> str:
+    """Why a file failed in an unforeseen way (a bug in geode), in one line for the bug report."""
+    return (f"unexpected error while {doing} (a bug in geode: please report it with this file): "
+            f"{type(exc).__name__}: {exc}".splitlines()[0])
+
+
 def reject_unexpected(repository: Path, relpath: str, exc: BaseException) -> IngestOutcome:
     """A file that made the ingest fail in an unforeseen way (a bug): rejected into data_rejected/unexpected_error/
     so it cannot stop every later run, with the error in its reason file for the bug report."""
-    reason = (f"unexpected error while ingesting it (a bug in geode: please report it with this file): "
-              f"{type(exc).__name__}: {exc}".splitlines()[0])
+    reason = unexpected_reason("ingesting it", exc)
     src = repository / "data_in" / relpath
     if not src.exists():
         return IngestOutcome(relpath, "gone", "already taken by another ingest")

@@ -119,13 +119,11 @@ def _read(path: Path, entry, max_size: int | None, orbits):
     except (RinexFileError, InputUnavailable):
         raise
     except Exception as exc:
-        from .ingest import unit_must_stop
+        from .ingest import unexpected_reason, unit_must_stop
 
         if unit_must_stop(exc):
             raise
-        return read_rinex(path, max_size=max_size), None, (
-            f"unexpected error while measuring its quality (a bug in geode: please report it with this file): "
-            f"{type(exc).__name__}: {exc}".splitlines()[0])
+        return read_rinex(path, max_size=max_size), None, unexpected_reason("measuring its quality", exc)
     return info, qc, note
 
 

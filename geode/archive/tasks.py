@@ -17,7 +17,8 @@ from pathlib import Path
 from ..errors import GeodeError
 from ..jobs import task
 from ..ppp.setup import PppSetup
-from .ingest import IngestOutcome, ingest_file, reject_unexpected, transient_reason, unit_must_stop
+from .ingest import (IngestOutcome, ingest_file, reject_unexpected, transient_reason, unexpected_reason,
+                     unit_must_stop)
 from .layout import ArchiveLayout
 from .qc_scan import OrbitCache, QCOutcome, measure_file
 from .scan import FileOutcome, known_stations, scan_file
@@ -46,12 +47,16 @@ def scan_files(root: str, relpaths: list[str], max_size: int | None = None, qc: 
         except Exception as exc:  # one file never stops its batch; a lost database stops it (the unit is retried)
             if unit_must_stop(exc):
                 raise
-            log.debug("scan %s failed:\n%s", rel, traceback.format_exc())
-            why = transient_reason(exc)
-            out.append(FileOutcome(rel, "transient", why) if why else FileOutcome(
-                rel, "problem", f"unexpected error while scanning it (a bug in geode: please report it with this "
-                                f"file): {type(exc).__name__}: {exc}".splitlines()[0]))
+            out.append(_failed(FileOutcome, rel, exc, "scanning it"))
     return out
+
+
+def _failed(outcome, rel: str, exc: Exception, doing: str):
+    """The outcome (a FileOutcome or QCOutcome class) of a file that failed unexpectedly: transient when the
+    cause is (a disk, the network), else a problem naming the bug."""
+    log.debug("%s failed while %s:\n%s", rel, doing, traceback.format_exc())
+    why = transient_reason(exc)
+    return outcome(rel, "transient", why) if why else outcome(rel, "problem", unexpected_reason(doing, exc))
 
 
 def _orbits() -> OrbitCache:
@@ -67,11 +72,7 @@ def _measure(db, root: Path, layout: ArchiveLayout, rel: str, orbits: OrbitCache
     except Exception as exc:  # as for scans: one file never stops its batch, a lost database stops it
         if unit_must_stop(exc):
             raise
-        log.debug("qc %s failed:\n%s", rel, traceback.format_exc())
-        why = transient_reason(exc)
-        return QCOutcome(rel, "transient", why) if why else QCOutcome(
-            rel, "problem", f"unexpected error while measuring it (a bug in geode: please report it with this "
-                            f"file): {type(exc).__name__}: {exc}".splitlines()[0])
+        return _failed(QCOutcome, rel, exc, "measuring it")
 
 
 @task("geode.archive.qc_files", queue="compute",
