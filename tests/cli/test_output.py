@@ -88,6 +88,18 @@ def _run(cli, command: str):
     return result
 
 
+def _outputs(cli, spy):
+    """(command, stdout) of each README and station command that ran, with no value cut short ("…"); ``spy``
+    holds the tables of that command alone when it is yielded."""
+    for command in readme_commands() + STATION_COMMANDS:
+        del spy[:]
+        result = _run(cli, command)
+        if result is None:
+            continue
+        assert "…" not in result.stdout, command
+        yield command, result.stdout
+
+
 def test_readme_lists_the_commands_this_test_runs():
     commands = readme_commands()
     for expected in ("geode scan archive", "geode scan ingest", "geode gamit plan gamit/example.cfg 2024_100 2024_104",
@@ -100,13 +112,7 @@ def test_every_table_fits_80_columns_with_its_key_column_whole(cli, workspace, s
     monkeypatch.setenv("TTY_COMPATIBLE", "1")
     monkeypatch.setenv("COLUMNS", "80")
     checked = 0
-    for command in readme_commands() + STATION_COMMANDS:
-        del spy[:]
-        result = _run(cli, command)
-        if result is None:
-            continue
-        out = result.stdout
-        assert "…" not in out, command
+    for command, out in _outputs(cli, spy):
         for cols, rows in spy:
             key = next(i for i, c in enumerate(cols) if c.key) if any(c.key for c in cols) else 0
             for row in rows:
@@ -122,13 +128,7 @@ def test_piped_output_keeps_every_value_whole(cli, workspace, spy, monkeypatch):
     monkeypatch.setenv("TTY_COMPATIBLE", "0")
     monkeypatch.setenv("COLUMNS", "80")
     tables = 0
-    for command in readme_commands() + STATION_COMMANDS:
-        del spy[:]
-        result = _run(cli, command)
-        if result is None:
-            continue
-        out = result.stdout
-        assert "…" not in out, command
+    for command, out in _outputs(cli, spy):
         lines = out.splitlines()
         for cols, rows in spy:
             tables += 1
