@@ -60,12 +60,15 @@ def decode_compact(text: bytes, select: Select | None, max_size: int) -> Observa
     if not _clocks_ok(buf, split.starts[at + 1], split.ends[at + 1]):
         return None
     lines, restart = _epoch_lines(buf, split.starts[at], split.ends[at], SAT_COLUMN + 3 * most)
-    # crx2rnx's checks: blanks before the flag; the count is atoi() of column 32 on (no digit after it)
-    ok = np.all(lines[:, 29:31] == 32) and not np.any((lines[:, 35] >= 48) & (lines[:, 35] <= 57))
+    # crx2rnx's checks: '>' first, blanks before the flag; the count is atoi() of column 32 on (no digit after)
+    ok = np.all(lines[:, 0] == 62) and np.all(lines[:, 29:31] == 32) \
+        and not np.any((lines[:, 35] >= 48) & (lines[:, 35] <= 57))
     epochs = _epoch_times(lines[:, :35]) if ok else None
     if epochs is None:
         return None
     times, count = epochs
+    if np.any(np.diff(at) != 2 + count[:-1]):  # the walk and the repaired lines agree
+        return None
     timeline = _timeline(times, header)
     if timeline is None:
         return None
@@ -74,7 +77,7 @@ def decode_compact(text: bytes, select: Select | None, max_size: int) -> Observa
     if records is None:
         return None
     if len(seconds) * 36 + len(records.epoch) * 4 + (len(split.seps) - 2 * len(records.epoch)) * 14 > max_size:
-        return None  # the least plain text it can be (about a field per separator) is over the limit
+        return None  # its plain text (some 14 characters per separator) may be over the limit: the text reader says
     systems = {}
     for code in np.flatnonzero(np.bincount(records.sys, minlength=256)):  # in code order, like the text reader
         sys_ = chr(int(code))

@@ -21,6 +21,7 @@ import datetime as dt
 import io
 import math
 import re
+import threading
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -93,23 +94,60 @@ def read_observations(src: Path | str | BinaryIO, max_size: int | None = None, s
                       plain_text: bool = True) -> Observations:
     """The observations of a file in any compression ``open_rinex`` takes (RinexFileError when unreadable).
     ``select`` picks, per system, which observables are parsed into numbers (all by default), knowing how many
-    non-blank values each has. ``plain_text`` False: the caller needs neither the digest nor the size of the
-    plain text (``info()``), so Compact RINEX 3 is decoded from its compact text (``geode.rinex.compact``,
-    without crx2rnx) wherever that decoder can."""
-    with open_rinex(src, max_size=max_size, decode_hatanaka=plain_text) as stream:
-        if stream.decoded or not stream.hatanaka:
+    non-blank values each has.
+
+    Compact RINEX 3 is decoded from its compact text (``geode.rinex.compact``) wherever that decoder can, else by
+    crx2rnx. ``plain_text`` True: the digest and size of the plain text (what ``info()`` reports) are needed too;
+    crx2rnx then runs beside the decoding only to give them (and its error, if it finds one)."""
+    with open_rinex(src, max_size=max_size, decode_hatanaka=False) as stream:
+        if not stream.hatanaka:
             return _read_stream(stream, select)
         compact, compression = b"".join(stream.chunks()), stream.compression
     from .compact import decode_compact
 
+    digest = _plain_digest(compact, max_size) if plain_text else None
     obs = decode_compact(compact, select, DEFAULT_MAX_SIZE if max_size is None else int(max_size))
     if obs is None:  # crx2rnx decodes it, and names what is wrong
-        obs = read_observations(io.BytesIO(compact), max_size, select)
+        if digest is not None:
+            digest(wait_only=True)
+        with open_rinex(io.BytesIO(compact), max_size=max_size) as stream:
+            obs = _read_stream(stream, select)
+    elif digest is not None:
+        obs.digest, obs.size = digest()
     obs.compression, obs.hatanaka = compression, True
     return obs
 
 
+def _plain_digest(compact: bytes, max_size: int | None) -> Callable[..., tuple[str, int]]:
+    """crx2rnx run on Compact RINEX text in a thread: a function that waits for (SHA-256, size) of the plain text
+    and raises what decompressing it raised."""
+    from .compression import drain
+
+    done: dict = {}
+
+    def run() -> None:
+        try:
+            with open_rinex(io.BytesIO(compact), max_size=max_size) as stream:
+                drain(stream)
+                done["result"] = stream.hexdigest(), stream.size
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
+            done["error"] = exc
+
+    thread = threading.Thread(target=run, name="geode-plain-digest", daemon=True)
+    thread.start()
+
+    def result(wait_only: bool = False) -> tuple[str, int]:
+        thread.join()
+        if "error" in done and not wait_only:
+            raise done["error"]
+        return done.get("result", ("", 0))
+
+    return result
+
+
 def _read_stream(stream, select: Select | None) -> Observations:
+    """Plain RINEX text from a stream, parsed piece by piece as it arrives (the fast reader) or, when it is
+    irregular, by the general reader."""
     reader = _FastReader()
     chunks: list[bytes] = []
     for data in stream.chunks():
