@@ -232,7 +232,9 @@ def residuals_of(obs) -> dict[str, list]:
     captured: dict[str, list] = {}
 
     def capture(obs, systems, residuals, *args):
-        for key, (_, res) in residuals.items():
+        for key, (s, res) in residuals.items():
+            if res.ndim == 1:  # on the system's cells (1-D): as the (epochs, satellites) grid
+                res = s.cells.to_grid(res)
             r = res[np.isfinite(res)]
             canonical = np.where(np.isnan(res), np.nan, res).astype(np.float64)
             captured[key] = [float(np.sum(r * r)), int(len(r)), hashlib.sha256(canonical.tobytes()).hexdigest()]
