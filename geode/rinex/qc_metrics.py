@@ -130,8 +130,8 @@ class _Cells:
     def __init__(self, present: np.ndarray, contiguous: np.ndarray):
         n_epochs, n_sats = self.shape = present.shape
         self.present = present
-        flat = np.flatnonzero(present.T)  # satellite * n_epochs + epoch
-        self.sat = np.repeat(np.arange(n_sats), np.count_nonzero(present, axis=0))
+        flat = np.flatnonzero(np.ascontiguousarray(present.T))  # satellite * n_epochs + epoch
+        self.sat = flat // n_epochs
         self.row = flat - self.sat * n_epochs
         self.grid = self.row * n_sats + self.sat  # the cell's place in an (epochs, satellites) array's ravel()
         self.key = flat + _KEY_GAP * self.sat  # epochs apart within a satellite; never close across two
@@ -224,13 +224,17 @@ def _window_sums(x: np.ndarray, start: np.ndarray, w: int = LOCAL_WINDOW) -> tup
     n = len(x)
     x2 = x ** 2
     pos = np.arange(n)
-    first = np.flatnonzero(start)
-    run = np.cumsum(start.view(np.int8), dtype=np.intp) - 1
-    last = np.append(first[1:] - 1, n - 1)
-    lo = np.maximum(first[run], pos - w)
-    hi = np.minimum(last[run], pos + w) + 1
+    first, length = _run_lengths(start)
+    lo = np.maximum(np.repeat(first, length), pos - w)
+    hi = np.minimum(np.repeat(first + length - 1, length), pos + w) + 1
     cs = np.concatenate(([0.0], np.cumsum(x2)))
     return cs[hi] - cs[lo] - x2, hi - lo - 1
+
+
+def _run_lengths(start: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """First place and length of each run (runs start where ``start``, the first place among them)."""
+    first = np.flatnonzero(start)
+    return first, np.diff(np.append(first, len(start)))
 
 
 def _local_sigma(r: np.ndarray, same: np.ndarray, w: int = LOCAL_WINDOW, robust: float | None = None) -> np.ndarray:
@@ -284,11 +288,11 @@ def _arc_ids(valid: np.ndarray, breaks: np.ndarray) -> np.ndarray:
 def _arc_demean(values: np.ndarray, start: np.ndarray, min_arc: int = MIN_ARC) -> np.ndarray:
     """values minus their arc's mean (arcs: runs of values, each starting where ``start``); NaN in arcs shorter
     than ``min_arc``. The arcs' sums add their values in order, as over the grid."""
-    ids = np.cumsum(start.view(np.int8), dtype=np.intp) - 1
-    counts = np.bincount(ids)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        means = np.bincount(ids, weights=values) / counts
-    return np.where(counts[ids] >= min_arc, values - means[ids], np.nan)
+    first, length = _run_lengths(start)
+    means = np.bincount(np.repeat(np.arange(len(first)), length), weights=values, minlength=len(first)) / length
+    out = values - np.repeat(means, length)
+    out[np.repeat(length < min_arc, length)] = np.nan
+    return out
 
 
 def _confirmed(series: np.ndarray, same: np.ndarray, at: np.ndarray, jump: np.ndarray, threshold: np.ndarray,
@@ -522,7 +526,7 @@ def _system_metrics(obs: Observations, s: _System, seconds: np.ndarray) -> _Part
     part.sat_gaps = _sat_gaps(s.cells, seconds)
     for band, sig in s.signals.items():
         if "S" in sig:
-            v = s.so.column(sig["S"])
+            v = s.cells.take(s.so.column(sig["S"]))[s.cells.grid_order]  # the grid's order: the same mean
             v = v[np.isfinite(v) & (v > 0)]
             if len(v):
                 part.snr_mean[f"{key}{band}"] = round(float(v.mean()), 2)
