@@ -195,7 +195,19 @@ def _jumps(cells: _Cells, series: np.ndarray, same: np.ndarray) -> np.ndarray:
 
 def _median4(a: np.ndarray, b: np.ndarray, c: np.ndarray, d: np.ndarray) -> np.ndarray:
     """Element-wise median of the non-NaN values among four arrays (0 where all are NaN), without sorting:
-    4 values -> (sum - max - min) / 2, 3 -> sum - max - min, 2 -> mean, 1 -> the value."""
+    4 values -> (sum - max - min) / 2, 3 -> sum - max - min, 2 -> mean, 1 -> the value. Most places have all
+    four (inside an arc): those in a few operations, the others (a NaN in the sum) by ``_median4_any``."""
+    out = ((a + b) + c) + d
+    out -= np.fmax(np.fmax(a, b), np.fmax(c, d))
+    out -= np.fmin(np.fmin(a, b), np.fmin(c, d))
+    out *= 0.5
+    some = np.flatnonzero(np.isnan(out))
+    if len(some):
+        out[some] = _median4_any(a[some], b[some], c[some], d[some])
+    return out
+
+
+def _median4_any(a: np.ndarray, b: np.ndarray, c: np.ndarray, d: np.ndarray) -> np.ndarray:
     valid = [x == x for x in (a, b, c, d)]
     n = valid[0].view(np.int8) + valid[1].view(np.int8) + valid[2].view(np.int8) + valid[3].view(np.int8)
     za, zb, zc, zd = (np.where(v, x, 0.0) for v, x in zip(valid, (a, b, c, d)))
