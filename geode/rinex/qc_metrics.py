@@ -145,6 +145,7 @@ class _Cells:
         self.back2_2 = gap2[:n] == 2  # cell i - 2 is two epochs before
         self.ahead1, self.ahead2_1, self.ahead2_2 = gap1[1:] == 1, gap1[1:] == 2, gap2[2:] == 2
         self.follows = self.back1 & contiguous[self.row]  # the epoch before, at the sampling interval
+        self.irregular = np.flatnonzero(~(self.back2_2 & self.ahead2_2))  # not amid 2 + 2 consecutive epochs
 
     def take(self, grid: np.ndarray) -> np.ndarray:
         """The cells' values of an (epochs, satellites) array."""
@@ -185,37 +186,33 @@ def _jumps(cells: _Cells, series: np.ndarray, same: np.ndarray) -> np.ndarray:
     padded = np.full(n + 4, np.nan)  # d with two NaN cells each side: shifts are views
     d = padded[2:n + 2]
     np.subtract(series[1:], series[:-1], out=d[1:], where=same[1:])
-    before1, before2, after1, after2 = padded[1:n + 1], padded[:n], padded[3:n + 3], padded[4:]
-    a = np.where(cells.back2_1, before1, np.where(cells.back2_2, before2, np.nan))
-    b = np.where(cells.back1, before1, np.nan)
-    c = np.where(cells.ahead1, after1, np.nan)
-    e = np.where(cells.ahead2_1, after1, np.where(cells.ahead2_2, after2, np.nan))
-    return d - _median4(a, b, c, e)
+    # where the four cells around are the four epochs around and all have a difference (inside an arc): the
+    # median of four of _median4 in a few operations (NaN wherever one is missing)
+    a, b, c, e = padded[:n], padded[1:n + 1], padded[3:n + 3], padded[4:]
+    ref = ((a + b) + c) + e
+    ref -= np.fmax(np.fmax(a, b), np.fmax(c, e))
+    ref -= np.fmin(np.fmin(a, b), np.fmin(c, e))
+    ref *= 0.5
+    # elsewhere the neighbours one by one, and the median of those there
+    redo = np.isnan(ref)
+    redo[cells.irregular] = True
+    at = np.flatnonzero(redo)
+    p = at + 2  # in padded
+    a = np.where(cells.back2_1[at], padded[p - 1], np.where(cells.back2_2[at], padded[p - 2], np.nan))
+    b = np.where(cells.back1[at], padded[p - 1], np.nan)
+    c = np.where(cells.ahead1[at], padded[p + 1], np.nan)
+    e = np.where(cells.ahead2_1[at], padded[p + 1], np.where(cells.ahead2_2[at], padded[p + 2], np.nan))
+    ref[at] = _median4(a, b, c, e)
+    return d - ref
 
 
 def _median4(a: np.ndarray, b: np.ndarray, c: np.ndarray, d: np.ndarray) -> np.ndarray:
     """Element-wise median of the non-NaN values among four arrays (0 where all are NaN), without sorting:
-    4 values -> (sum - max - min) / 2, 3 -> sum - max - min, 2 -> mean, 1 -> the value. Most places have all
-    four (inside an arc): those in a few operations, the others (a NaN in the sum) by ``_median4_any``."""
-    out = ((a + b) + c) + d
-    out -= np.fmax(np.fmax(a, b), np.fmax(c, d))
-    out -= np.fmin(np.fmin(a, b), np.fmin(c, d))
-    out *= 0.5
-    some = np.flatnonzero(np.isnan(out))
-    if len(some):
-        out[some] = _median4_any(a[some], b[some], c[some], d[some])
-    return out
-
-
-def _median4_any(a: np.ndarray, b: np.ndarray, c: np.ndarray, d: np.ndarray) -> np.ndarray:
+    4 values -> (sum - max - min) / 2, 3 -> sum - max - min, 2 -> mean, 1 -> the value."""
     valid = [x == x for x in (a, b, c, d)]
     n = valid[0].view(np.int8) + valid[1].view(np.int8) + valid[2].view(np.int8) + valid[3].view(np.int8)
     za, zb, zc, zd = (np.where(v, x, 0.0) for v, x in zip(valid, (a, b, c, d)))
     total = ((za + zb) + zc) + zd  # = nansum over the four, in order
-    return _median4_of(a, b, c, d, n, total)
-
-
-def _median4_of(a, b, c, d, n, total):
     high = np.fmax(np.fmax(a, b), np.fmax(c, d))
     low = np.fmin(np.fmin(a, b), np.fmin(c, d))
     out = np.where(n >= 3, total - high - low, total)  # 3 or 4 values: the middle ones' sum; else the sum
