@@ -227,17 +227,23 @@ def _runs(cells: _Cells, at: np.ndarray) -> np.ndarray:
     return start
 
 
-def _window_sums(x: np.ndarray, start: np.ndarray, w: int = LOCAL_WINDOW) -> tuple[np.ndarray, np.ndarray]:
-    """Sum of squares and count of the other values within +-w places of each value in its run (runs start where
-    ``start``), from one cumulative sum (in the satellite-major order: the grid's ``.T.ravel()`` sum)."""
-    n = len(x)
+def _window_sums(x: np.ndarray, start: np.ndarray, w: int = LOCAL_WINDOW, at: np.ndarray | None = None
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Sum of squares and count of the other values within +-w places of each value (or of the values ``at``) in
+    its run (runs start where ``start``), from one cumulative sum (in the satellite-major order: the grid's
+    ``.T.ravel()`` sum)."""
     x2 = x ** 2
-    pos = np.arange(n)
-    first, length = _run_lengths(start)
-    lo = np.maximum(np.repeat(first, length), pos - w)
-    hi = np.minimum(np.repeat(first + length - 1, length), pos + w) + 1
     cs = np.concatenate(([0.0], np.cumsum(x2)))
-    return cs[hi] - cs[lo] - x2, hi - lo - 1
+    first, length = _run_lengths(start)
+    if at is None:
+        at = np.arange(len(x))
+        first, length = np.repeat(first, length), np.repeat(length, length)
+    else:
+        run = np.searchsorted(first, at, "right") - 1
+        first, length = first[run], length[run]
+    lo = np.maximum(first, at - w)
+    hi = np.minimum(first + length - 1, at + w) + 1
+    return cs[hi] - cs[lo] - x2[at], hi - lo - 1
 
 
 def _run_lengths(start: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -478,11 +484,14 @@ def _slips(part: _Part, s: _System) -> np.ndarray:
     # than the system's as a whole
     robust = _robust_sigma(jm)
     at = np.flatnonzero(np.isfinite(jm))
-    total, count = _window_sums(jm[at], _runs(cells, at))
+    jump = jm[at]
+    # the threshold is never below the floor: the local sigmas only where a jump is above it
+    above = np.flatnonzero(np.abs(jump) > max(MW_FLOOR, MW_SIGMAS * robust))
+    total, count = _window_sums(jump, _runs(cells, at), at=above)
     with np.errstate(invalid="ignore", divide="ignore"):
         local = np.where(count >= 5, np.sqrt(total / count), robust)
     threshold = np.maximum(MW_FLOOR, MW_SIGMAS * np.maximum(local, robust))
-    jump = jm[at]
+    at, jump = at[above], jump[above]
     candidate = np.abs(jump) > threshold
     # a step, not one wild code value: the means of the samples after and before agree with it
     at, jump, threshold = at[candidate], jump[candidate], threshold[candidate]
