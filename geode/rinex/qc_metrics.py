@@ -163,6 +163,14 @@ class _Cells:
         out.reshape(-1)[self.grid] = values
         return out
 
+    def find(self, places: np.ndarray) -> np.ndarray:
+        """The cells at these places of an (epochs, satellites) array's ravel() (places without a cell left out)."""
+        if not self.size:
+            return np.zeros(0, dtype=np.intp)
+        in_order = self.grid[self.grid_order]  # sorted
+        i = np.minimum(np.searchsorted(in_order, places), self.size - 1)
+        return self.grid_order[i[in_order[i] == places]]
+
     @cached_property
     def grid_order(self) -> np.ndarray:
         """The cells in the grid's order (epoch by epoch, satellites in order): the order of the grid's sums."""
@@ -464,8 +472,8 @@ def _slips(part: _Part, s: _System) -> np.ndarray:
     valid = ~np.isnan(pa) & ~np.isnan(pb)
     part.observations += int(np.count_nonzero(valid))
     col_a, col_b = s.so.types.index(s.signals[a]["L"]), s.so.types.index(s.signals[b]["L"])
-    lli = cells.take(s.so.lli[:, :, col_a]) | cells.take(s.so.lli[:, :, col_b])
-    part.extra["lli_slips"] += int(np.count_nonzero(valid & (lli & 1 == 1)))
+    flagged = np.flatnonzero((s.so.lli[:, :, col_a] | s.so.lli[:, :, col_b]) & 1)  # loss of lock: rare
+    part.extra["lli_slips"] += int(np.count_nonzero(valid[cells.find(flagged)]))
     same = _same_arc(cells, valid)
     gf = _jumps(cells, pa - pb, same)
     slip_at = np.abs(gf) > max(GF_THRESHOLD, GF_SIGMAS * _robust_sigma(gf))
