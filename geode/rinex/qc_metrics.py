@@ -495,15 +495,17 @@ def _slips(part: _Part, s: _System) -> np.ndarray:
     jump = jm[at]
     # the threshold is never below the floor: the local sigmas only where a jump is above it
     above = np.flatnonzero(np.abs(jump) > max(MW_FLOOR, MW_SIGMAS * robust))
-    total, count = _window_sums(jump, _runs(cells, at), at=above)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        local = np.where(count >= 5, np.sqrt(total / count), robust)
-    threshold = np.maximum(MW_FLOOR, MW_SIGMAS * np.maximum(local, robust))
-    at, jump = at[above], jump[above]
-    candidate = np.abs(jump) > threshold
-    # a step, not one wild code value: the means of the samples after and before agree with it
-    at, jump, threshold = at[candidate], jump[candidate], threshold[candidate]
-    mw_slips = at[_confirmed(mw, same_mw, at, jump, threshold)]
+    mw_slips = at[above]
+    if len(above):
+        total, count = _window_sums(jump, _runs(cells, at), at=above)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            local = np.where(count >= 5, np.sqrt(total / count), robust)
+        threshold = np.maximum(MW_FLOOR, MW_SIGMAS * np.maximum(local, robust))
+        jump = jump[above]
+        candidate = np.abs(jump) > threshold
+        # a step, not one wild code value: the means of the samples after and before agree with it
+        mw_slips, jump, threshold = mw_slips[candidate], jump[candidate], threshold[candidate]
+        mw_slips = mw_slips[_confirmed(mw, same_mw, mw_slips, jump, threshold)]
     # the same slip seen by both: a Melbourne-Wuebbena step near a geometry-free jump is that jump
     gf_keys = cells.key[slip_at]
     keys = cells.key[mw_slips]
@@ -531,9 +533,12 @@ def _multipath(part: _Part, s: _System, slip_at: np.ndarray) -> None:
         if s.pair is None or {band, other} != set(s.pair):
             gf = _jumps(cells, pi - pj, same)
             breaks |= np.abs(gf) > max(GF_THRESHOLD, GF_SIGMAS * _robust_sigma(gf))
-        at = np.flatnonzero(valid)
-        res = np.full(cells.size, np.nan)
-        res[at] = _arc_demean(mp[at], breaks[at])
+        if valid.all():  # every cell has the combination (nothing to gather)
+            res = _arc_demean(mp, breaks)
+        else:
+            at = np.flatnonzero(valid)
+            res = np.full(cells.size, np.nan)
+            res[at] = _arc_demean(mp[at], breaks[at])
         r = res[cells.grid_order]  # the grid's order: the same sum of squares
         r = r[np.isfinite(r)]
         if len(r) < MIN_ARC:
