@@ -18,6 +18,7 @@ The whole plain text of one file is held in memory (bounded by the file, capped 
 from __future__ import annotations
 
 import datetime as dt
+import io
 import math
 import re
 from collections import Counter
@@ -28,7 +29,7 @@ from typing import BinaryIO, Callable
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from .compression import RinexFileError, open_rinex
+from .compression import DEFAULT_MAX_SIZE, RinexFileError, open_rinex
 from .names import year_of_2digit
 from .reader import RinexHeader, RinexInfo, parse_header
 
@@ -88,24 +89,38 @@ class Observations:
 Select = Callable[[str, list[str], list[int]], list[str]]  # (system, types, counts) -> the types to parse
 
 
-def read_observations(src: Path | str | BinaryIO, max_size: int | None = None, select: Select | None = None
-                      ) -> Observations:
+def read_observations(src: Path | str | BinaryIO, max_size: int | None = None, select: Select | None = None, *,
+                      plain_text: bool = True) -> Observations:
     """The observations of a file in any compression ``open_rinex`` takes (RinexFileError when unreadable).
     ``select`` picks, per system, which observables are parsed into numbers (all by default), knowing how many
-    non-blank values each has."""
+    non-blank values each has. ``plain_text`` False: the caller needs neither the digest nor the size of the
+    plain text (``info()``), so Compact RINEX 3 is decoded from its compact text (``geode.rinex.compact``,
+    without crx2rnx) wherever that decoder can."""
+    with open_rinex(src, max_size=max_size, decode_hatanaka=plain_text) as stream:
+        if stream.decoded or not stream.hatanaka:
+            return _read_stream(stream, select)
+        compact, compression = b"".join(stream.chunks()), stream.compression
+    from .compact import decode_compact
+
+    obs = decode_compact(compact, select, DEFAULT_MAX_SIZE if max_size is None else int(max_size))
+    if obs is None:  # crx2rnx decodes it, and names what is wrong
+        obs = read_observations(io.BytesIO(compact), max_size, select)
+    obs.compression, obs.hatanaka = compression, True
+    return obs
+
+
+def _read_stream(stream, select: Select | None) -> Observations:
     reader = _FastReader()
     chunks: list[bytes] = []
-    with open_rinex(src, max_size=max_size) as stream:
-        for data in stream.chunks():
-            chunks.append(data)
-            reader.feed(data)  # parses whole pieces while the rest is still being decompressed
-        digest, compression, hatanaka = stream.hexdigest(), stream.compression, stream.hatanaka
+    for data in stream.chunks():
+        chunks.append(data)
+        reader.feed(data)  # parses whole pieces while the rest is still being decompressed
     obs = reader.finish(select)
     if obs is None:
         data = b"".join(chunks)
         chunks.clear()
         obs = _parse_lines(data, select)
-    obs.digest, obs.compression, obs.hatanaka = digest, compression, hatanaka
+    obs.digest, obs.compression, obs.hatanaka = stream.hexdigest(), stream.compression, stream.hatanaka
     return obs
 
 
@@ -294,35 +309,15 @@ class _FastReader:
             self.failed = True
             return
         head = sliding_window_view(buf, 35)[starts[at]]
-        if not np.all(np.isin(head[:, 31], (ord("0"), ord("1")))) or not np.all(head[:, [1, 6, 9, 12, 15]] == 32):
+        epochs = _epoch_times(head)
+        if epochs is None:
             self.failed = True
             return
-        numbers = _epoch_numbers(head)
-        if numbers is None:
-            self.failed = True
-            return
-        year, month, day, hour, minute, whole, fraction, count = numbers
+        times, count = epochs
         if np.any(at[1:] != at[:-1] + 1 + count[:-1]) or at[-1] + 1 + count[-1] != n_lines:
             self.failed = True
             return
-        if np.any(head[:, 21] != ord(".")) or np.any(head[:, 22:29] == 32):
-            self.failed = True
-            return
-        sec = (whole * 10_000_000 + fraction) / 1e7  # = float() of the text: both exact, one rounding
-        if np.any(hour >= 24) or np.any(minute >= 60) or np.any(sec >= 61):
-            self.failed = True
-            return
-        key = (year * 100 + month) * 100 + day
-        days, which = np.unique(key, return_inverse=True)
-        ordinals = []
-        for k in days.tolist():
-            try:
-                ordinals.append(dt.date(k // 10000, k // 100 % 100, k % 100).toordinal())
-            except ValueError:
-                self.failed = True
-                return
-        # the general reader's ordinal * 86400.0 + hour * 3600 + minute * 60 + sec, in the same order
-        self.times.append(np.asarray(ordinals, dtype=np.int64)[which] * 86400.0 + hour * 3600 + minute * 60 + sec)
+        self.times.append(times)
         records = np.flatnonzero(~epoch_line)
         at_record, length = starts[records], lengths[records][:, None]
         head = sliding_window_view(buf, 3)[at_record]
@@ -353,16 +348,10 @@ class _FastReader:
         self.pending = []
         if self.failed:
             return None
-        seconds, t0, events = _times(np.concatenate(self.times).tolist(), 0)
-        steps = np.diff(seconds)
-        if np.any(steps <= 0):
+        timeline = _timeline(np.concatenate(self.times), self.header)
+        if timeline is None:
             return None
-        if len(steps):
-            interval = Counter(np.round(steps, 3).tolist()).most_common(1)[0][0]
-        else:
-            interval = float(self.header.interval or 0)
-        if interval <= 0:
-            return None
+        seconds, t0, interval = timeline
         heads, bodies, values, odd, lli, filled = zip(*self.full)
         self.full = []
         body = None
@@ -378,7 +367,7 @@ class _FastReader:
         if systems is None:
             return None
         return Observations(self.header, t0, seconds, float(interval), systems, _glonass_slots(self.header_lines),
-                            self.size, events)
+                            self.size, 0)
 
 
     def _assemble(self, head, body, values, odd, lli, filled, first, epoch, n_epochs, select
@@ -420,6 +409,46 @@ class _FastReader:
             except RinexFileError:
                 return None
         return systems
+
+
+def _epoch_times(head: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """Observation epoch records (N, 35) in the canonical RINEX 3/4 columns -> (times as the general reader
+    computes them, satellite counts), or None for anything else (flags other than 0/1, another layout, an
+    impossible date)."""
+    if not np.all(np.isin(head[:, 31], (ord("0"), ord("1")))) or not np.all(head[:, [1, 6, 9, 12, 15]] == 32):
+        return None
+    numbers = _epoch_numbers(head)
+    if numbers is None:
+        return None
+    year, month, day, hour, minute, whole, fraction, count = numbers
+    if np.any(head[:, 21] != ord(".")) or np.any(head[:, 22:29] == 32):
+        return None
+    sec = (whole * 10_000_000 + fraction) / 1e7  # = float() of the text: both exact, one rounding
+    if np.any(hour >= 24) or np.any(minute >= 60) or np.any(sec >= 61):
+        return None
+    key = (year * 100 + month) * 100 + day
+    days, which = np.unique(key, return_inverse=True)
+    ordinals = []
+    for k in days.tolist():
+        try:
+            ordinals.append(dt.date(k // 10000, k // 100 % 100, k % 100).toordinal())
+        except ValueError:
+            return None
+    # the general reader's ordinal * 86400.0 + hour * 3600 + minute * 60 + sec, in the same order
+    return np.asarray(ordinals, dtype=np.int64)[which] * 86400.0 + hour * 3600 + minute * 60 + sec, count
+
+
+def _timeline(times: np.ndarray, header: RinexHeader) -> tuple[np.ndarray, dt.datetime, float] | None:
+    """(seconds after the first epoch, first epoch, sampling interval) as the general reader gives them, or None
+    where it would raise (epochs out of order, no interval)."""
+    seconds, t0, _ = _times(times.tolist(), 0)
+    steps = np.diff(seconds)
+    if np.any(steps <= 0):
+        return None
+    interval = Counter(np.round(steps, 3).tolist()).most_common(1)[0][0] if len(steps) else float(header.interval or 0)
+    if interval <= 0:
+        return None
+    return seconds, t0, interval
 
 
 # the integers of an epoch record: year, month, day, hour, minute, whole seconds, 7 decimals, record count

@@ -88,7 +88,7 @@ def qc_file(src: Path | str | BinaryIO, *, orbits=None, max_size: int | None = N
     from .observations import read_observations
     from .qc_metrics import qc_observations, select_signals
 
-    obs = read_observations(src, max_size=max_size, select=select_signals)
+    obs = read_observations(src, max_size=max_size, select=select_signals, plain_text=False)
     return qc_observations(obs, orbits=orbits)
 
 
