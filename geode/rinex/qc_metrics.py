@@ -149,7 +149,9 @@ class _Cells:
 
     def take(self, grid: np.ndarray) -> np.ndarray:
         """The cells' values of an (epochs, satellites) array."""
-        return grid.reshape(-1)[self.grid]
+        if grid.flags.c_contiguous:
+            return grid.reshape(-1)[self.grid]
+        return grid[self.row, self.sat]  # (no copy of the whole array first)
 
     def per_sat(self, values: np.ndarray):
         """The cells' values of a per-satellite (S,) array: its one number when all satellites share it."""
