@@ -136,16 +136,13 @@ class _Cells:
         self.grid = self.row * n_sats + self.sat  # the cell's place in an (epochs, satellites) array's ravel()
         self.key = flat + _KEY_GAP * self.sat  # epochs apart within a satellite; never close across two
         self.size = n = len(flat)
-        gap1 = np.zeros(n + 1, dtype=np.int64)  # gap1[i] = key[i] - key[i - 1] (0: no such cell)
-        gap1[1:n] = np.diff(self.key)
-        gap2 = np.zeros(n + 2, dtype=np.int64)  # gap2[i] = key[i] - key[i - 2]
+        self.back1 = np.zeros(n, dtype=bool)  # cell i - 1 is the epoch before cell i
+        self.back1[1:] = self.key[1:] - self.key[:-1] == 1
+        gap2 = np.zeros(n + 2, dtype=np.int64)  # gap2[i] = key[i] - key[i - 2] (0: no such cell)
         gap2[2:n] = self.key[2:] - self.key[:-2]
-        self.back1 = gap1[:n] == 1  # cell i - 1 is the epoch before cell i
-        self.back2_1 = gap1[:n] == 2  # cell i - 1 is two epochs before (the one between absent)
-        self.back2_2 = gap2[:n] == 2  # cell i - 2 is two epochs before
-        self.ahead1, self.ahead2_1, self.ahead2_2 = gap1[1:] == 1, gap1[1:] == 2, gap2[2:] == 2
+        self.back2 = gap2[:n] == 2  # cell i - 2 is two epochs before cell i (and cell i - 1 the one between)
+        self.ahead2 = gap2[2:] == 2  # cell i + 2 is two epochs after
         self.follows = self.back1 & contiguous[self.row]  # the epoch before, at the sampling interval
-        self.irregular = np.flatnonzero(~(self.back2_2 & self.ahead2_2))  # not amid 2 + 2 consecutive epochs
 
     def take(self, grid: np.ndarray) -> np.ndarray:
         """The cells' values of an (epochs, satellites) array."""
@@ -196,23 +193,20 @@ def _jumps(cells: _Cells, series: np.ndarray, same: np.ndarray) -> np.ndarray:
     padded = np.full(n + 4, np.nan)  # d with two NaN cells each side: shifts are views
     d = padded[2:n + 2]
     np.subtract(series[1:], series[:-1], out=d[1:], where=same[1:])
-    # where the four cells around are the four epochs around and all have a difference (inside an arc): the
-    # median of four of _median4 in a few operations (NaN wherever one is missing)
+    # inside an arc the four cells around are the epochs e-2, e-1, e+1, e+2 and hold differences: the median of
+    # four (_median4's arithmetic) in a few operations. Where d[e] is a number and a cell around is another
+    # epoch, one of the four holds no difference (a difference needs the epoch before), so the sum is NaN: those
+    # places again, the cells two away checked (the cells before and after are then e-1 and e+1, or hold NaN)
     a, b, c, e = padded[:n], padded[1:n + 1], padded[3:n + 3], padded[4:]
     ref = ((a + b) + c) + e
     ref -= np.fmax(np.fmax(a, b), np.fmax(c, e))
     ref -= np.fmin(np.fmin(a, b), np.fmin(c, e))
     ref *= 0.5
-    # elsewhere the neighbours one by one, and the median of those there
-    redo = np.isnan(ref)
-    redo[cells.irregular] = True
-    at = np.flatnonzero(redo)
+    at = np.flatnonzero(np.isnan(ref))
     p = at + 2  # in padded
-    a = np.where(cells.back2_1[at], padded[p - 1], np.where(cells.back2_2[at], padded[p - 2], np.nan))
-    b = np.where(cells.back1[at], padded[p - 1], np.nan)
-    c = np.where(cells.ahead1[at], padded[p + 1], np.nan)
-    e = np.where(cells.ahead2_1[at], padded[p + 1], np.where(cells.ahead2_2[at], padded[p + 2], np.nan))
-    ref[at] = _median4(a, b, c, e)
+    a = np.where(cells.back2[at], padded[p - 2], np.nan)
+    e = np.where(cells.ahead2[at], padded[p + 2], np.nan)
+    ref[at] = _median4(a, padded[p - 1], padded[p + 1], e)
     return d - ref
 
 
@@ -434,7 +428,7 @@ def _clock_jumps(systems: list[_System], contiguous: np.ndarray) -> list[tuple[i
     for s, b in bands:
         code, cells = s.code[b], s.cells
         d2 = np.full(len(code), np.nan)
-        np.add(code[2:] - 2 * code[1:-1], code[:-2], out=d2[2:], where=cells.back2_2[2:] & ok[cells.row[2:]])
+        np.add(code[2:] - 2 * code[1:-1], code[:-2], out=d2[2:], where=cells.back2[2:] & ok[cells.row[2:]])
         second.append((cells, d2))
     previous = None
     for e, k in _common_ms_steps(second, n_epochs):
