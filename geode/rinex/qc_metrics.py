@@ -4,6 +4,7 @@ command line's startup never loads numpy through ``geode.rinex.qc``)."""
 from __future__ import annotations
 
 import datetime as dt
+from functools import cached_property
 
 import numpy as np
 
@@ -115,110 +116,161 @@ def _glonass_channels(obs: Observations, so: SystemObs, sig: dict[str, dict[str,
     return channels
 
 
-def _shift(a: np.ndarray, k: int) -> np.ndarray:
-    """a shifted by k rows (row e gets a[e - k]), NaN-filled."""
-    out = np.full_like(a, np.nan)
-    if k > 0:
-        out[k:] = a[:-k]
-    elif k < 0:
-        out[:k] = a[-k:]
-    else:
-        out[:] = a
-    return out
+# Each system's series live on its cells: the (epoch, satellite) places holding any observation, satellite by
+# satellite and epochs in order (the order of an (epochs, satellites) array's ``.T.ravel()``). A satellite is up
+# about a third of the day, so this is a third of the grid, and an arc is a run of neighbouring cells.
+# Every sum below adds the same numbers in the same order as it would over the grid: the results are the grid's
+# to the last bit (the window sums run in this satellite-major order; the RMS and the SNR means in the grid's).
+_KEY_GAP = max(MW_WINDOW, 2) + 1  # epochs between two satellites' keys: +-2 neighbours and +-MW_WINDOW stay within one
 
 
-def _previous(flags: np.ndarray) -> np.ndarray:
-    """Row e holds row e - 1 of ``flags``; row 0 True (what ``_shift`` of the flags as floats gave: NaN)."""
-    out = np.ones_like(flags)
-    out[1:] = flags[:-1]
-    return out
+class _Cells:
+    """The cells of one system (see above) and who neighbours whom."""
+
+    def __init__(self, present: np.ndarray, contiguous: np.ndarray):
+        n_epochs, n_sats = self.shape = present.shape
+        self.present = present
+        flat = np.flatnonzero(np.ascontiguousarray(present.T))  # satellite * n_epochs + epoch
+        self.sat = flat // n_epochs
+        self.row = flat - self.sat * n_epochs
+        self.grid = self.row * n_sats + self.sat  # the cell's place in an (epochs, satellites) array's ravel()
+        self.key = flat + _KEY_GAP * self.sat  # epochs apart within a satellite; never close across two
+        self.size = n = len(flat)
+        self.back1 = np.zeros(n, dtype=bool)  # cell i - 1 is the epoch before cell i
+        self.back1[1:] = self.key[1:] - self.key[:-1] == 1
+        gap2 = np.zeros(n + 2, dtype=np.int64)  # gap2[i] = key[i] - key[i - 2] (0: no such cell)
+        gap2[2:n] = self.key[2:] - self.key[:-2]
+        self.back2 = gap2[:n] == 2  # cell i - 2 is two epochs before cell i (and cell i - 1 the one between)
+        self.ahead2 = gap2[2:] == 2  # cell i + 2 is two epochs after
+        self.follows = self.back1 & contiguous[self.row]  # the epoch before, at the sampling interval
+
+    def take(self, grid: np.ndarray) -> np.ndarray:
+        """The cells' values of an (epochs, satellites) array."""
+        if grid.flags.c_contiguous:
+            return grid.reshape(-1)[self.grid]
+        return grid[self.row, self.sat]  # (no copy of the whole array first)
+
+    def per_sat(self, values: np.ndarray):
+        """The cells' values of a per-satellite (S,) array: its one number when all satellites share it."""
+        if len(values) and (values == values[0]).all():
+            return values[0]
+        return values[self.sat]
+
+    def to_grid(self, values: np.ndarray) -> np.ndarray:
+        """The (epochs, satellites) array of the cells' values, NaN elsewhere."""
+        out = np.full(self.shape, np.nan)
+        out.reshape(-1)[self.grid] = values
+        return out
+
+    def find(self, places: np.ndarray) -> np.ndarray:
+        """The cells at these places of an (epochs, satellites) array's ravel() (places without a cell left out)."""
+        if not self.size:
+            return np.zeros(0, dtype=np.intp)
+        in_order = self.grid[self.grid_order]  # sorted
+        i = np.minimum(np.searchsorted(in_order, places), self.size - 1)
+        return self.grid_order[i[in_order[i] == places]]
+
+    @cached_property
+    def grid_order(self) -> np.ndarray:
+        """The cells in the grid's order (epoch by epoch, satellites in order): the order of the grid's sums."""
+        rank = np.empty(self.shape[0] * self.shape[1], dtype=np.intp)
+        rank[self.grid] = np.arange(self.size)
+        return rank[np.flatnonzero(self.present)]
 
 
-def _jumps(series: np.ndarray, same_arc: np.ndarray) -> np.ndarray:
-    """(E, S) jump of ``series`` at each epoch against the median of the neighbouring differences of its arc
-    (NaN where there is no difference): a jump at e shows in d[e] alone; the neighbours are clean."""
+def _same_arc(cells: _Cells, valid: np.ndarray) -> np.ndarray:
+    """Valid cells whose previous epoch, at the sampling interval, is valid too (a difference within an arc)."""
+    same = valid & cells.follows
+    same[1:] &= valid[:-1]
+    return same
+
+
+def _jumps(cells: _Cells, series: np.ndarray, same: np.ndarray) -> np.ndarray:
+    """Jump of ``series`` at each cell against the median of the differences at the satellite's epochs e-2, e-1,
+    e+1, e+2 (NaN where ``same`` is False: no difference): a jump at e shows in d[e] alone; the neighbours are
+    clean."""
     n = len(series)
-    padded = np.full((n + 4, series.shape[1]), np.nan)  # d with two NaN rows each side: shifts are views
+    padded = np.full(n + 4, np.nan)  # d with two NaN cells each side: shifts are views
     d = padded[2:n + 2]
-    np.subtract(series[1:], series[:-1], out=d[1:], where=same_arc[1:])
-    ref = _median4_padded(padded)
+    np.subtract(series[1:], series[:-1], out=d[1:], where=same[1:])
+    # inside an arc the four cells around are the epochs e-2, e-1, e+1, e+2 and hold differences: the median of
+    # four (_median4's arithmetic) in a few operations. Where d[e] is a number and a cell around is another
+    # epoch, one of the four holds no difference (a difference needs the epoch before), so the sum is NaN: those
+    # places again, the cells two away checked (the cells before and after are then e-1 and e+1, or hold NaN)
+    a, b, c, e = padded[:n], padded[1:n + 1], padded[3:n + 3], padded[4:]
+    ref = ((a + b) + c) + e
+    ref -= np.fmax(np.fmax(a, b), np.fmax(c, e))
+    ref -= np.fmin(np.fmin(a, b), np.fmin(c, e))
+    ref *= 0.5
+    at = np.flatnonzero(np.isnan(ref))
+    p = at + 2  # in padded
+    a = np.where(cells.back2[at], padded[p - 2], np.nan)
+    e = np.where(cells.ahead2[at], padded[p + 2], np.nan)
+    ref[at] = _median4(a, padded[p - 1], padded[p + 1], e)
     return d - ref
-
-
-def _median4_padded(padded: np.ndarray) -> np.ndarray:
-    """``_median4`` of rows e-2, e-1, e+1, e+2 of ``padded[2:-2]`` (the same arithmetic, without copies)."""
-    n = len(padded) - 4
-    valid = ~np.isnan(padded)
-    zero = np.where(valid, padded, 0.0)
-    v8 = valid.view(np.int8)
-    rows = (slice(0, n), slice(1, n + 1), slice(3, n + 3), slice(4, n + 4))
-    a, b, c, d = (padded[r] for r in rows)
-    count = v8[rows[0]] + v8[rows[1]] + v8[rows[2]] + v8[rows[3]]
-    total = ((zero[rows[0]] + zero[rows[1]]) + zero[rows[2]]) + zero[rows[3]]  # = nansum over the four, in order
-    return _median4_of(a, b, c, d, count, total)
-
-
-def _confirmed(series: np.ndarray, same: np.ndarray, jump: np.ndarray, candidates: np.ndarray, threshold: np.ndarray,
-               w: int = MW_CONFIRM) -> np.ndarray:
-    """The candidate jumps that are steps: the mean of the (up to) ``w`` samples from e on minus the mean of the
-    ``w`` before e, within the arc (two at least each side), is at least half the threshold and has the jump's
-    sign (one wild value moves those means by 1/w of its error only)."""
-    out = np.zeros(candidates.shape, dtype=bool)
-    n = len(series)
-    for e, j in zip(*np.nonzero(candidates)):
-        lo = e
-        while lo > e - w and same[lo, j]:
-            lo -= 1
-        hi = e + 1
-        while hi < min(e + w, n) and same[hi, j]:
-            hi += 1
-        if e - lo >= 2 and hi - e >= 2:  # one sample at an arc's end is no evidence of a step
-            step = series[e:hi, j].mean() - series[lo:e, j].mean()
-            out[e, j] = abs(step) > threshold[e, j] / 2 and np.sign(step) == np.sign(jump[e, j])
-    return out
-
-
-def _local_sigma(r: np.ndarray, same: np.ndarray, w: int = LOCAL_WINDOW, robust: float | None = None) -> np.ndarray:
-    """(E, S) RMS of the residuals ``r`` within +-w epochs of each epoch, in the same arc, the epoch itself left
-    out (a slip does not raise its own threshold); the system's robust sigma where fewer than 5 samples are
-    around. Window sums from cumulative sums along each satellite's arcs (contiguous runs)."""
-    valid = np.isfinite(r)
-    ids = _arc_ids(valid, ~same).T.ravel()
-    x2 = (np.where(valid, r, 0.0) ** 2).T.ravel()
-    n = len(x2)
-    pos = np.arange(n)
-    # arcs are runs numbered 1, 2, ... in this order: each sample's arc's first and last position
-    inside = ids > 0
-    changes = ids[1:] != ids[:-1]
-    first = np.flatnonzero(inside & np.concatenate(([True], changes)))
-    last = np.flatnonzero(inside & np.concatenate((changes, [True])))
-    start = np.concatenate(([0], first))[ids]
-    end = np.concatenate(([n - 1], last))[ids]
-    lo = np.maximum(start, pos - w)
-    hi = np.minimum(end, pos + w) + 1
-    cs = np.concatenate(([0.0], np.cumsum(x2)))
-    total = cs[hi] - cs[lo] - x2
-    count = hi - lo - 1
-    with np.errstate(invalid="ignore", divide="ignore"):
-        sigma = np.sqrt(total / count)
-    sigma = np.where(inside & (count >= 5), sigma, _robust_sigma(r) if robust is None else robust)
-    return sigma.reshape(r.shape[1], r.shape[0]).T
 
 
 def _median4(a: np.ndarray, b: np.ndarray, c: np.ndarray, d: np.ndarray) -> np.ndarray:
     """Element-wise median of the non-NaN values among four arrays (0 where all are NaN), without sorting:
     4 values -> (sum - max - min) / 2, 3 -> sum - max - min, 2 -> mean, 1 -> the value."""
-    n = (~np.isnan(a)).astype(np.int8) + ~np.isnan(b) + ~np.isnan(c) + ~np.isnan(d)
-    total = np.nansum(np.stack([a, b, c, d]), axis=0)
-    return _median4_of(a, b, c, d, n, total)
-
-
-def _median4_of(a, b, c, d, n, total):
+    valid = [x == x for x in (a, b, c, d)]
+    n = valid[0].view(np.int8) + valid[1].view(np.int8) + valid[2].view(np.int8) + valid[3].view(np.int8)
+    za, zb, zc, zd = (np.where(v, x, 0.0) for v, x in zip(valid, (a, b, c, d)))
+    total = ((za + zb) + zc) + zd  # = nansum over the four, in order
     high = np.fmax(np.fmax(a, b), np.fmax(c, d))
     low = np.fmin(np.fmin(a, b), np.fmin(c, d))
     out = np.where(n >= 3, total - high - low, total)  # 3 or 4 values: the middle ones' sum; else the sum
     np.multiply(out, 0.5, out=out, where=(n & 1) == 0)  # halved for 4 and 2 (x * 0.5 == x / 2 exactly)
     return out
+
+
+def _runs(cells: _Cells, at: np.ndarray) -> np.ndarray:
+    """Where runs of cells ``at`` at consecutive epochs of one satellite start (True)."""
+    start = np.ones(len(at), dtype=bool)
+    start[1:] = (at[1:] - at[:-1] != 1) | ~cells.back1[at[1:]]
+    return start
+
+
+def _window_sums(x: np.ndarray, start: np.ndarray, w: int = LOCAL_WINDOW, at: np.ndarray | None = None
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Sum of squares and count of the other values within +-w places of each value (or of the values ``at``) in
+    its run (runs start where ``start``), from one cumulative sum (in the satellite-major order: the grid's
+    ``.T.ravel()`` sum)."""
+    x2 = x ** 2
+    cs = np.concatenate(([0.0], np.cumsum(x2)))
+    first, length = _run_lengths(start)
+    if at is None:
+        at = np.arange(len(x))
+        first, length = np.repeat(first, length), np.repeat(length, length)
+    else:
+        run = np.searchsorted(first, at, "right") - 1
+        first, length = first[run], length[run]
+    lo = np.maximum(first, at - w)
+    hi = np.minimum(first + length - 1, at + w) + 1
+    return cs[hi] - cs[lo] - x2[at], hi - lo - 1
+
+
+def _run_lengths(start: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """First place and length of each run (runs start where ``start``, the first place among them)."""
+    first = np.flatnonzero(start)
+    return first, np.diff(np.append(first, len(start)))
+
+
+def _local_sigma(r: np.ndarray, same: np.ndarray, w: int = LOCAL_WINDOW, robust: float | None = None) -> np.ndarray:
+    """(E, S) RMS of the residuals ``r`` within +-w epochs of each epoch, in the same arc, the epoch itself left
+    out (a slip does not raise its own threshold); the system's robust sigma where fewer than 5 samples are
+    around (``_window_sums`` over the arcs of the grid: what the metrics compute on a system's cells)."""
+    robust = _robust_sigma(r) if robust is None else robust
+    ids = _arc_ids(np.isfinite(r), ~same).T.ravel()
+    inside = ids > 0
+    arcs = ids[inside]
+    start = np.ones(len(arcs), dtype=bool)
+    start[1:] = arcs[1:] != arcs[:-1]
+    total, count = _window_sums(r.T.ravel()[inside], start, w)
+    sigma = np.full(len(ids), robust)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sigma[inside] = np.where(count >= 5, np.sqrt(total / count), robust)
+    return sigma.reshape(r.shape[1], r.shape[0]).T
 
 
 def _robust_sigma(x: np.ndarray) -> float:
@@ -252,63 +304,92 @@ def _arc_ids(valid: np.ndarray, breaks: np.ndarray) -> np.ndarray:
     return np.where(valid, ids, 0)
 
 
-def _arc_demean(values: np.ndarray, arcs: np.ndarray, min_arc: int = MIN_ARC) -> np.ndarray:
-    """values minus their arc's mean; NaN outside arcs and in arcs shorter than ``min_arc``."""
-    flat_ids = arcs.ravel()
-    flat = values.ravel()
-    n = int(flat_ids.max()) + 1 if flat_ids.size else 1
-    counts = np.bincount(flat_ids, minlength=n)
-    sums = np.bincount(flat_ids, weights=np.where(flat_ids > 0, flat, 0.0), minlength=n)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        means = sums / counts
-    out = flat - means[flat_ids]
-    keep = (flat_ids > 0) & (counts[flat_ids] >= min_arc)
-    return np.where(keep, out, np.nan).reshape(values.shape)
+def _arc_demean(values: np.ndarray, start: np.ndarray, min_arc: int = MIN_ARC) -> np.ndarray:
+    """values minus their arc's mean (arcs: runs of values, each starting where ``start``); NaN in arcs shorter
+    than ``min_arc``. The arcs' sums add their values in order, as over the grid."""
+    first, length = _run_lengths(start)
+    means = np.bincount(np.repeat(np.arange(len(first)), length), weights=values, minlength=len(first)) / length
+    out = values - np.repeat(means, length)
+    out[np.repeat(length < min_arc, length)] = np.nan
+    return out
+
+
+def _confirmed(series: np.ndarray, same: np.ndarray, at: np.ndarray, jump: np.ndarray, threshold: np.ndarray,
+               w: int = MW_CONFIRM) -> np.ndarray:
+    """Which candidate jumps (cells ``at``) are steps: the mean of the (up to) ``w`` samples from the cell on
+    minus the mean of the ``w`` before it, within the arc (two at least each side), is at least half the
+    threshold and has the jump's sign (one wild value moves those means by 1/w of its error only)."""
+    out = np.zeros(len(at), dtype=bool)
+    n = len(series)
+    for m, i in enumerate(at):
+        lo = i
+        while lo > i - w and same[lo]:
+            lo -= 1
+        hi = i + 1
+        while hi < min(i + w, n) and same[hi]:
+            hi += 1
+        if i - lo >= 2 and hi - i >= 2:  # one sample at an arc's end is no evidence of a step
+            step = series[i:hi].mean() - series[lo:i].mean()
+            out[m] = abs(step) > threshold[m] / 2 and np.sign(step) == np.sign(jump[m])
+    return out
 
 
 class _System:
-    """One system's derived series (metres) and the choices made for it."""
+    """One system's derived series (metres, on its cells) and the choices made for it."""
 
-    def __init__(self, obs: Observations, sys_: str, so: SystemObs):
+    def __init__(self, obs: Observations, sys_: str, so: SystemObs, contiguous: np.ndarray):
         self.sys, self.so = sys_, so
-        columns = [so.values[:, :, k] for k in range(len(so.types))]
-        counts = [np.count_nonzero(c == c) for c in columns]  # not NaN
-        self.signals = _signals_of(sys_, so.types, counts)
+        have = [so.values[:, :, k] == so.values[:, :, k] for k in range(len(so.types))]  # not NaN
+        self.signals = _signals_of(sys_, so.types, [np.count_nonzero(h) for h in have])
         channels = _glonass_channels(obs, so, self.signals) if sys_ == "R" else {}
         self.channels = channels
-        self.phase: dict[str, np.ndarray] = {}  # band -> (E, S) metres
+        self.present = np.zeros(so.values.shape[:2], dtype=bool)  # (E, S) any observation
+        for h in have:
+            self.present |= h
+        self.cells = cells = _Cells(self.present, contiguous)
+        self.phase: dict[str, np.ndarray] = {}  # band -> metres on the cells
         self.code: dict[str, np.ndarray] = {}
         self.freq: dict[str, np.ndarray] = {}  # band -> (S,) Hz
         for band, sig in self.signals.items():
             lam = _wavelengths(sys_, band, so.sats, channels)
             self.freq[band] = C_LIGHT / lam
             if "L" in sig:
-                self.phase[band] = so.column(sig["L"]) * lam
+                self.phase[band] = cells.take(so.column(sig["L"])) * cells.per_sat(lam)
             if "C" in sig:
-                self.code[band] = so.column(sig["C"]).copy()
+                self.code[band] = cells.take(so.column(sig["C"]))
         order = [b for b in BAND_ORDER.get(sys_, "") if b in self.phase]
         self.pair = tuple(order[:2]) if len(order) >= 2 else None
-        self.present = np.zeros(so.values.shape[:2], dtype=bool)  # (E, S) any observation
-        for c in columns:
-            self.present |= c == c
 
 
-def _common_ms_steps(d: np.ndarray) -> list[tuple[int, int]]:
-    """(row, k) where most satellites' values in row ``d[row]`` are the same k * c * 1 ms (k != 0)."""
+def _common_ms_steps(series: list[tuple[_Cells, np.ndarray]], n_epochs: int) -> list[tuple[int, int]]:
+    """(row, k) where most satellites' values (every system's cells ``series``) in that row are the same
+    k * c * 1 ms (k != 0)."""
+    marked = np.zeros(n_epochs, dtype=bool)  # rows where some value may round to k != 0 ms (0.4: a margin)
+    for cells, d in series:
+        marked[cells.row[np.abs(d) > 0.4 * MS]] = True
+    rows = np.flatnonzero(marked)
+    if not len(rows):
+        return []
+    blocks = []  # those rows of the (epochs, satellites) grids, side by side
+    for cells, d in series:
+        sel = marked[cells.row]
+        block = np.full((len(rows), cells.shape[1]), np.nan)
+        block[np.searchsorted(rows, cells.row[sel]), cells.sat[sel]] = d[sel]
+        blocks.append(block)
+    d = np.concatenate(blocks, axis=1)
     found = []
     with np.errstate(invalid="ignore"):
         q = d / MS
-        rows = np.flatnonzero((np.abs(q) > 0.5).any(axis=1))  # some value rounds to k != 0 ms
-        for e in rows:
-            k = np.round(q[e])
-            finite = np.isfinite(d[e])
-            row_k = k[finite & (np.abs(d[e] - k * MS) < CLOCK_TOLERANCE)]
+        for r in np.flatnonzero((np.abs(q) > 0.5).any(axis=1)):  # some value rounds to k != 0 ms
+            k = np.round(q[r])
+            finite = np.isfinite(d[r])
+            row_k = k[finite & (np.abs(d[r] - k * MS) < CLOCK_TOLERANCE)]
             if len(row_k) == 0:
                 continue
             values, counts = np.unique(row_k, return_counts=True)
             best = int(values[np.argmax(counts)])
             if best != 0 and counts.max() >= max(2, 0.5 * np.count_nonzero(finite)):
-                found.append((int(e), best))
+                found.append((int(rows[r]), best))
     return found
 
 
@@ -329,21 +410,28 @@ def _clock_jumps(systems: list[_System], contiguous: np.ndarray) -> list[tuple[i
     bands = [(s, b) for s, b in bands if b is not None]
     if not bands:
         return []
-    cmp_ = np.concatenate([s.code[b] - s.phase[b] for s, b in bands], axis=1)
-    step = np.full_like(cmp_, np.nan)
-    np.subtract(cmp_[1:], cmp_[:-1], out=step[1:])
-    jumps = [(e, k, "code") for e, k in _common_ms_steps(step)]
+    n_epochs = len(contiguous)
+    steps = []
+    for s, b in bands:
+        cmp_ = s.code[b] - s.phase[b]
+        step = np.full(len(cmp_), np.nan)
+        np.subtract(cmp_[1:], cmp_[:-1], out=step[1:], where=s.cells.back1[1:])
+        steps.append((s.cells, step))
+    jumps = [(e, k, "code") for e, k in _common_ms_steps(steps, n_epochs)]
     for e, k, _ in jumps:
         for s in systems:
+            later = s.cells.row >= e
             for band in s.code:
-                s.code[band][e:] -= k * MS
-    code = np.concatenate([s.code[b] for s, b in bands], axis=1)
-    d2 = np.full_like(code, np.nan)
-    d2[2:] = code[2:] - 2 * code[1:-1] + code[:-2]
+                s.code[band][later] -= k * MS
     ok = contiguous & np.concatenate(([False], contiguous[:-1]))
-    d2[~ok] = np.nan
+    second = []
+    for s, b in bands:
+        code, cells = s.code[b], s.cells
+        d2 = np.full(len(code), np.nan)
+        np.add(code[2:] - 2 * code[1:-1], code[:-2], out=d2[2:], where=cells.back2[2:] & ok[cells.row[2:]])
+        second.append((cells, d2))
     previous = None
-    for e, k in _common_ms_steps(d2):
+    for e, k in _common_ms_steps(second, n_epochs):
         if previous is not None and e == previous[0] + 1 and k == -previous[1]:
             previous = None  # the second difference's echo of the step before
             continue
@@ -368,66 +456,64 @@ class _Part:
         self.mp_rms: dict[str, float] = {}
         self.mp_signal: dict[str, str] = {}
         self.snr_mean: dict[str, float] = {}
-        self.residuals: dict[str, tuple[_System, np.ndarray]] = {}
+        self.residuals: dict[str, tuple[_System, np.ndarray]] = {}  # band key -> (system, residuals on its cells)
         self.extra: dict = {"slip_pairs": {}, "mp_pairs": {}, "glonass_channels": {}, "slips_at": [], "lli_slips": 0}
 
 
-def _system_metrics(obs: Observations, s: _System, seconds: np.ndarray, contiguous: np.ndarray) -> _Part:
-    part = _Part()
-    key = s.sys
-    # gaps: a satellite absent from recorded epochs, back within GAP_MAX
-    part.sat_gaps = _sat_gaps(s.present, seconds)
-    for band, sig in s.signals.items():
-        if "S" in sig:
-            v = s.so.column(sig["S"])
-            v = v[np.isfinite(v) & (v > 0)]
-            if len(v):
-                part.snr_mean[f"{key}{band}"] = round(float(v.mean()), 2)
-    if s.sys == "R":
-        part.extra["glonass_channels"].update(s.channels)
-    slip_at = np.zeros(s.present.shape, dtype=bool)
-    if s.pair is not None:
-        a, b = s.pair
-        pa, pb = s.phase[a], s.phase[b]
-        valid = ~np.isnan(pa) & ~np.isnan(pb)
-        part.observations += int(np.count_nonzero(valid))
-        col_a, col_b = s.so.types.index(s.signals[a]["L"]), s.so.types.index(s.signals[b]["L"])
-        lli = s.so.lli[:, :, col_a] | s.so.lli[:, :, col_b]
-        part.extra["lli_slips"] += int(np.count_nonzero(valid & (lli & 1 == 1)))
-        same = valid & _previous(valid) & contiguous[:, None]
-        same[0] = False
-        gf = _jumps(pa - pb, same)
-        gf_threshold = max(GF_THRESHOLD, GF_SIGMAS * _robust_sigma(gf))
-        slip_at = np.abs(np.nan_to_num(gf)) > gf_threshold
-        if a in s.code and b in s.code:
-            fa, fb = s.freq[a], s.freq[b]
-            wl = C_LIGHT / (fa - fb)
-            mw = ((fa * pa - fb * pb) / (fa - fb) - (fa * s.code[a] + fb * s.code[b]) / (fa + fb)) / wl
-            mw_valid = ~np.isnan(mw)
-            same_mw = same & mw_valid & _previous(mw_valid)
-            jm = _jumps(mw, same_mw)
-            # the code noise grows at low elevation: 5 sigmas of the residuals around each epoch where they are
-            # noisier than the system's as a whole
-            robust = _robust_sigma(jm)
-            sigma = np.maximum(_local_sigma(jm, same_mw, robust=robust), robust)
-            threshold = np.maximum(MW_FLOOR, MW_SIGMAS * sigma)
-            jm = np.nan_to_num(jm)
-            # a step, not one wild code value: the means of the samples after and before agree with it
-            mw_slip = _confirmed(mw, same_mw, jm, np.abs(jm) > threshold, threshold)
-            # the same slip seen by both: a Melbourne-Wuebbena step near a geometry-free jump is that jump
-            near_gf = slip_at.copy()
-            for k in range(1, MW_WINDOW + 1):
-                near_gf[k:] |= slip_at[:-k]
-                near_gf[:-k] |= slip_at[k:]
-            slip_at |= mw_slip & ~near_gf
-            part.extra["slip_pairs"][key] = f"{s.signals[a]['L']}/{s.signals[b]['L']} (GF+MW)"
-        else:
-            part.extra["slip_pairs"][key] = f"{s.signals[a]['L']}/{s.signals[b]['L']} (GF)"
-        part.slips += int(np.count_nonzero(slip_at))
-        for e, j in zip(*np.nonzero(slip_at)):
-            if len(part.extra["slips_at"]) < MAX_LISTED:
-                part.extra["slips_at"].append([s.so.sats[j], obs.time(int(e)).isoformat()])
-    # multipath per band: code minus phase, the other band's phase removing the ionosphere
+def _slips(part: _Part, s: _System) -> np.ndarray:
+    """The cells where a cycle slip is (geometry-free and Melbourne-Wuebbena jumps on the system's band pair)."""
+    cells = s.cells
+    a, b = s.pair
+    pa, pb = s.phase[a], s.phase[b]
+    valid = ~np.isnan(pa) & ~np.isnan(pb)
+    part.observations += int(np.count_nonzero(valid))
+    col_a, col_b = s.so.types.index(s.signals[a]["L"]), s.so.types.index(s.signals[b]["L"])
+    flagged = np.flatnonzero((s.so.lli[:, :, col_a] | s.so.lli[:, :, col_b]) & 1)  # loss of lock: rare
+    part.extra["lli_slips"] += int(np.count_nonzero(valid[cells.find(flagged)]))
+    same = _same_arc(cells, valid)
+    gf = _jumps(cells, pa - pb, same)
+    slip_at = np.abs(gf) > max(GF_THRESHOLD, GF_SIGMAS * _robust_sigma(gf))
+    if a not in s.code or b not in s.code:
+        part.extra["slip_pairs"][s.sys] = f"{s.signals[a]['L']}/{s.signals[b]['L']} (GF)"
+        return slip_at
+    fa, fb = s.freq[a], s.freq[b]
+    wl = cells.per_sat(C_LIGHT / (fa - fb))
+    fa, fb = cells.per_sat(fa), cells.per_sat(fb)
+    mw = ((fa * pa - fb * pb) / (fa - fb) - (fa * s.code[a] + fb * s.code[b]) / (fa + fb)) / wl
+    mw_valid = ~np.isnan(mw)
+    same_mw = same & mw_valid
+    same_mw[1:] &= mw_valid[:-1]
+    jm = _jumps(cells, mw, same_mw)
+    # the code noise grows at low elevation: 5 sigmas of the residuals around each epoch where they are noisier
+    # than the system's as a whole
+    robust = _robust_sigma(jm)
+    at = np.flatnonzero(np.isfinite(jm))
+    jump = jm[at]
+    # the threshold is never below the floor: the local sigmas only where a jump is above it
+    above = np.flatnonzero(np.abs(jump) > max(MW_FLOOR, MW_SIGMAS * robust))
+    mw_slips = at[above]
+    if len(above):
+        total, count = _window_sums(jump, _runs(cells, at), at=above)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            local = np.where(count >= 5, np.sqrt(total / count), robust)
+        threshold = np.maximum(MW_FLOOR, MW_SIGMAS * np.maximum(local, robust))
+        jump = jump[above]
+        candidate = np.abs(jump) > threshold
+        # a step, not one wild code value: the means of the samples after and before agree with it
+        mw_slips, jump, threshold = mw_slips[candidate], jump[candidate], threshold[candidate]
+        mw_slips = mw_slips[_confirmed(mw, same_mw, mw_slips, jump, threshold)]
+    # the same slip seen by both: a Melbourne-Wuebbena step near a geometry-free jump is that jump
+    gf_keys = cells.key[slip_at]
+    keys = cells.key[mw_slips]
+    near = np.searchsorted(gf_keys, keys + MW_WINDOW, "right") > np.searchsorted(gf_keys, keys - MW_WINDOW, "left")
+    slip_at[mw_slips[~near]] = True
+    part.extra["slip_pairs"][s.sys] = f"{s.signals[a]['L']}/{s.signals[b]['L']} (GF+MW)"
+    return slip_at
+
+
+def _multipath(part: _Part, s: _System, slip_at: np.ndarray) -> None:
+    """Multipath per band: code minus phase, the other band's phase removing the ionosphere."""
+    cells = s.cells
     for band in s.code:
         if band not in s.phase:
             continue
@@ -436,16 +522,21 @@ def _system_metrics(obs: Observations, s: _System, seconds: np.ndarray, contiguo
             continue
         fi, fj = s.freq[band], s.freq[other]
         pi, pj = s.phase[band], s.phase[other]
-        mp = s.code[band] - pi - (2 * fj ** 2 / (fi ** 2 - fj ** 2)) * (pi - pj)
+        mp = s.code[band] - pi - cells.per_sat(2 * fj ** 2 / (fi ** 2 - fj ** 2)) * (pi - pj)
         valid = np.isfinite(mp)
-        same = valid & _previous(valid) & contiguous[:, None]
-        same[0] = False
+        same = _same_arc(cells, valid)
         breaks = ~same | slip_at
         if s.pair is None or {band, other} != set(s.pair):
-            gf = _jumps(pi - pj, same)
-            breaks |= np.abs(np.nan_to_num(gf)) > max(GF_THRESHOLD, GF_SIGMAS * _robust_sigma(gf))
-        res = _arc_demean(mp, _arc_ids(valid, breaks))
-        r = res[np.isfinite(res)]
+            gf = _jumps(cells, pi - pj, same)
+            breaks |= np.abs(gf) > max(GF_THRESHOLD, GF_SIGMAS * _robust_sigma(gf))
+        if valid.all():  # every cell has the combination (nothing to gather)
+            res = _arc_demean(mp, breaks)
+        else:
+            at = np.flatnonzero(valid)
+            res = np.full(cells.size, np.nan)
+            res[at] = _arc_demean(mp[at], breaks[at])
+        r = res[cells.grid_order]  # the grid's order: the same sum of squares
+        r = r[np.isfinite(r)]
         if len(r) < MIN_ARC:
             continue
         k = f"{s.sys}{band}"
@@ -453,6 +544,29 @@ def _system_metrics(obs: Observations, s: _System, seconds: np.ndarray, contiguo
         part.mp_signal[k] = s.signals[band]["C"]
         part.extra["mp_pairs"][k] = f"{s.signals[band]['C']}-{s.signals[band]['L']}-{s.signals[other]['L']}"
         part.residuals[k] = (s, res)
+
+
+def _system_metrics(obs: Observations, s: _System, seconds: np.ndarray) -> _Part:
+    part = _Part()
+    key = s.sys
+    # gaps: a satellite absent from recorded epochs, back within GAP_MAX
+    part.sat_gaps = _sat_gaps(s.cells, seconds)
+    for band, sig in s.signals.items():
+        if "S" in sig:
+            v = s.cells.take(s.so.column(sig["S"]))[s.cells.grid_order]  # the grid's order: the same mean
+            v = v[np.isfinite(v) & (v > 0)]
+            if len(v):
+                part.snr_mean[f"{key}{band}"] = round(float(v.mean()), 2)
+    if s.sys == "R":
+        part.extra["glonass_channels"].update(s.channels)
+    slip_at = np.zeros(s.cells.size, dtype=bool)
+    if s.pair is not None:
+        slip_at = _slips(part, s)
+        at = np.flatnonzero(slip_at)
+        part.slips += len(at)
+        at = at[np.argsort(s.cells.grid[at], kind="stable")][:MAX_LISTED]  # listed epoch by epoch
+        part.extra["slips_at"] = [[s.so.sats[s.cells.sat[i]], obs.time(int(s.cells.row[i])).isoformat()] for i in at]
+    _multipath(part, s, slip_at)
     return part
 
 
@@ -473,9 +587,8 @@ def qc_observations(obs: Observations, *, orbits=None) -> QCResult:
     contiguous = ~epoch_gap_at  # row e follows row e-1 at the sampling interval
     epoch_gaps = int(np.count_nonzero(epoch_gap_at))
 
-    systems = [_System(obs, sys_, so) for sys_, so in sorted(obs.systems.items()) if sys_ in FREQ]
-    sats_mean = {s.sys: round(float(np.count_nonzero(s.present) / n_epochs), 3) for s in systems
-                 if np.any(s.present)}
+    systems = [_System(obs, sys_, so, contiguous) for sys_, so in sorted(obs.systems.items()) if sys_ in FREQ]
+    sats_mean = {s.sys: round(float(s.cells.size / n_epochs), 3) for s in systems if s.cells.size}
     jumps = _clock_jumps(systems, contiguous)
 
     observations = slips = sat_gaps = 0
@@ -485,7 +598,7 @@ def qc_observations(obs: Observations, *, orbits=None) -> QCResult:
     residuals: dict[str, tuple[_System, np.ndarray]] = {}
     extra: dict = {"slip_pairs": {}, "mp_pairs": {}, "clock_jump_epochs": [], "glonass_channels": {}, "slips_at": [],
                    "lli_slips": 0}
-    for part in [_system_metrics(obs, s, seconds, contiguous) for s in systems]:
+    for part in [_system_metrics(obs, s, seconds) for s in systems]:
         observations += part.observations
         slips += part.slips
         sat_gaps += part.sat_gaps
@@ -519,11 +632,9 @@ def qc_observations(obs: Observations, *, orbits=None) -> QCResult:
         extra=extra)
 
 
-def _sat_gaps(present: np.ndarray, seconds: np.ndarray) -> int:
+def _sat_gaps(cells: _Cells, seconds: np.ndarray) -> int:
     """Breaks in satellites' arcs: absent from at least one recorded epoch, back within GAP_MAX seconds."""
-    n_epochs = present.shape[0]
-    at = np.flatnonzero(present.T.ravel())  # satellite by satellite, epochs in order
-    sat, rows = np.divmod(at, n_epochs)
+    sat, rows = cells.sat, cells.row
     same = sat[1:] == sat[:-1]
     skip = rows[1:] - rows[:-1] > 1
     span = seconds[rows[1:]] - seconds[rows[:-1]]
@@ -558,6 +669,7 @@ def _elevation_metrics(obs, systems, residuals, orbits, day0, interval, expected
             have += int(np.count_nonzero(above[row_of[rows], i]))
     by_elev: dict[str, dict[int, float]] = {}
     for k, (s, res) in residuals.items():
+        res = s.cells.to_grid(res)
         cols = [index.get(sat) for sat in s.so.sats]
         el = np.full(res.shape, np.nan)
         for j, i in enumerate(cols):
