@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from dataclasses import dataclass
+from collections import OrderedDict
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -36,45 +38,105 @@ KEPLER_FIELDS = ("toe", "sqrtA", "e", "i0", "Omega0", "omega", "M0", "DeltaN", "
                  "Cuc", "Cus", "Crc", "Crs", "Cic", "Cis")
 
 
-def kepler_xyz(eph: dict[str, float], t: np.ndarray, sat: str = "G01") -> np.ndarray:
-    """(N, 3) ECEF positions (m) at GPS seconds ``t`` from one ephemeris (``toe`` in GPS seconds, continuous)."""
+class _Params(NamedTuple):
+    """What the evaluation takes from a broadcast record (Python floats for one record, or (P,) arrays gathered
+    per point): derived from the record with Python float arithmetic, so every point sees the same numbers."""
+
+    offset: object  # s subtracted from GPS time first: the GPST - BDT offset for BeiDou, else 0
+    toe: object
+    a: object
+    n: object  # corrected mean motion
+    M0: object
+    e: object
+    root: object  # sqrt(1 - e^2)
+    omega: object
+    Cus: object
+    Cuc: object
+    Crs: object
+    Crc: object
+    i0: object
+    Cis: object
+    Cic: object
+    IDOT: object
+    Omega0: object
+    rate: object  # OmegaDot, less the Earth's rotation except for BeiDou GEO (their frame rotates apart)
+    omega_week: object  # OMEGA_E * (toe mod week)
+
+
+def _is_geo(sat: str) -> bool:
+    return sat[0] == "C" and int(sat[1:]) in BDS_GEO
+
+
+def _record_params(eph: dict[str, float], sat: str) -> _Params:
     sys_ = sat[0]
     mu = MU.get(sys_, 3.986005e14)
-    t = np.asarray(t, dtype=np.float64)
-    toe = eph["toe"]
-    if sys_ == "C":
-        t = t - BDT_OFFSET
-    tk = t - toe
     a = eph["sqrtA"] ** 2
-    n = math.sqrt(mu / a ** 3) + eph["DeltaN"]
-    m = eph["M0"] + n * tk
     e = eph["e"]
-    ecc = m.copy()
-    for _ in range(10):
-        ecc = ecc - (ecc - e * np.sin(ecc) - m) / (1 - e * np.cos(ecc))
-    nu = np.arctan2(math.sqrt(1 - e * e) * np.sin(ecc), np.cos(ecc) - e)
-    phi = nu + eph["omega"]
+    rate = eph["OmegaDot"] if _is_geo(sat) else eph["OmegaDot"] - OMEGA_E
+    return _Params(BDT_OFFSET if sys_ == "C" else 0.0, eph["toe"], a, math.sqrt(mu / a ** 3) + eph["DeltaN"],
+                   eph["M0"], e, math.sqrt(1 - e * e), eph["omega"], eph["Cus"], eph["Cuc"], eph["Crs"], eph["Crc"],
+                   eph["i0"], eph["Cis"], eph["Cic"], eph["IDOT"], eph["Omega0"], rate, OMEGA_E * (eph["toe"] % WEEK))
+
+
+def _kepler(t: np.ndarray, p: _Params, geo) -> np.ndarray:
+    """(P, 3) ECEF at GPS seconds ``t`` (1-D); ``geo``: True, False or a (P,) mask of BeiDou GEO points. Each point
+    gets the same bits whichever points are evaluated with it (elementwise operations; numpy's vector arctan2
+    only on fresh contiguous arrays)."""
+    tk = (t - p.offset) - p.toe  # t - 0.0 is t: the same tk as without the offset for other systems
+    m = p.M0 + p.n * tk
+    e = p.e
+    ecc = _eccentric_anomaly(m, e)
+    sin_e, cos_e = np.sin(ecc), np.cos(ecc)
+    nu = np.arctan2(p.root * sin_e, cos_e - e)
+    phi = nu + p.omega
     s2, c2 = np.sin(2 * phi), np.cos(2 * phi)
-    u = phi + eph["Cus"] * s2 + eph["Cuc"] * c2
-    r = a * (1 - e * np.cos(ecc)) + eph["Crs"] * s2 + eph["Crc"] * c2
-    inc = eph["i0"] + eph["Cis"] * s2 + eph["Cic"] * c2 + eph["IDOT"] * tk
+    u = phi + p.Cus * s2 + p.Cuc * c2
+    r = p.a * (1 - e * cos_e) + p.Crs * s2 + p.Crc * c2
+    inc = p.i0 + p.Cis * s2 + p.Cic * c2 + p.IDOT * tk
     xp, yp = r * np.cos(u), r * np.sin(u)
-    toe_week = toe % WEEK
-    geo = sys_ == "C" and int(sat[1:]) in BDS_GEO
-    if geo:
-        omega = eph["Omega0"] + eph["OmegaDot"] * tk - OMEGA_E * toe_week
-    else:
-        omega = eph["Omega0"] + (eph["OmegaDot"] - OMEGA_E) * tk - OMEGA_E * toe_week
-    x = xp * np.cos(omega) - yp * np.cos(inc) * np.sin(omega)
-    y = xp * np.sin(omega) + yp * np.cos(inc) * np.cos(omega)
+    omega = p.Omega0 + p.rate * tk - p.omega_week
+    cos_o, sin_o, cos_i = np.cos(omega), np.sin(omega), np.cos(inc)
+    x = xp * cos_o - yp * cos_i * sin_o
+    y = xp * sin_o + yp * cos_i * cos_o
     z = yp * np.sin(inc)
-    if geo:  # BeiDou GEO: inertial-like frame rotated by -5 deg and then by the Earth's rotation
-        f = math.radians(-5.0)
-        y2 = y * math.cos(f) + z * math.sin(f)
-        z2 = -y * math.sin(f) + z * math.cos(f)
-        rot = OMEGA_E * tk
-        x, y, z = x * np.cos(rot) + y2 * np.sin(rot), -x * np.sin(rot) + y2 * np.cos(rot), z2
+    if geo is True:
+        x, y, z = _geo_frame(x, y, z, tk)
+    elif geo is not False and geo.any():
+        g = np.flatnonzero(geo)
+        x[g], y[g], z[g] = _geo_frame(x[g], y[g], z[g], tk[g])
     return np.stack([x, y, z], axis=-1)
+
+
+def _eccentric_anomaly(m: np.ndarray, e) -> np.ndarray:
+    """Kepler's equation E - e sin E = M by 10 Newton steps from E = M. A point whose step left it unchanged bit
+    for bit stops there (its later steps would not change it either); only the points still moving (a few
+    oscillate by an ulp to the end) take the next step."""
+    ecc = m.copy()
+    moving = np.arange(len(m))
+    for _ in range(10):
+        old = ecc[moving]
+        em = e if np.ndim(e) == 0 else e[moving]
+        new = old - (old - em * np.sin(old) - m[moving]) / (1 - em * np.cos(old))
+        ecc[moving] = new
+        moving = moving[new.view(np.int64) != old.view(np.int64)]
+        if not len(moving):
+            break
+    return ecc
+
+
+def _geo_frame(x, y, z, tk):
+    """BeiDou GEO: from the inertial-like frame rotated by -5 deg, then by the Earth's rotation since toe."""
+    f = math.radians(-5.0)
+    y2 = y * math.cos(f) + z * math.sin(f)
+    z2 = -y * math.sin(f) + z * math.cos(f)
+    rot = OMEGA_E * tk
+    return x * np.cos(rot) + y2 * np.sin(rot), -x * np.sin(rot) + y2 * np.cos(rot), z2
+
+
+def kepler_xyz(eph: dict[str, float], t: np.ndarray, sat: str = "G01") -> np.ndarray:
+    """(N, 3) ECEF positions (m) at GPS seconds ``t`` from one ephemeris (``toe`` in GPS seconds, continuous)."""
+    t = np.asarray(t, dtype=np.float64)
+    return _kepler(t.reshape(-1), _record_params(eph, sat), _is_geo(sat)).reshape(t.shape + (3,))
 
 
 def _d(text: str) -> float:
@@ -199,13 +261,12 @@ def parse_sp3(text: str) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     return t, out
 
 
-def _lagrange(t: np.ndarray, tt: np.ndarray, xyz: np.ndarray, order: int = 9) -> np.ndarray:
-    """(N, 3) Lagrange interpolation of tabulated (T, 3) positions at ``tt``; NaN outside the table."""
-    out = np.full((len(tt), 3), np.nan)
-    ok = np.isfinite(xyz[:, 0])
-    t, xyz = t[ok], xyz[ok]
+def _lagrange_weights(t: np.ndarray, tt: np.ndarray, order: int = 9):
+    """For 9-point Lagrange interpolation in table times ``t`` at ``tt``: the (N, order) table rows around each
+    time, their weights and where ``tt`` is inside the table; None when the table is too short. Satellites with
+    the same table rows share them."""
     if len(t) < order:
-        return out
+        return None
     start = np.clip(np.searchsorted(t, tt) - order // 2, 0, len(t) - order)
     inside = (tt >= t[0]) & (tt <= t[-1])
     rows = start[:, None] + np.arange(order)[None, :]  # (N, order) table rows around each time
@@ -214,9 +275,24 @@ def _lagrange(t: np.ndarray, tt: np.ndarray, xyz: np.ndarray, order: int = 9) ->
     den = ts[:, :, None] - ts[:, None, :]  # t_j - t_m
     eye = np.eye(order, dtype=bool)[None]
     w = np.prod(np.where(eye, 1.0, num / np.where(eye, 1.0, den)), axis=2)  # (N, order) Lagrange weights
+    return rows, w, inside
+
+
+def _interpolate(weights, xyz: np.ndarray, n: int) -> np.ndarray:
+    """(n, 3) positions from the finite rows ``xyz`` of a table and their ``_lagrange_weights``."""
+    out = np.full((n, 3), np.nan)
+    if weights is None:
+        return out
+    rows, w, inside = weights
     values = np.einsum("nj,njk->nk", w, xyz[rows])
     out[inside] = values[inside]
     return out
+
+
+def _lagrange(t: np.ndarray, tt: np.ndarray, xyz: np.ndarray, order: int = 9) -> np.ndarray:
+    """(N, 3) Lagrange interpolation of tabulated (T, 3) positions at ``tt``; NaN outside the table."""
+    ok = np.isfinite(xyz[:, 0])
+    return _interpolate(_lagrange_weights(t[ok], tt, order), xyz[ok], len(tt))
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -246,14 +322,62 @@ def elevation(sat_xyz: np.ndarray, rx) -> np.ndarray:
     return np.degrees(np.arcsin(np.clip((d @ up) / rng, -1, 1)))
 
 
+VALIDITY = 4 * 3600.0  # s: a broadcast record is used up to 4 h from its toe
+GRIDS_KEPT = 4  # time grids whose satellite positions an Orbits keeps (the files of a unit share the day's grid)
+GRID_BYTES_KEPT = 64 * 2 ** 20  # and at most this much of them (a full day at 30 s of 100 satellites: 7 MB)
+CHUNK = 1 << 16  # (epoch, satellite) points evaluated together: bounds the evaluation's temporaries
+
+
+@dataclass
+class _SatRecords:
+    """One satellite's broadcast records as arrays: toes in file order, the sorted distinct toes with the first
+    record holding each, and the evaluation's parameters per record."""
+
+    toes: np.ndarray
+    distinct: np.ndarray
+    first: np.ndarray
+    params: _Params  # of (R,) arrays
+    geo: bool
+
+    @classmethod
+    def of(cls, sat: str, records: list[dict[str, float]]) -> _SatRecords:
+        toes = np.array([r["toe"] for r in records], dtype=np.float64)
+        distinct, first = np.unique(toes, return_index=True)  # first occurrences: np.argmin's pick among equals
+        table = np.array([_record_params(r, sat) for r in records], dtype=np.float64)
+        return cls(toes, distinct, first, _Params(*(np.ascontiguousarray(c) for c in table.T)), _is_geo(sat))
+
+    def nearest(self, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per time, the record ``argmin |t - toe|`` picks (the first in file order among equal distances) and
+        whether it is within VALIDITY.
+
+        Found among the distinct toes next to ``t`` (the rounded distance only grows away from ``t``). A tie
+        between both sides matters only for a valid record, and then both distances are exact (Sterbenz: toe
+        and t within a factor 2), so it is a true midpoint and the earlier record wins as in argmin. Odd inputs
+        (non-finite toes, times before 1980-01-07 or NaN) take the direct argmin."""
+        if not (np.isfinite(self.distinct).all() and len(t) and t.min() >= 1e5):
+            nearest = np.argmin(np.abs(t[:, None] - self.toes[None, :]), axis=1)
+            return nearest, np.abs(t - self.toes[nearest]) <= VALIDITY
+        i = np.searchsorted(self.distinct, t, side="right")  # distinct[i - 1] <= t < distinct[i]
+        left, right = np.maximum(i - 1, 0), np.minimum(i, len(self.distinct) - 1)
+        d_left, d_right = np.abs(t - self.distinct[left]), np.abs(t - self.distinct[right])
+        right_wins = (d_right < d_left) | ((d_right == d_left) & (self.first[right] < self.first[left]))
+        return self.first[np.where(right_wins, right, left)], np.where(right_wins, d_right, d_left) <= VALIDITY
+
+
 @dataclass
 class Orbits:
-    """Satellite positions of one day, from broadcast ephemerides or SP3."""
+    """Satellite positions of one day, from broadcast ephemerides or SP3.
+
+    Positions on a time grid are kept (GRIDS_KEPT grids, GRID_BYTES_KEPT at most) so that the other files of
+    the day on the same grid only compute their elevations. The orbit data must not change once positions have
+    been asked. Not for concurrent use from several threads."""
 
     source: str
     ephemerides: dict[str, list[dict[str, float]]] | None = None
     sp3_times: np.ndarray | None = None
     sp3: dict[str, np.ndarray] | None = None
+    _records: dict[str, _SatRecords] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _grids: OrderedDict = field(default_factory=OrderedDict, init=False, repr=False, compare=False)
 
     @property
     def satellites(self) -> set[str]:
@@ -261,30 +385,81 @@ class Orbits:
 
     def positions(self, sat: str, t: np.ndarray) -> np.ndarray | None:
         """(N, 3) ECEF at GPS seconds ``t`` (NaN where unknown), or None for an unknown satellite."""
-        if self.sp3 is not None and sat in self.sp3:
-            return _lagrange(self.sp3_times, t, self.sp3[sat])
-        records = (self.ephemerides or {}).get(sat)
-        if not records:
-            return None
-        toes = np.array([r["toe"] for r in records])
-        nearest = np.argmin(np.abs(t[:, None] - toes[None, :]), axis=1)
-        out = np.full((len(t), 3), np.nan)
-        for k in np.unique(nearest):
-            sel = nearest == k
-            ok = sel & (np.abs(t - toes[k]) <= 4 * 3600.0)  # a broadcast record is good for +-4 h
-            if ok.any():
-                out[ok] = kepler_xyz(records[k], t[ok], sat)
-        return out
+        return self._compute([sat], np.asarray(t, dtype=np.float64))[sat]
 
     def elevations(self, sats: list[str], start: dt.datetime, seconds: np.ndarray, rx) -> np.ndarray:
         """(N, S) elevations (deg) at ``start`` + ``seconds`` (GPS time), NaN where the orbit does not say."""
         t = gps_seconds(start) + np.asarray(seconds, dtype=np.float64) - 0.075  # ~ signal travel time
+        known = self._on_grid(sats, t)
         out = np.full((len(t), len(sats)), np.nan)
         for j, sat in enumerate(sats):
-            p = self.positions(sat, t)
+            p = known[sat]
             if p is not None:
                 out[:, j] = elevation(p, rx)
         return out
+
+    def _on_grid(self, sats: list[str], t: np.ndarray) -> dict[str, np.ndarray | None]:
+        """Positions of ``sats`` at ``t``: the kept ones of that grid, the others computed (and kept)."""
+        key = t.tobytes()
+        grid = self._grids.pop(key, {})
+        missing = [sat for sat in dict.fromkeys(sats) if sat not in grid]
+        if missing:
+            grid.update(self._compute(missing, t))
+        self._grids[key] = grid  # now the most recently used
+        while len(self._grids) > GRIDS_KEPT or sum(p.nbytes for g in self._grids.values()
+                                                   for p in g.values() if p is not None) > GRID_BYTES_KEPT:
+            self._grids.popitem(last=False)
+        return grid
+
+    def _compute(self, sats: list[str], t: np.ndarray) -> dict[str, np.ndarray | None]:
+        """Positions (N, 3) of ``sats`` at ``t``: SP3 first, else broadcast; None for a satellite in neither."""
+        sp3 = [sat for sat in sats if self.sp3 is not None and sat in self.sp3]
+        nav = [sat for sat in sats if sat not in sp3 and (self.ephemerides or {}).get(sat)]
+        out: dict[str, np.ndarray | None] = dict.fromkeys(sats)
+        out.update(self._sp3_positions(sp3, t))
+        out.update(self._broadcast_positions(nav, t))
+        return out
+
+    def _sp3_positions(self, sats: list[str], t: np.ndarray) -> dict[str, np.ndarray]:
+        out = {}
+        groups: dict[bytes, tuple[np.ndarray, list[str]]] = {}
+        for sat in sats:  # satellites with the same tabulated epochs share the interpolation weights
+            ok = np.isfinite(self.sp3[sat][:, 0])
+            groups.setdefault(ok.tobytes(), (ok, []))[1].append(sat)
+        for ok, members in groups.values():
+            weights = _lagrange_weights(self.sp3_times[ok], t)
+            for sat in members:
+                out[sat] = _interpolate(weights, self.sp3[sat][ok], len(t))
+        return out
+
+    def _broadcast_positions(self, sats: list[str], t: np.ndarray) -> dict[str, np.ndarray]:
+        """Every (epoch, satellite) point with a valid record, evaluated together with its record's parameters."""
+        if not sats:
+            return {}
+        tables = [self._sat_records(sat) for sat in sats]
+        columns = _Params(*(np.concatenate(c) for c in zip(*(table.params for table in tables))))
+        geo = np.concatenate([np.full(len(table.toes), table.geo) for table in tables])
+        base = np.cumsum([0] + [len(table.toes) for table in tables])
+        where, which = [], []  # flat (satellite, epoch) index of each point, and its row in ``columns``
+        for j, table in enumerate(tables):
+            record, valid = table.nearest(t)
+            epochs = np.flatnonzero(valid)
+            where.append(j * len(t) + epochs)
+            which.append(base[j] + record[epochs])
+        where, which = np.concatenate(where), np.concatenate(which)
+        pos = np.full((len(sats) * len(t), 3), np.nan)
+        for c in range(0, len(where), CHUNK):
+            rows = which[c:c + CHUNK]
+            epochs = where[c:c + CHUNK] % len(t)
+            pos[where[c:c + CHUNK]] = _kepler(t[epochs], _Params(*(col[rows] for col in columns)), geo[rows])
+        pos = pos.reshape(len(sats), len(t), 3)
+        return {sat: pos[j] for j, sat in enumerate(sats)}
+
+    def _sat_records(self, sat: str) -> _SatRecords:
+        table = self._records.get(sat)
+        if table is None:
+            table = self._records[sat] = _SatRecords.of(sat, self.ephemerides[sat])
+        return table
 
 
 def load_orbits(path: Path | str) -> Orbits:
