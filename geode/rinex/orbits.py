@@ -278,21 +278,24 @@ def _lagrange_weights(t: np.ndarray, tt: np.ndarray, order: int = 9):
     return rows, w, inside
 
 
-def _interpolate(weights, xyz: np.ndarray, n: int) -> np.ndarray:
-    """(n, 3) positions from the finite rows ``xyz`` of a table and their ``_lagrange_weights``."""
-    out = np.full((n, 3), np.nan)
+def _interpolate(weights, xyz: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """Fill ``out`` (N, 3) from the finite rows ``xyz`` of a table and their ``_lagrange_weights``: inside the
+    table only (``out`` keeps its values elsewhere)."""
     if weights is None:
         return out
     rows, w, inside = weights
-    values = np.einsum("nj,njk->nk", w, xyz[rows])
-    out[inside] = values[inside]
+    values = np.einsum("nj,njk->nk", w, np.take(xyz, rows, axis=0))  # take: xyz[rows], faster
+    if inside.all():
+        out[...] = values
+    else:
+        out[inside] = values[inside]
     return out
 
 
 def _lagrange(t: np.ndarray, tt: np.ndarray, xyz: np.ndarray, order: int = 9) -> np.ndarray:
     """(N, 3) Lagrange interpolation of tabulated (T, 3) positions at ``tt``; NaN outside the table."""
     ok = np.isfinite(xyz[:, 0])
-    return _interpolate(_lagrange_weights(t[ok], tt, order), xyz[ok], len(tt))
+    return _interpolate(_lagrange_weights(t[ok], tt, order), xyz[ok], np.full((len(tt), 3), np.nan))
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -336,15 +339,15 @@ class _SatRecords:
     toes: np.ndarray
     distinct: np.ndarray
     first: np.ndarray
-    params: _Params  # of (R,) arrays
+    params: np.ndarray  # (len(_Params._fields), R): one row per parameter
     geo: bool
 
     @classmethod
     def of(cls, sat: str, records: list[dict[str, float]]) -> _SatRecords:
         toes = np.array([r["toe"] for r in records], dtype=np.float64)
         distinct, first = np.unique(toes, return_index=True)  # first occurrences: np.argmin's pick among equals
-        table = np.array([_record_params(r, sat) for r in records], dtype=np.float64)
-        return cls(toes, distinct, first, _Params(*(np.ascontiguousarray(c) for c in table.T)), _is_geo(sat))
+        params = np.array([_record_params(r, sat) for r in records], dtype=np.float64).T.copy()
+        return cls(toes, distinct, first, params, _is_geo(sat))
 
     def nearest(self, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Per time, the record ``argmin |t - toe|`` picks (the first in file order among equal distances) and
@@ -365,6 +368,26 @@ class _SatRecords:
 
 
 @dataclass
+class _Grid:
+    """Positions kept for one time grid: ``block`` (S, N, 3) in ``sats`` order, ``known`` where the orbit has the
+    satellite (the other rows are NaN)."""
+
+    sats: list[str]
+    block: np.ndarray
+    known: np.ndarray
+
+    def add(self, sats: list[str], block: np.ndarray, known: np.ndarray) -> _Grid:
+        return _Grid(self.sats + sats, np.concatenate([self.block, block]), np.concatenate([self.known, known]))
+
+    def select(self, sats: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        if sats == self.sats:
+            return self.block, self.known
+        row = {sat: i for i, sat in enumerate(self.sats)}
+        rows = [row[sat] for sat in sats]
+        return self.block[rows], self.known[rows]
+
+
+@dataclass
 class Orbits:
     """Satellite positions of one day, from broadcast ephemerides or SP3.
 
@@ -377,7 +400,7 @@ class Orbits:
     sp3_times: np.ndarray | None = None
     sp3: dict[str, np.ndarray] | None = None
     _records: dict[str, _SatRecords] = field(default_factory=dict, init=False, repr=False, compare=False)
-    _grids: OrderedDict = field(default_factory=OrderedDict, init=False, repr=False, compare=False)
+    _grids: OrderedDict[bytes, _Grid] = field(default_factory=OrderedDict, init=False, repr=False, compare=False)
 
     @property
     def satellites(self) -> set[str]:
@@ -385,75 +408,72 @@ class Orbits:
 
     def positions(self, sat: str, t: np.ndarray) -> np.ndarray | None:
         """(N, 3) ECEF at GPS seconds ``t`` (NaN where unknown), or None for an unknown satellite."""
-        return self._compute([sat], np.asarray(t, dtype=np.float64))[sat]
+        block, known = self._compute([sat], np.asarray(t, dtype=np.float64))
+        return block[0] if known[0] else None
 
     def elevations(self, sats: list[str], start: dt.datetime, seconds: np.ndarray, rx) -> np.ndarray:
         """(N, S) elevations (deg) at ``start`` + ``seconds`` (GPS time), NaN where the orbit does not say."""
         t = gps_seconds(start) + np.asarray(seconds, dtype=np.float64) - 0.075  # ~ signal travel time
-        known = self._on_grid(sats, t)
-        out = np.full((len(t), len(sats)), np.nan)
-        for j, sat in enumerate(sats):
-            p = known[sat]
-            if p is not None:
-                out[:, j] = elevation(p, rx)
-        return out
+        block, _ = self._on_grid(list(sats), t)
+        return np.ascontiguousarray(elevation(block, rx).T)  # unknown satellites' NaN rows give NaN
 
-    def _on_grid(self, sats: list[str], t: np.ndarray) -> dict[str, np.ndarray | None]:
-        """Positions of ``sats`` at ``t``: the kept ones of that grid, the others computed (and kept)."""
+    def _on_grid(self, sats: list[str], t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Positions (S, N, 3) of ``sats`` at ``t`` and which are known: those kept for that grid, the others
+        computed (and kept)."""
         key = t.tobytes()
-        grid = self._grids.pop(key, {})
-        missing = [sat for sat in dict.fromkeys(sats) if sat not in grid]
+        grid = self._grids.pop(key, None)
+        kept = set(grid.sats) if grid is not None else set()
+        missing = [sat for sat in dict.fromkeys(sats) if sat not in kept]
         if missing:
-            grid.update(self._compute(missing, t))
+            block, known = self._compute(missing, t)
+            grid = _Grid(missing, block, known) if grid is None else grid.add(missing, block, known)
         self._grids[key] = grid  # now the most recently used
-        while len(self._grids) > GRIDS_KEPT or sum(p.nbytes for g in self._grids.values()
-                                                   for p in g.values() if p is not None) > GRID_BYTES_KEPT:
+        while len(self._grids) > GRIDS_KEPT or sum(g.block.nbytes for g in self._grids.values()) > GRID_BYTES_KEPT:
             self._grids.popitem(last=False)
-        return grid
+        return grid.select(sats)
 
-    def _compute(self, sats: list[str], t: np.ndarray) -> dict[str, np.ndarray | None]:
-        """Positions (N, 3) of ``sats`` at ``t``: SP3 first, else broadcast; None for a satellite in neither."""
-        sp3 = [sat for sat in sats if self.sp3 is not None and sat in self.sp3]
-        nav = [sat for sat in sats if sat not in sp3 and (self.ephemerides or {}).get(sat)]
-        out: dict[str, np.ndarray | None] = dict.fromkeys(sats)
-        out.update(self._sp3_positions(sp3, t))
-        out.update(self._broadcast_positions(nav, t))
-        return out
+    def _compute(self, sats: list[str], t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Positions (S, N, 3) of ``sats`` at ``t`` (SP3 first, else broadcast) and which satellites are known."""
+        block = np.full((len(sats), len(t), 3), np.nan)
+        in_sp3 = [j for j, sat in enumerate(sats) if self.sp3 is not None and sat in self.sp3]
+        in_nav = [j for j, sat in enumerate(sats) if (self.sp3 is None or sat not in self.sp3)
+                  and (self.ephemerides or {}).get(sat)]
+        self._sp3_positions(block, in_sp3, sats, t)
+        self._broadcast_positions(block, in_nav, sats, t)
+        known = np.zeros(len(sats), dtype=bool)
+        known[in_sp3 + in_nav] = True
+        return block, known
 
-    def _sp3_positions(self, sats: list[str], t: np.ndarray) -> dict[str, np.ndarray]:
-        out = {}
-        groups: dict[bytes, tuple[np.ndarray, list[str]]] = {}
-        for sat in sats:  # satellites with the same tabulated epochs share the interpolation weights
-            ok = np.isfinite(self.sp3[sat][:, 0])
-            groups.setdefault(ok.tobytes(), (ok, []))[1].append(sat)
+    def _sp3_positions(self, block: np.ndarray, rows: list[int], sats: list[str], t: np.ndarray) -> None:
+        groups: dict[bytes, tuple[np.ndarray, list[int]]] = {}
+        for j in rows:  # satellites with the same tabulated epochs share the interpolation weights
+            ok = np.isfinite(self.sp3[sats[j]][:, 0])
+            groups.setdefault(ok.tobytes(), (ok, []))[1].append(j)
         for ok, members in groups.values():
             weights = _lagrange_weights(self.sp3_times[ok], t)
-            for sat in members:
-                out[sat] = _interpolate(weights, self.sp3[sat][ok], len(t))
-        return out
+            for j in members:
+                _interpolate(weights, self.sp3[sats[j]][ok], block[j])
 
-    def _broadcast_positions(self, sats: list[str], t: np.ndarray) -> dict[str, np.ndarray]:
+    def _broadcast_positions(self, block: np.ndarray, rows: list[int], sats: list[str], t: np.ndarray) -> None:
         """Every (epoch, satellite) point with a valid record, evaluated together with its record's parameters."""
-        if not sats:
-            return {}
-        tables = [self._sat_records(sat) for sat in sats]
-        columns = _Params(*(np.concatenate(c) for c in zip(*(table.params for table in tables))))
+        if not rows:
+            return
+        tables = [self._sat_records(sats[j]) for j in rows]
+        params = np.concatenate([table.params for table in tables], axis=1)
         geo = np.concatenate([np.full(len(table.toes), table.geo) for table in tables])
         base = np.cumsum([0] + [len(table.toes) for table in tables])
-        where, which = [], []  # flat (satellite, epoch) index of each point, and its row in ``columns``
-        for j, table in enumerate(tables):
+        where, which = [], []  # flat (satellite, epoch) index of each point in ``block``, its column in ``params``
+        for j, table, first in zip(rows, tables, base):
             record, valid = table.nearest(t)
             epochs = np.flatnonzero(valid)
             where.append(j * len(t) + epochs)
-            which.append(base[j] + record[epochs])
+            which.append(first + record[epochs])
         where, which = np.concatenate(where), np.concatenate(which)
-        pos = np.full((len(sats) * len(t), 3), np.nan)
+        flat = block.reshape(-1, 3)
         for c in range(0, len(where), CHUNK):
-            rows = which[c:c + CHUNK]
-            epochs = where[c:c + CHUNK] % len(t)
-            pos[where[c:c + CHUNK]] = _kepler(t[epochs], _Params(*(col[rows] for col in columns)), geo[rows])
-        pos = pos.reshape(len(sats), len(t), 3)
-        return {sat: pos[j] for j, sat in enumerate(sats)}
+            points, records = where[c:c + CHUNK], which[c:c + CHUNK]
+            gathered = np.take(params, records, axis=1)  # (fields, P): each parameter's row contiguous
+            flat[points] = _kepler(t[points % len(t)], _Params(*gathered), geo[records])
 
     def _sat_records(self, sat: str) -> _SatRecords:
         table = self._records.get(sat)
