@@ -321,7 +321,8 @@ def elevation(sat_xyz: np.ndarray, rx) -> np.ndarray:
     lat, lon = geodetic(rx)
     up = np.array([math.cos(lat) * math.cos(lon), math.cos(lat) * math.sin(lon), math.sin(lat)])
     d = sat_xyz - np.asarray(rx, dtype=np.float64)
-    rng = np.linalg.norm(d, axis=-1)
+    s = d * d
+    rng = np.sqrt((s[..., 0] + s[..., 1]) + s[..., 2])  # np.linalg.norm(d, axis=-1), its sum order, faster
     return np.degrees(np.arcsin(np.clip((d @ up) / rng, -1, 1)))
 
 
@@ -414,8 +415,15 @@ class Orbits:
     def elevations(self, sats: list[str], start: dt.datetime, seconds: np.ndarray, rx) -> np.ndarray:
         """(N, S) elevations (deg) at ``start`` + ``seconds`` (GPS time), NaN where the orbit does not say."""
         t = gps_seconds(start) + np.asarray(seconds, dtype=np.float64) - 0.075  # ~ signal travel time
-        block, _ = self._on_grid(list(sats), t)
-        return np.ascontiguousarray(elevation(block, rx).T)  # unknown satellites' NaN rows give NaN
+        sats = list(sats)
+        kept = len(sats) * len(t) * 24 <= GRID_BYTES_KEPT  # else (high rate) a few satellites at a time
+        block = self._on_grid(sats, t)[0] if kept else None
+        step = max(1, CHUNK // max(len(t), 1))  # satellites at a time: bounded temporaries
+        out = np.empty((len(t), len(sats)))
+        for c in range(0, len(sats), step):
+            part = block[c:c + step] if kept else self._compute(sats[c:c + step], t)[0]
+            out[:, c:c + step] = elevation(part, rx).T  # unknown satellites' NaN rows give NaN
+        return out
 
     def _on_grid(self, sats: list[str], t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Positions (S, N, 3) of ``sats`` at ``t`` and which are known: those kept for that grid, the others
