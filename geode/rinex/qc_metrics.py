@@ -659,29 +659,40 @@ def _elevation_metrics(obs, systems, residuals, orbits, day0, interval, expected
     index = {sat: i for i, sat in enumerate(sats)}
     above = elev_grid >= ELEVATION_MASK
     want = int(np.count_nonzero(above))
+    rows = np.flatnonzero(on_grid)  # recorded epochs on the day's grid
+    elev_at, above_at = elev_grid[row_of[rows]], above[row_of[rows]]  # the grid's rows of those epochs
     have = 0
     for s in systems:
-        for j, sat in enumerate(s.so.sats):
-            i = index.get(sat)
-            if i is None:
-                continue
-            rows = np.flatnonzero(s.present[:, j] & on_grid)
-            have += int(np.count_nonzero(above[row_of[rows], i]))
+        js, cols = _orbit_columns(s.so.sats, index)
+        have += int(np.count_nonzero(s.present[rows][:, js] & above_at[:, cols]))
     by_elev: dict[str, dict[int, float]] = {}
     for k, (s, res) in residuals.items():
         res = s.cells.to_grid(res)
-        cols = [index.get(sat) for sat in s.so.sats]
+        js, cols = _orbit_columns(s.so.sats, index)
+        on = np.full((len(rows), res.shape[1]), np.nan)
+        on[:, js] = elev_at[:, cols]
         el = np.full(res.shape, np.nan)
-        for j, i in enumerate(cols):
-            if i is not None:
-                el[on_grid, j] = elev_grid[row_of[on_grid], i]
-        bins: dict[int, float] = {}
+        el[rows] = on
         ok = np.isfinite(res) & np.isfinite(el)
-        b = np.floor(el[ok] / ELEVATION_BIN).astype(int) * ELEVATION_BIN
-        r = res[ok]
-        for lo in np.unique(b):
-            sel = r[b == lo]
-            if len(sel) >= MIN_ARC:
-                bins[int(lo)] = round(float(np.sqrt(np.mean(sel * sel))), 4)
-        by_elev[k] = bins
+        by_elev[k] = _rms_by_bin(np.floor(el[ok] / ELEVATION_BIN).astype(int) * ELEVATION_BIN, res[ok])
     return (round(100.0 * have / want, 2) if want else None), by_elev
+
+
+def _orbit_columns(sats, index: dict[str, int]) -> tuple[list[int], list[int]]:
+    """The system's satellite columns that the orbits know, and their columns in the elevation grid."""
+    pairs = [(j, index[sat]) for j, sat in enumerate(sats) if sat in index]
+    return [j for j, _ in pairs], [i for _, i in pairs]
+
+
+def _rms_by_bin(b: np.ndarray, r: np.ndarray) -> dict[int, float]:
+    """RMS of the residuals ``r`` per elevation bin ``b`` (bins with MIN_ARC of them). A stable sort keeps each
+    bin's residuals in their order (the same arrays, so the same sums, as r[b == lo])."""
+    bins: dict[int, float] = {}
+    if not len(b):
+        return bins
+    order = np.argsort(b.astype(np.int16), kind="stable")  # bins -90..90: 16 bits sort by radix, fast
+    for part in np.split(order, np.flatnonzero(np.diff(b[order])) + 1):
+        sel = r[part]
+        if len(sel) >= MIN_ARC:
+            bins[int(b[part[0]])] = round(float(np.sqrt(np.mean(sel * sel))), 4)
+    return bins
