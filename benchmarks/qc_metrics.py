@@ -9,7 +9,9 @@ physically consistent synthetic files (``geode.rinex.synth``, RINEX 3.04 and 2.1
 kinds, GLONASS with channels from the header or the data, a third band, QZSS, blanked values, loss-of-lock flags,
 files of a few epochs, other intervals, and broadcast navigation or SP3 orbits (elevation metrics).
 
-Prints per case the best of ``--repeat`` calls in ms. ``--save`` writes every case's ``QCResult.to_json()``;
+Prints per case the best of ``--repeat`` calls in ms (with orbits, calls after the first find the satellite
+positions kept in the ``Orbits``: the figure is that of a unit's following files; ``benchmarks/qc_orbits.py``
+measures first and following files). ``--save`` writes every case's ``QCResult.to_json()``;
 ``--check`` compares with such a file: integers, strings, slip and clock-jump lists exactly, floats to 1e-12
 relative (the largest relative difference is printed), and the multipath residuals before rounding (their sum of
 squares and a digest of the arrays); exits 1 on any difference. Rendered files are cached in
