@@ -183,3 +183,17 @@ def test_sp3_positions_are_the_former_ones_with_gaps():
     t = gps_seconds(DAY) + np.arange(2880) * 30.0 - 0.075
     assert np.array_equal(got, np.stack([_former_elevation(_former_lagrange(times, t, tables[s]), RX) for s in sats],
                                         axis=1), equal_nan=True)
+
+
+def test_grids_too_large_to_keep_are_computed_a_few_satellites_at_a_time(ephemerides, monkeypatch):
+    monkeypatch.setattr(orbits_module, "GRID_BYTES_KEPT", 1000)
+    monkeypatch.setattr(orbits_module, "CHUNK", 3000)  # 2880 epochs: one satellite at a time
+    orbits = Orbits("nav", ephemerides=ephemerides)
+    computed: list[list[str]] = []
+    compute = Orbits._compute
+    monkeypatch.setattr(Orbits, "_compute", lambda self, sats, t: computed.append(list(sats)) or compute(self, sats, t))
+    seconds = np.arange(2880) * 30.0
+    t = gps_seconds(DAY) + seconds - 0.075
+    former = np.stack([_former_elevation(_former_broadcast(ephemerides[s], s, t), RX) for s in SATS], axis=1)
+    assert np.array_equal(orbits.elevations(list(SATS), DAY, seconds, RX), former, equal_nan=True)
+    assert computed == [[sat] for sat in SATS] and not orbits._grids
