@@ -50,6 +50,8 @@ def _with_flags_and_blanks(text: str, seed: int = RNG_FLAGS) -> str:
             continue  # epoch records (and RINEX 2 satellite list continuations)
         head = 0 if v2 else 3
         fields = [line[head + 16 * k:head + 16 + 16 * k].ljust(16) for k in range((len(line) - head + 15) // 16)]
+        if rng.random() < 0.005:  # a record (or RINEX 2 record line) with nothing observed
+            fields = [" " * 16 for _ in fields]
         for k, field in enumerate(fields):
             if not field[:14].strip():
                 continue
@@ -61,6 +63,24 @@ def _with_flags_and_blanks(text: str, seed: int = RNG_FLAGS) -> str:
             elif roll < 0.06:
                 fields[k] = " " * 16
         lines[i] = (line[:head] + "".join(fields)).rstrip()
+    return "\n".join(lines)
+
+
+def _with_clock(text: str) -> str:
+    """Receiver clock offsets in the epoch records (RINEX 3: F15.12 from column 41; RINEX 2: F12.9 from column
+    68 of the first line), drifting, with one reset: Compact RINEX then has clock lines."""
+    lines = text.split("\n")
+    body = next(i for i, line in enumerate(lines) if "END OF HEADER" in line) + 1
+    n = 0
+    for i in range(body, len(lines)):
+        line = lines[i]
+        offset = (n % 500) * 1.5e-7 - 2e-5
+        if line.startswith(">"):
+            lines[i] = line[:41].ljust(41) + f"{offset:15.12f}"
+            n += 1
+        elif _V2_EPOCH.match(line):
+            lines[i] = line[:68].ljust(68) + f"{offset:12.9f}"
+            n += 1
     return "\n".join(lines)
 
 
@@ -90,6 +110,8 @@ def _texts() -> dict[str, str]:
         "physics": base,
         "rinex 2": render(v2),
         "rinex 2 flags and blanks": _with_flags_and_blanks(render(v2)),
+        "receiver clock": _with_clock(render(SPEC.with_(epochs=600))),
+        "rinex 2 receiver clock": _with_clock(render(v2.with_(epochs=600))),
         "flags and blanks": _with_flags_and_blanks(base),
         "arc restarted": _with_phase_jump(base),
         "glonass": render(glonass),
@@ -119,19 +141,24 @@ def _compare(text: str, select) -> None:
 
 @pytest.mark.parametrize("select", [None, select_signals], ids=["all", "qc"])
 @pytest.mark.parametrize("name", ["physics", "flags and blanks", "arc restarted", "glonass", "rinex 4", "one epoch",
-                                  "rinex 2", "rinex 2 flags and blanks"])
+                                  "rinex 2", "rinex 2 flags and blanks", "receiver clock",
+                                  "rinex 2 receiver clock"])
 def test_regular_files_decode_like_crx2rnx(name, select):
     _compare(_texts()[name], select)
 
 
 def test_the_injected_flags_and_restarts_are_there():
     """The cases above exercise what they name: loss-of-lock digits, blanks inside arcs, an arc restart."""
+    assert re.search(r"\n[GEC]\d\d\n", _texts()["flags and blanks"])  # a satellite with nothing observed
     for name in ("flags and blanks", "rinex 2 flags and blanks"):
         obs = decode_compact(_crx(_texts()[name]), None, LIMIT)
         assert any(np.any(so.lli > 0) for so in obs.systems.values())
         assert any(np.any(np.isnan(so.values) & ~np.isnan(np.roll(so.values, 1, axis=0)))
                    for so in obs.systems.values())
     assert max(len(so.sats) for so in decode_compact(_crx(_texts()["rinex 2"]), None, LIMIT).systems.values()) > 12
+    for name in ("receiver clock", "rinex 2 receiver clock"):  # Compact RINEX with clock lines
+        body = _crx(_texts()[name]).split(b"END OF HEADER")[1].split(b"\n")
+        assert body[2].startswith(b"3&-")  # after the first epoch line: its clock offset
     restarts = [_crx(_texts()[name]).count(b"3&") for name in ("physics", "arc restarted")]
     assert restarts[1] == restarts[0] + 1  # one arc restarted inside a pass
 
