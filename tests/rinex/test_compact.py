@@ -23,7 +23,7 @@ from geode.rinex.qc import qc_file
 from geode.rinex.qc_metrics import select_signals
 from geode.rinex.synth import SynthSpec, render
 
-from .test_observations_fast import SPEC, _same
+from .test_observations_fast import SPEC, _mutate, _same
 
 LIMIT = 1 << 30
 RNG_FLAGS = 7
@@ -237,18 +237,6 @@ def test_a_file_over_the_size_limit_is_not_decoded():
     assert decode_compact(crx, None, len(crx) // 2) is None
 
 
-def _mutate(crx: bytes, rng) -> bytes:
-    body = crx.index(b"END OF HEADER") + 14
-    at = int(rng.integers(body, len(crx)))
-    what = rng.integers(3)
-    new = bytes([rng.choice(list(b" 0123456789&-3>GECX\n"))])
-    if what == 0:
-        return crx[:at] + new + crx[at + 1:]
-    if what == 1:
-        return crx[:at] + crx[at + 1:]
-    return crx[:at] + new + crx[at:]
-
-
 @pytest.mark.parametrize("version", [3.04, 2.11])
 @pytest.mark.parametrize("seed", range(2))
 def test_damaged_compact_text_reads_as_crx2rnx_reads_it(seed, version):
@@ -258,7 +246,7 @@ def test_damaged_compact_text_reads_as_crx2rnx_reads_it(seed, version):
     rng = np.random.default_rng(seed)
     decoded = 0
     for _ in range(40):
-        damaged = _mutate(crx, rng)
+        damaged = _mutate(crx, rng, b" 0123456789&-3>GECX\n")
         decoded += decode_compact(damaged, None, LIMIT) is not None
         for select in (None, select_signals):
             _same_outcome(damaged, select)
