@@ -197,11 +197,12 @@ def test_local_sigma_is_the_rms_of_the_window_in_the_same_arc():
             assert sigma[e, s] == pytest.approx(want, rel=1e-9)
 
 
-def _mutate(text: bytes, rng) -> bytes:
+def _mutate(text: bytes, rng, alphabet: bytes = b" 0123456789.-+>GECX\ne") -> bytes:
+    """One character replaced, deleted or inserted (from ``alphabet``) somewhere after the header."""
     body = text.index(b"END OF HEADER") + 14
     at = int(rng.integers(body, len(text)))
     what = rng.integers(3)
-    new = bytes([rng.choice(list(b" 0123456789.-+>GECX\ne"))])
+    new = bytes([rng.choice(list(alphabet))])
     if what == 0:
         return text[:at] + new + text[at + 1:]
     if what == 1:
