@@ -137,11 +137,17 @@ def test_broadcast_positions_are_the_former_per_record_ones(ephemerides):
     assert orbits.positions("R07", t) is None
 
 
-def test_elevations_are_the_former_ones_and_kept_per_grid(ephemerides, monkeypatch):
-    orbits = Orbits("nav", ephemerides=ephemerides)
-    computed: list[list[str]] = []
+@pytest.fixture
+def computed(monkeypatch) -> list[list[str]]:
+    """The satellites of every position computation ``Orbits`` makes, in order."""
+    calls: list[list[str]] = []
     compute = Orbits._compute
-    monkeypatch.setattr(Orbits, "_compute", lambda self, sats, t: computed.append(list(sats)) or compute(self, sats, t))
+    monkeypatch.setattr(Orbits, "_compute", lambda self, sats, t: calls.append(list(sats)) or compute(self, sats, t))
+    return calls
+
+
+def test_elevations_are_the_former_ones_and_kept_per_grid(ephemerides, computed):
+    orbits = Orbits("nav", ephemerides=ephemerides)
     seconds = np.arange(2880) * 30.0
     t = gps_seconds(DAY) + seconds - 0.075
     sats = list(SATS) + ["R07"]  # no orbit: NaN
@@ -185,13 +191,10 @@ def test_sp3_positions_are_the_former_ones_with_gaps():
                                         axis=1), equal_nan=True)
 
 
-def test_grids_too_large_to_keep_are_computed_a_few_satellites_at_a_time(ephemerides, monkeypatch):
+def test_grids_too_large_to_keep_are_computed_a_few_satellites_at_a_time(ephemerides, computed, monkeypatch):
     monkeypatch.setattr(orbits_module, "GRID_BYTES_KEPT", 1000)
     monkeypatch.setattr(orbits_module, "CHUNK", 3000)  # 2880 epochs: one satellite at a time
     orbits = Orbits("nav", ephemerides=ephemerides)
-    computed: list[list[str]] = []
-    compute = Orbits._compute
-    monkeypatch.setattr(Orbits, "_compute", lambda self, sats, t: computed.append(list(sats)) or compute(self, sats, t))
     seconds = np.arange(2880) * 30.0
     t = gps_seconds(DAY) + seconds - 0.075
     former = np.stack([_former_elevation(_former_broadcast(ephemerides[s], s, t), RX) for s in SATS], axis=1)
