@@ -11,7 +11,9 @@ Two readers give the same arrays (a test holds them to it, bit for bit, on regul
   step per epoch), every observation record parsed in one vectorised pass per system. A record that does not
   parse is a ``RinexFileError`` naming the line (the fast reader never raises its own: it defers to this one).
 
-The whole plain text of one file is held in memory (bounded by the file, capped like every read by
+Compact RINEX (Hatanaka) files are decoded from their compact text by ``geode.rinex.compact`` into the same
+arrays (a test holds it to crx2rnx's text through these readers); what it does not cover goes through crx2rnx
+and these readers. The whole text of one file is held in memory (bounded by the file, capped like every read by
 ``max_size``).
 """
 
@@ -30,7 +32,7 @@ from typing import BinaryIO, Callable
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from .compression import DEFAULT_MAX_SIZE, RinexFileError, open_rinex
+from .compression import DEFAULT_MAX_SIZE, RinexFileError, drain, open_rinex
 from .names import year_of_2digit
 from .reader import RinexHeader, RinexInfo, parse_header
 
@@ -96,7 +98,7 @@ def read_observations(src: Path | str | BinaryIO, max_size: int | None = None, s
     ``select`` picks, per system, which observables are parsed into numbers (all by default), knowing how many
     non-blank values each has.
 
-    Compact RINEX 3 is decoded from its compact text (``geode.rinex.compact``) wherever that decoder can, else by
+    Compact RINEX is decoded from its compact text (``geode.rinex.compact``) wherever that decoder can, else by
     crx2rnx. ``plain_text`` True: the digest and size of the plain text (what ``info()`` reports) are needed too;
     crx2rnx then runs beside the decoding only to give them (and its error, if it finds one)."""
     with open_rinex(src, max_size=max_size, decode_hatanaka=False) as stream:
@@ -121,8 +123,6 @@ def read_observations(src: Path | str | BinaryIO, max_size: int | None = None, s
 def _plain_digest(compact: bytes, max_size: int | None) -> Callable[..., tuple[str, int]]:
     """crx2rnx run on Compact RINEX text in a thread: a function that waits for (SHA-256, size) of the plain text
     and raises what decompressing it raised."""
-    from .compression import drain
-
     done: dict = {}
 
     def run() -> None:

@@ -93,8 +93,8 @@ def qc_file(src: Path | str | BinaryIO, *, orbits=None, max_size: int | None = N
 
 
 def qc_with_info(src: Path | str | BinaryIO, *, orbits=None, max_size: int | None = None):
-    """``(qc_file(src), read_rinex(src))`` from one read of the file (``scan archive --qc`` needs both: this
-    decompresses once)."""
+    """``(qc_file(src), read_rinex(src))`` from one read of the file (``scan archive --qc`` needs both; for
+    Compact RINEX, crx2rnx runs beside the decoding only for the plain text's digest and size)."""
     from .observations import read_observations
     from .qc_metrics import qc_observations, select_signals
 
