@@ -59,7 +59,8 @@ CRINEX1 = _Layout(b"1.0", ord("&"), ord(" "), 28, 29, 32, True)
 
 
 def decode_compact(text: bytes, select: Select | None, max_size: int) -> Observations | None:
-    """The observations of Compact RINEX 3 text (a RINEX 3/4 file), or None when crx2rnx should decode it.
+    """The observations of Compact RINEX text (CRINEX 1 of a RINEX 2 file, CRINEX 3 of a RINEX 3/4 file), or None
+    when crx2rnx should decode it.
     ``max_size``: the plain-text limit; a file whose plain text would surely exceed it gives None (the text
     reader then names the limit)."""
     if b"\r" in text or b"\x1a" in text or not text.endswith(b"\n"):
@@ -100,7 +101,7 @@ def decode_compact(text: bytes, select: Select | None, max_size: int) -> Observa
     if records is None:
         return None
     if len(seconds) * 36 + len(records.epoch) * 4 + (len(split.seps) - 2 * len(records.epoch)) * 14 > max_size:
-        return None  # its plain text (some 14 characters per separator) may be over the limit: the text reader says
+        return None  # the plain text (some 14 characters per separator) may be over it: the text reader decides
     systems = {}
     for code in np.flatnonzero(np.bincount(records.sys, minlength=256)):  # in code order, like the text reader
         sys_ = chr(int(code))
