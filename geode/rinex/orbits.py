@@ -292,12 +292,6 @@ def _interpolate(weights, xyz: np.ndarray, out: np.ndarray) -> np.ndarray:
     return out
 
 
-def _lagrange(t: np.ndarray, tt: np.ndarray, xyz: np.ndarray, order: int = 9) -> np.ndarray:
-    """(N, 3) Lagrange interpolation of tabulated (T, 3) positions at ``tt``; NaN outside the table."""
-    ok = np.isfinite(xyz[:, 0])
-    return _interpolate(_lagrange_weights(t[ok], tt, order), xyz[ok], np.full((len(tt), 3), np.nan))
-
-
 # ----------------------------------------------------------------------------------------------------------------
 # the orbit object qc_file uses
 
