@@ -30,8 +30,8 @@ from math import comb
 import numpy as np
 
 from .compression import RinexFileError
-from .observations import (SYSTEMS, Observations, Select, _digits, _eight_digits, _epoch_times,
-                           _glonass_slots, _scatter, _timeline, _U64)
+from .observations import (SYSTEMS, Observations, Select, _digits, _eight_digits, _epoch_times, _glonass_slots,
+                           _prn, _prn_chars_ok, _scatter, _slots, _timeline, _U64)
 from .reader import RinexHeader, parse_header
 
 MAX_LINE = 2047  # crx2rnx reads lines into 2048 bytes
@@ -235,14 +235,14 @@ def _records(lines: np.ndarray, count: np.ndarray, at: np.ndarray, header: Rinex
     epoch = np.repeat(np.arange(len(count)), count)
     k = np.arange(total) - np.repeat(np.cumsum(count) - count, count)
     names = lines[epoch[:, None], layout.sats + 3 * k[:, None] + np.arange(3)]
-    digit = (names[:, 1:] >= 48) & (names[:, 1:] <= 57)
     known = np.zeros(256, dtype=bool)
     if layout is CRINEX3:  # the text reader's checks: a system with types, PRN digits or blanks
         known[[ord(s) for s in header.obs_types]] = True
-        ok = known[names[:, 0]].all() and np.all(digit | (names[:, 1:] == 32)) and not np.any(names[:, 2] == 32)
+        ok = known[names[:, 0]].all() and _prn_chars_ok(names).all() and not np.any(names[:, 2] == 32)
     else:  # [ GRECJIS][ 0-9][0-9]; a blank system is the file's
         known[[ord(s) for s in " " + SYSTEMS]] = True
-        ok = known[names[:, 0]].all() and np.all(digit[:, 0] | (names[:, 1] == 32)) and digit[:, 1].all()
+        third = names[:, 2]
+        ok = known[names[:, 0]].all() and _prn_chars_ok(names).all() and np.all((third >= 48) & (third <= 57))
     if not ok:
         return None
     key = (names[:, 0].astype(np.int64) << 16) | (names[:, 1].astype(np.int64) << 8) | names[:, 2]
@@ -250,7 +250,7 @@ def _records(lines: np.ndarray, count: np.ndarray, at: np.ndarray, header: Rinex
     if layout is CRINEX1:
         default = header.system if header.system in SYSTEMS else "G"
         sys = np.where(sys == 32, np.uint8(ord(default)), sys)
-    prn = _digits(names[:, 1]).astype(np.int64) * 10 + _digits(names[:, 2])
+    prn = _prn(names)
     return _Records(epoch, at[epoch] + 2 + k, sys, prn, key)
 
 
@@ -287,10 +287,8 @@ def _system(buf, split: _Split, sys_, types, records: _Records, mine, restart, n
     arc is then one run of a flat array, and a record's predecessor the one before it."""
     rows = np.flatnonzero(mine)
     epoch, prn = records.epoch[rows], records.prn[rows]
-    seen = np.zeros(100, dtype=bool)
-    seen[prn] = True
-    slot = (np.cumsum(seen) - 1)[prn]
-    grid = np.full(int(seen.sum()) * n_epochs, -1, dtype=np.int64)
+    slot, uniq = _slots(prn)
+    grid = np.full(len(uniq) * n_epochs, -1, dtype=np.int64)
     grid[slot * n_epochs + epoch] = np.arange(len(rows))
     order = grid[grid >= 0]
     if len(order) != len(rows):  # a satellite twice in one epoch: the text reader names it

@@ -26,16 +26,16 @@ import queue
 import re
 import struct
 import subprocess
-
-try:
-    import fcntl
-except ImportError:  # not on Windows
-    fcntl = None
 import threading
 import zipfile
 import zlib
 from pathlib import Path
 from typing import BinaryIO, Iterator
+
+try:
+    import fcntl
+except ImportError:  # not on Windows
+    fcntl = None
 
 from ..errors import BadInput, InputUnavailable
 

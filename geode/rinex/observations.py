@@ -213,10 +213,7 @@ def _parse_lines(data: bytes, select: Select | None = None) -> Observations:
     if np.any(steps <= 0):
         bad = int(np.flatnonzero(steps <= 0)[0]) + 1
         raise RinexFileError(f"epochs out of order at {(t0 + dt.timedelta(seconds=float(seconds[bad]))).isoformat()}")
-    if len(steps):
-        interval = Counter(np.round(steps, 3).tolist()).most_common(1)[0][0]
-    else:
-        interval = float(header.interval or 0)
+    interval = _interval(steps, header)
     if interval <= 0:
         raise RinexFileError("single epoch and no INTERVAL header: the sampling interval is unknown")
     systems = _assemble(lines, header, records, len(seconds), v3, select)
@@ -254,7 +251,7 @@ class _FastReader:
         self.lines = 0  # data lines parsed
         self.epochs = 0
         self.times: list[np.ndarray] = []
-        self.full: list[np.ndarray] = []
+        self.full: list[tuple] = []  # per piece: record heads, field text, values, odd, LLI, filled
         self.record_line: list[np.ndarray] = []
         self.record_epoch: list[np.ndarray] = []
 
@@ -412,10 +409,10 @@ class _FastReader:
                   ) -> dict[str, SystemObs] | None:
         """``_assemble_v3`` from the converted fields; None where it would raise (the general reader names it)."""
         sys_chars = head[:, 0]
-        prn_ok = ((head[:, 1:] >= 48) & (head[:, 1:] <= 57)) | (head[:, 1:] == 32)
+        prn_ok = _prn_chars_ok(head)
         if not prn_ok.all():
             return None
-        prn = _digits(head[:, 1]).astype(np.int64) * 10 + _digits(head[:, 2])
+        prn = _prn(head)
         systems: dict[str, SystemObs] = {}
         for code in np.flatnonzero(np.bincount(sys_chars, minlength=256)):  # np.unique, without sorting
             sys_ = chr(code)
@@ -483,10 +480,15 @@ def _timeline(times: np.ndarray, header: RinexHeader) -> tuple[np.ndarray, dt.da
     steps = np.diff(seconds)
     if np.any(steps <= 0):
         return None
-    interval = Counter(np.round(steps, 3).tolist()).most_common(1)[0][0] if len(steps) else float(header.interval or 0)
+    interval = _interval(steps, header)
     if interval <= 0:
         return None
     return seconds, t0, interval
+
+
+def _interval(steps: np.ndarray, header: RinexHeader) -> float:
+    """The real sampling interval: the most common step between epochs (ms resolution), else the header's."""
+    return Counter(np.round(steps, 3).tolist()).most_common(1)[0][0] if len(steps) else float(header.interval or 0)
 
 
 # the integers of an epoch record: year, month, day, hour, minute, whole seconds, 7 decimals, record count
@@ -757,6 +759,26 @@ def _digits(chars: np.ndarray) -> np.ndarray:
     return np.where((chars >= 48) & (chars <= 57), chars - 48, 0).astype(np.uint8)
 
 
+def _prn_chars_ok(names: np.ndarray) -> np.ndarray:
+    """(N, 2): which characters of (N, 3) satellite names after the system letter are digits or blanks."""
+    return ((names[:, 1:] >= 48) & (names[:, 1:] <= 57)) | (names[:, 1:] == 32)
+
+
+def _prn(names: np.ndarray) -> np.ndarray:
+    """The PRNs of (N, 3) satellite names, blanks read as zeros (" 5" is 5)."""
+    return _digits(names[:, 1]).astype(np.int64) * 10 + _digits(names[:, 2])
+
+
+def _slots(prn: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each record's satellite column (PRN 0-99 in increasing order: np.unique without sorting) and the PRNs."""
+    seen = np.zeros(100, dtype=bool)
+    seen[prn] = True
+    uniq = np.flatnonzero(seen)
+    column = np.zeros(100, dtype=np.int64)
+    column[uniq] = np.arange(len(uniq))
+    return column[prn], uniq
+
+
 def _assemble(lines, header: RinexHeader, recs: _Records, n_epochs: int, v3: bool, select: Select | None
               ) -> dict[str, SystemObs]:
     systems: dict[str, SystemObs] = {}
@@ -776,7 +798,7 @@ def _assemble(lines, header: RinexHeader, recs: _Records, n_epochs: int, v3: boo
         chars = _gather(lines, record_lines, 0, 80).reshape(len(first), per_sat * 5, 16)[:, :k]
         names = np.frombuffer(recs.sat[0], dtype=np.uint8).reshape(-1, 3)
         sys_of = names[:, 0]
-        prn = _digits(names[:, 1]).astype(np.int64) * 10 + _digits(names[:, 2])
+        prn = _prn(names)
         for code in np.unique(sys_of):
             rows = np.flatnonzero(sys_of == code)
             systems[chr(code)] = _dense(chr(code), list(types), prn[rows], epoch[rows], chars[rows], first[rows],
@@ -794,12 +816,12 @@ def _assemble_v3(full: np.ndarray, first: np.ndarray, epoch: np.ndarray, header:
         row = int(np.flatnonzero(sys_chars == ord(">"))[0])
         raise RinexFileError("epoch record is truncated (fewer satellite records than announced)",
                              line=int(first[row]) + 1)
-    prn_ok = ((head[:, 1:] >= 48) & (head[:, 1:] <= 57)) | (head[:, 1:] == 32)
+    prn_ok = _prn_chars_ok(head)
     if not prn_ok.all():
         row = int(np.flatnonzero(~prn_ok.all(axis=1))[0])
         raise RinexFileError(f"bad satellite {head[row].tobytes().decode('ascii', 'replace')!r} in an "
                              "observation record", line=int(first[row]) + 1)
-    prn = _digits(head[:, 1]).astype(np.int64) * 10 + _digits(head[:, 2])
+    prn = _prn(head)
     for code in np.unique(sys_chars):
         sys_ = chr(code)
         types = header.obs_types.get(sys_)
@@ -832,14 +854,8 @@ def _dense(sys_: str, types: list[str], prn: np.ndarray, epoch: np.ndarray, char
 def _scatter(sys_: str, types: list[str], prn: np.ndarray, epoch: np.ndarray, values: np.ndarray, lli: np.ndarray,
              n_epochs: int) -> SystemObs:
     """Records' values and LLI (R, K) into the dense (E, S, K) arrays."""
-    # the satellites (PRN 0-99) in order, each record's column: np.unique without sorting
-    seen = np.zeros(100, dtype=bool)
-    seen[prn] = True
-    uniq = np.flatnonzero(seen)
+    sat_index, uniq = _slots(prn)
     n_sat = len(uniq)
-    column = np.zeros(100, dtype=np.int64)
-    column[uniq] = np.arange(n_sat)
-    sat_index = column[prn]
     if len(epoch) and np.bincount(epoch * n_sat + sat_index).max() > 1:
         raise RinexFileError(f"a satellite of system {sys_} appears twice in one epoch")
     # stored observable by observable ((K, E, S), each column contiguous), seen as (E, S, K)
