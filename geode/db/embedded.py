@@ -55,7 +55,9 @@ def ensure_embedded(target: DatabaseTarget) -> DatabaseTarget:
     if info is None:
         pgserver, _ = _pgserver()
         try:
-            data_dir.parent.mkdir(parents=True, exist_ok=True)
+            # the folder itself, not only its parent: pgserver creates a missing one with exist_ok=False before
+            # taking its lock, so two commands starting the server for the first time at once raced there
+            data_dir.mkdir(parents=True, exist_ok=True)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 server = pgserver.get_server(data_dir, cleanup_mode=None)
